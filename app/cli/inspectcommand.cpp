@@ -1,0 +1,114 @@
+#include "cli/inspectcommand.h"
+
+#include "checkpointopener.h"
+#include "cli/commandline.h"
+#include "cli/jsonwriter.h"
+
+#include <QCommandLineParser>
+
+#include <algorithm>
+
+namespace graft::cli {
+namespace {
+
+QString inspectJson(const Checkpoint &checkpoint)
+{
+    JsonWriter json;
+    json.beginObject();
+    json.key(QStringLiteral("file")).value(checkpoint.path());
+    json.key(QStringLiteral("format")).value(formatName(checkpoint.format()));
+    json.key(QStringLiteral("tensors")).beginArray();
+    for (const TensorEntry &tensor : checkpoint.tensors()) {
+        json.beginObject();
+        json.key(QStringLiteral("key")).value(tensor.key);
+        json.key(QStringLiteral("shape")).value(tensor.shape);
+        json.key(QStringLiteral("dtype")).value(dtypeName(tensor.dtype));
+        json.key(QStringLiteral("nbytes")).value(tensor.nbytes());
+        json.endObject();
+    }
+    json.endArray();
+    json.key(QStringLiteral("other")).beginArray();
+    for (const OtherEntry &other : checkpoint.others()) {
+        json.beginObject();
+        json.key(QStringLiteral("key")).value(other.key);
+        json.key(QStringLiteral("type")).value(other.type);
+        json.key(QStringLiteral("summary")).value(other.summary);
+        json.endObject();
+    }
+    json.endArray();
+    json.endObject();
+    return json.text() + QLatin1Char('\n');
+}
+
+QString inspectTable(const Checkpoint &checkpoint)
+{
+    int keyWidth = 3;
+    int shapeWidth = 5;
+    for (const TensorEntry &tensor : checkpoint.tensors()) {
+        keyWidth = std::max(keyWidth, static_cast<int>(tensor.key.size()));
+        shapeWidth = std::max(shapeWidth, static_cast<int>(shapeToString(tensor.shape).size()));
+    }
+    keyWidth = std::min(keyWidth, 80);
+    QString out;
+    out += QStringLiteral("%1  %2  %3  %4\n")
+               .arg(QStringLiteral("KEY"), -keyWidth)
+               .arg(QStringLiteral("SHAPE"), -shapeWidth)
+               .arg(QStringLiteral("DTYPE"), -13)
+               .arg(QStringLiteral("SIZE"), 10);
+    for (const TensorEntry &tensor : checkpoint.tensors()) {
+        out += QStringLiteral("%1  %2  %3  %4\n")
+                   .arg(tensor.key, -keyWidth)
+                   .arg(shapeToString(tensor.shape), -shapeWidth)
+                   .arg(dtypeName(tensor.dtype), -13)
+                   .arg(humanBytes(tensor.nbytes()), 10);
+    }
+    qint64 parameters = 0;
+    for (const TensorEntry &tensor : checkpoint.tensors())
+        parameters += tensor.numel();
+    out += QStringLiteral("\n%1: %2 tensors, %3 elements, %4\n")
+               .arg(formatName(checkpoint.format()))
+               .arg(checkpoint.tensors().size())
+               .arg(parameters)
+               .arg(humanBytes(checkpoint.totalBytes()));
+    if (!checkpoint.others().empty()) {
+        out += QStringLiteral("\nOther entries (%1, not tensors; shown, never executed):\n").arg(checkpoint.others().size());
+        for (const OtherEntry &other : checkpoint.others())
+            out += QStringLiteral("  %1  %2  %3\n").arg(other.key, other.type, other.summary);
+    }
+    for (const auto &[key, value] : checkpoint.metadata())
+        out += QStringLiteral("metadata %1 = %2\n").arg(key, value);
+    return out;
+}
+
+} // namespace
+
+int runInspect(const QStringList &arguments)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("List the tensors of a checkpoint without reading their data."));
+    parser.addPositionalArgument(QStringLiteral("FILE"), QStringLiteral("checkpoint to inspect"));
+    const QCommandLineOption jsonOption(QStringLiteral("json"), QStringLiteral("print JSON"));
+    parser.addOption(jsonOption);
+    parser.addHelpOption();
+    if (!parser.parse(QStringList{QStringLiteral("graft-cli inspect")} + arguments)) {
+        printUsageError(parser.errorText());
+        return BadInput;
+    }
+    if (parser.isSet(QStringLiteral("help"))) {
+        printOut(parser.helpText());
+        return Success;
+    }
+    if (parser.positionalArguments().size() != 1) {
+        printUsageError(QStringLiteral("inspect needs exactly one FILE (usage: graft-cli inspect FILE [--json])"));
+        return BadInput;
+    }
+    Result<Checkpoint> checkpoint = openCheckpoint(parser.positionalArguments().first());
+    if (!checkpoint) {
+        printError(checkpoint.error());
+        return BadInput;
+    }
+    printOut(parser.isSet(jsonOption) ? inspectJson(*checkpoint) : inspectTable(*checkpoint));
+    return Success;
+}
+
+} // namespace graft::cli

@@ -1,0 +1,11 @@
+#pragma once
+
+#include <QStringList>
+
+namespace graft::cli {
+
+/// `graft-cli inspect FILE [--json]`: lists a checkpoint's tensors and other entries.
+/// `arguments` excludes the program and command names. Returns the exit code.
+int runInspect(const QStringList &arguments);
+
+} // namespace graft::cli

@@ -1,0 +1,41 @@
+// graft-cli: the scriptable front end. Each command lives in cli/<name>command.cpp and calls
+// the same core functions as the GUI.
+
+#include "cli/commandline.h"
+#include "cli/inspectcommand.h"
+
+#include <QCoreApplication>
+
+namespace {
+
+const char *kUsage =
+    "usage: graft-cli COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  inspect FILE [--json]        list the tensors of a checkpoint\n"
+    "\n"
+    "Exit codes: 0 success, 1 problems found, 2 bad usage or unreadable input.\n"
+    "`graft-cli COMMAND --help` describes a command.\n";
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("graft-cli"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(GRAFT_VERSION));
+    QStringList arguments = QCoreApplication::arguments().mid(1);
+    if (arguments.isEmpty() || arguments.first() == QLatin1String("--help") || arguments.first() == QLatin1String("-h")) {
+        graft::cli::printOut(QString::fromLatin1(kUsage));
+        return arguments.isEmpty() ? graft::cli::BadInput : graft::cli::Success;
+    }
+    if (arguments.first() == QLatin1String("--version")) {
+        graft::cli::printOut(QStringLiteral("graft-cli %1\n").arg(QCoreApplication::applicationVersion()));
+        return graft::cli::Success;
+    }
+    const QString command = arguments.takeFirst();
+    if (command == QLatin1String("inspect"))
+        return graft::cli::runInspect(arguments);
+    graft::cli::printUsageError(QStringLiteral("unknown command '%1'\n%2").arg(command, QString::fromLatin1(kUsage)));
+    return graft::cli::BadInput;
+}

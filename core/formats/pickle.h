@@ -1,0 +1,99 @@
+#pragma once
+// An allowlist unpickler: turns a pickle (protocols 0-4 opcodes) into a tree of plain values.
+// It NEVER imports or calls anything. GLOBAL names become inert Global values; REDUCE/NEWOBJ
+// produce a value only for the few callables a checkpoint needs (OrderedDict, torch's tensor
+// rebuild functions, set, _codecs.encode) and an opaque Object for everything else, so
+// `os.system` in a hostile file is just a name in the tree.
+//
+// Values live in an arena owned by the result: sharing (memo), cycles and deep nesting are
+// harmless to destroy. Limits: stack, memo entries and container nesting are capped; every
+// length is checked against the bytes left.
+
+#include "../checkpoint.h"
+#include "../result.h"
+
+#include <QByteArray>
+#include <QString>
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace graft {
+
+enum class PickleKind {
+    None,
+    Bool,
+    Int,
+    Float,
+    String,
+    Bytes,
+    List,
+    Tuple,
+    Dict,
+    Set,
+    Global,       ///< a class or function named by GLOBAL/STACK_GLOBAL (never resolved)
+    Object,       ///< an instance of an unknown class: its class, args and state, never built
+    Tensor,       ///< a torch._utils._rebuild_tensor* call
+    PersistentId, ///< BINPERSID: the id (a tuple) the container resolves, e.g. a storage
+    Mark,         ///< internal: MARK on the stack
+};
+
+struct PickleValue;
+
+/// What a torch._utils._rebuild_tensor* call described (not yet resolved to bytes).
+struct PickledTensor {
+    const PickleValue *storage = nullptr; ///< a PersistentId value
+    qint64 storageOffset = 0;             ///< in elements
+    Shape shape;
+    Shape strides;
+    std::optional<DType> dtype;           ///< _rebuild_tensor_v3's explicit dtype
+    bool isParameter = false;
+};
+
+struct PickleValue {
+    PickleKind kind = PickleKind::None;
+    bool boolean = false;
+    qint64 integer = 0;
+    bool integerOverflow = false;  ///< LONG wider than 64 bits (text keeps its decimal)
+    double number = 0;
+    QString text;                  ///< String; Global/Object module.name; big integer digits
+    QByteArray bytes;
+    std::vector<const PickleValue *> items;                                  ///< List/Tuple/Set
+    std::vector<std::pair<const PickleValue *, const PickleValue *>> entries; ///< Dict
+    const PickleValue *callable = nullptr; ///< Object: its class (a Global)
+    const PickleValue *args = nullptr;     ///< Object: constructor args (a Tuple)
+    const PickleValue *state = nullptr;    ///< Object: BUILD state; PersistentId: the id
+    PickledTensor tensor;
+};
+
+/// Owns every value of one unpickled object tree.
+class PickleArena {
+public:
+    PickleValue *make(PickleKind kind);
+    size_t size() const { return m_values.size(); }
+    const std::deque<PickleValue> &values() const { return m_values; }
+
+private:
+    std::deque<PickleValue> m_values;
+};
+
+struct Unpickled {
+    std::unique_ptr<PickleArena> arena;
+    const PickleValue *root = nullptr;
+    qint64 bytesConsumed = 0; ///< up to and including STOP
+};
+
+/// Unpickles one pickle from `data`. Errors say what failed and at which byte offset
+/// (relative to `data` plus `baseOffset`); no file name (the caller adds it).
+Result<Unpickled> unpickle(const uchar *data, qint64 size, qint64 baseOffset = 0);
+
+/// "module.name" of a Global or an Object's class; empty for other kinds.
+QString qualifiedName(const PickleValue *value);
+/// A short readable rendering, e.g. "Namespace(lr=0.1, arch='vgg')", "0.75", "[2 items]".
+QString pickleSummary(const PickleValue *value, int maxLength = 120);
+/// The Python type name a user would recognise: "int", "str", "argparse.Namespace", ...
+QString pickleTypeName(const PickleValue *value);
+
+} // namespace graft

@@ -1,0 +1,81 @@
+// The torch.save readers (zip >= 1.6 and 2.x, legacy < 1.6) against what torch.load sees.
+
+#include "checkpointopener.h"
+#include "manifestcheck.h"
+
+#include <QTest>
+
+using namespace graft;
+
+class TestTorchReaders : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void listingMatchesTorch_data();
+    void listingMatchesTorch();
+    void storagesAreMappedNotCopied();
+    void sharedStoragesShareOneSegment();
+    void foreignObjectsAreSummarised();
+};
+
+void TestTorchReaders::listingMatchesTorch_data()
+{
+    QTest::addColumn<QString>("file");
+    for (const char *name : {"resnet18.pth", "tiny_vgg.pth", "wrapped.pth", "dtypes.pth", "views.pth", "params.pth",
+                             "one_key.pth", "nested.pth", "empty_tensor.pth", "torch2_style.pth",
+                             "legacy_resnet18.pth", "legacy_dtypes.pth", "legacy_views.pth"})
+        QTest::newRow(name) << QString::fromLatin1(name);
+}
+
+void TestTorchReaders::listingMatchesTorch()
+{
+    QFETCH(QString, file);
+    test::checkAgainstManifest(file);
+}
+
+void TestTorchReaders::storagesAreMappedNotCopied()
+{
+    Result<Checkpoint> checkpoint = openCheckpoint(test::fixturePath(QStringLiteral("resnet18.pth")));
+    QVERIFY(checkpoint.ok());
+    const int conv = checkpoint->indexOf(QStringLiteral("conv1.weight"));
+    QVERIFY(conv >= 0);
+    Result<TensorBytes> bytes = checkpoint->read(conv);
+    QVERIFY(bytes.ok());
+    QVERIFY(bytes->isZeroCopy());
+    const uchar *mapStart = checkpoint->files().front()->data();
+    QVERIFY(bytes->data() >= mapStart && bytes->data() < mapStart + checkpoint->files().front()->size());
+    // torch.save aligns every storage record on 64 bytes.
+    QCOMPARE((bytes->data() - mapStart) % 64, 0);
+}
+
+void TestTorchReaders::sharedStoragesShareOneSegment()
+{
+    Result<Checkpoint> checkpoint = openCheckpoint(test::fixturePath(QStringLiteral("views.pth")));
+    QVERIFY(checkpoint.ok());
+    const TensorEntry &base = checkpoint->tensors()[checkpoint->indexOf(QStringLiteral("base"))];
+    const TensorEntry &column = checkpoint->tensors()[checkpoint->indexOf(QStringLiteral("col"))];
+    const TensorEntry &transposed = checkpoint->tensors()[checkpoint->indexOf(QStringLiteral("t"))];
+    QCOMPARE(column.segment, base.segment);
+    QCOMPARE(transposed.segment, base.segment);
+    QVERIFY(!column.isContiguous());
+    QVERIFY(!checkpoint->read(checkpoint->indexOf(QStringLiteral("col")))->isZeroCopy());
+}
+
+void TestTorchReaders::foreignObjectsAreSummarised()
+{
+    Result<Checkpoint> checkpoint = openCheckpoint(test::fixturePath(QStringLiteral("wrapped.pth")));
+    QVERIFY(checkpoint.ok());
+    QHash<QString, OtherEntry> others;
+    for (const OtherEntry &other : checkpoint->others())
+        others.insert(other.key, other);
+    QCOMPARE(others.value(QStringLiteral("epoch")).summary, QStringLiteral("3"));
+    QCOMPARE(others.value(QStringLiteral("epoch")).type, QStringLiteral("int"));
+    QCOMPARE(others.value(QStringLiteral("args")).type, QStringLiteral("argparse.Namespace"));
+    QVERIFY2(others.value(QStringLiteral("args")).summary.contains(QStringLiteral("lr=0.1")),
+             qPrintable(others.value(QStringLiteral("args")).summary));
+    QCOMPARE(others.value(QStringLiteral("best_acc")).type, QStringLiteral("numpy.float64"));
+    QCOMPARE(others.value(QStringLiteral("best_acc")).summary, QStringLiteral("0.75"));
+    QCOMPARE(others.value(QStringLiteral("note")).type, QStringLiteral("NoneType"));
+}
+
+QTEST_GUILESS_MAIN(TestTorchReaders)
+#include "tst_torchreaders.moc"
