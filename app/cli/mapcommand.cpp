@@ -1,0 +1,61 @@
+#include "cli/mapcommand.h"
+
+#include "cli/commandline.h"
+#include "cli/mappingreport.h"
+#include "cli/mappingsetup.h"
+
+#include <QCommandLineParser>
+
+namespace graft::cli {
+
+int runMap(const QStringList &arguments)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Map a source checkpoint's tensors onto a target's leaves and report how."));
+    parser.addPositionalArgument(QStringLiteral("SOURCE"), QStringLiteral("source checkpoint"));
+    parser.addPositionalArgument(QStringLiteral("TARGET"), QStringLiteral("target skeleton or checkpoint"));
+    const QCommandLineOption profileOption(QStringLiteral("profile"), QStringLiteral("apply a mapping profile"), QStringLiteral("P"));
+    const QCommandLineOption ruleOption(QStringLiteral("rule"), QStringLiteral("rename rule on source keys, REGEX=>REPLACEMENT (repeatable)"),
+                                        QStringLiteral("RULE"));
+    const QCommandLineOption saveOption(QStringLiteral("save-profile"), QStringLiteral("save the resulting mapping as a profile"),
+                                        QStringLiteral("OUT"));
+    const QCommandLineOption jsonOption(QStringLiteral("json"), QStringLiteral("print JSON"));
+    parser.addOptions({profileOption, ruleOption, saveOption, jsonOption});
+    parser.addHelpOption();
+    if (!parser.parse(QStringList{QStringLiteral("graft-cli map")} + arguments)) {
+        printUsageError(parser.errorText());
+        return BadInput;
+    }
+    if (parser.isSet(QStringLiteral("help"))) {
+        printOut(parser.helpText());
+        return Success;
+    }
+    const QStringList files = parser.positionalArguments();
+    if (files.size() != 2) {
+        printUsageError(QStringLiteral("map needs SOURCE and TARGET (usage: graft-cli map SOURCE TARGET [--profile P] "
+                                       "[--rule 'REGEX=>REPLACEMENT']... [--save-profile OUT] [--json])"));
+        return BadInput;
+    }
+    Result<MappingSetup> setup = loadMappingSetup(files[0], files[1], parser.value(profileOption), parser.values(ruleOption));
+    if (!setup) {
+        printError(setup.error());
+        return BadInput;
+    }
+    for (const QString &warning : setup->warnings)
+        printWarning(warning);
+    const MappingResult result = matchCheckpoints(setup->source, setup->target, setup->options);
+    printOut(parser.isSet(jsonOption) ? mappingJson(result, files[0], files[1]) : mappingTable(result));
+
+    if (parser.isSet(saveOption)) {
+        const Profile profile = profileFromResult(result, setup->source, setup->target, setup->options.rules,
+                                                  setup->profile ? setup->profile->notes : QString());
+        Status saved = saveProfile(profile, parser.value(saveOption));
+        if (!saved) {
+            printError(saved.error());
+            return BadInput;
+        }
+    }
+    return result.complete() ? Success : ProblemsFound;
+}
+
+} // namespace graft::cli

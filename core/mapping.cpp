@@ -1,0 +1,63 @@
+#include "mapping.h"
+
+namespace graft {
+
+QString matchOriginName(MatchOrigin origin)
+{
+    switch (origin) {
+    case MatchOrigin::None: return QStringLiteral("none");
+    case MatchOrigin::Explicit: return QStringLiteral("explicit");
+    case MatchOrigin::Name: return QStringLiteral("name");
+    case MatchOrigin::RenameRule: return QStringLiteral("rename rule");
+    case MatchOrigin::LooseName: return QStringLiteral("loose name");
+    case MatchOrigin::FusedSlice: return QStringLiteral("fused slice");
+    case MatchOrigin::OrderShape: return QStringLiteral("order + shape");
+    }
+    return QString();
+}
+
+QString Mapping::expression() const
+{
+    if (sources.isEmpty())
+        return QString();
+    QStringList names;
+    for (int i = 0; i < sources.size(); ++i)
+        names << (sources.size() == 1 ? QStringLiteral("w") : QStringLiteral("w%1").arg(i));
+    return transformExpression(transforms, names);
+}
+
+MappingSummary MappingResult::summary() const
+{
+    MappingSummary s;
+    s.targets = static_cast<int>(mappings.size());
+    for (const Mapping &m : mappings) {
+        switch (m.status) {
+        case MatchStatus::Exact: ++s.exact; break;
+        case MatchStatus::Fixable: ++s.fixable; break;
+        case MatchStatus::Incompatible: ++s.incompatible; break;
+        case MatchStatus::Unmapped: ++s.unmapped; break;
+        case MatchStatus::Kept: ++s.kept; break;
+        }
+    }
+    s.ambiguous = static_cast<int>(ambiguous.size());
+    s.unusedSources = static_cast<int>(unusedSources.size());
+    s.stale = static_cast<int>(stale.size());
+    return s;
+}
+
+bool MappingResult::complete() const
+{
+    const MappingSummary s = summary();
+    return s.incompatible == 0 && s.unmapped == 0 && s.ambiguous == 0;
+}
+
+int MappingResult::indexOfTarget(const QString &target) const
+{
+    for (size_t i = 0; i < mappings.size(); ++i) {
+        if (mappings[i].target == target)
+            return static_cast<int>(i);
+    }
+    return -1;
+}
+
+} // namespace graft
