@@ -30,12 +30,13 @@ inline QByteArray readBytes(const QString &path)
     return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
 }
 
-/// A u64 or u32 or u16 as little-endian bytes.
-template <typename T>
-QByteArray littleEndian(T value)
+/// `value` as a little-endian T (quint16, quint32, quint64), truncated like a C cast.
+template <typename T, typename V>
+QByteArray littleEndian(V value)
 {
+    const T narrowed = static_cast<T>(value);
     QByteArray bytes(sizeof(T), '\0');
-    std::memcpy(bytes.data(), &value, sizeof(T)); // the build refuses big-endian hosts
+    std::memcpy(bytes.data(), &narrowed, sizeof(T)); // the build refuses big-endian hosts
     return bytes;
 }
 

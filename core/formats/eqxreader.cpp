@@ -1,0 +1,77 @@
+// readEqx and readEqxRecords: see eqxreader.h for the layout.
+
+#include "eqxreader.h"
+
+#include "readers.h"
+
+#include <cstring>
+
+namespace graft {
+
+Result<std::vector<EqxRecord>> readEqxRecords(const MappedFile &file, const std::vector<std::optional<DType>> &voidAs)
+{
+    const QString &path = file.path();
+    std::vector<EqxRecord> records;
+    qint64 position = 0;
+    // Each pass consumes a whole record (at least its 10-byte preamble), so the loop ends.
+    while (position < file.size()) {
+        const qint64 index = static_cast<qint64>(records.size());
+        const qint64 remaining = file.size() - position;
+        const uchar *start = file.data() + position;
+        if (remaining < 6 || std::memcmp(start, "\x93NUMPY", 6) != 0)
+            return Error{path, QStringLiteral("%1 trailing bytes at offset %2 after %3 records are not an .npy record")
+                                   .arg(remaining).arg(position).arg(index)};
+        if (index >= kMaxEqxRecords)
+            return Error{path, QStringLiteral("more than %1 records").arg(kMaxEqxRecords)};
+
+        const std::optional<DType> expected = index < static_cast<qint64>(voidAs.size()) ? voidAs[index] : std::nullopt;
+        Result<NpyHeader> header = parseNpyHeader(start, remaining, expected);
+        const QString where = QStringLiteral("record [%1] at byte %2: ").arg(index).arg(position);
+        if (!header)
+            return Error{path, where + header.error().message};
+        const qint64 nbytes = header->nbytes();
+        if (nbytes > remaining - header->dataOffset)
+            return Error{path, where + QStringLiteral("shape %1 of %2 needs %3 bytes of data but only %4 remain")
+                                           .arg(shapeToString(header->shape), dtypeName(header->dtype))
+                                           .arg(nbytes).arg(remaining - header->dataOffset)};
+        EqxRecord record;
+        record.header = std::move(header).value();
+        record.offset = position;
+        record.dataOffset = position + record.header.dataOffset;
+        position = record.dataOffset + nbytes;
+        records.push_back(std::move(record));
+    }
+    return records;
+}
+
+Result<Checkpoint> readEqx(const MappedFilePtr &file)
+{
+    if (file->size() == 0)
+        return Error{file->path(), QStringLiteral("the file is empty")};
+    Result<std::vector<EqxRecord>> records = readEqxRecords(*file);
+    if (!records)
+        return records.error();
+
+    Checkpoint checkpoint(file->path(), CheckpointFormat::Eqx);
+    // One segment over the whole file; each tensor points at its record's data.
+    Segment segment;
+    segment.file = checkpoint.addFile(file);
+    segment.size = file->size();
+    const int segmentIndex = checkpoint.addSegment(segment);
+    for (size_t i = 0; i < records->size(); ++i) {
+        const EqxRecord &record = (*records)[i];
+        TensorEntry entry;
+        entry.key = QStringLiteral("[%1]").arg(i);
+        entry.dtype = record.header.dtype;
+        entry.shape = record.header.shape;
+        entry.strides = record.header.strides();
+        entry.segment = segmentIndex;
+        entry.byteOffset = record.dataOffset;
+        entry.bigEndian = record.header.bigEndian;
+        if (Status status = checkpoint.addTensor(std::move(entry)); !status)
+            return status.error();
+    }
+    return checkpoint;
+}
+
+} // namespace graft
