@@ -2,7 +2,9 @@
 // the same core functions as the GUI.
 
 #include "cli/commandline.h"
+#include "cli/convertcommand.h"
 #include "cli/inspectcommand.h"
+#include "cli/mapcommand.h"
 
 #include <QCoreApplication>
 
@@ -13,6 +15,10 @@ const char *kUsage =
     "\n"
     "commands:\n"
     "  inspect FILE [--json]        list the tensors of a checkpoint\n"
+    "  map SOURCE TARGET [--profile P] [--rule 'REGEX=>REPL']... [--save-profile OUT] [--json]\n"
+    "                               match source tensors to target leaves; report fixes\n"
+    "  convert SOURCE TARGET -o OUT [--profile P] [--format eqx|safetensors|npz|pt] [--keep-unmapped]\n"
+    "                               write the target with the source's weights\n"
     "\n"
     "Exit codes: 0 success, 1 problems found, 2 bad usage or unreadable input.\n"
     "`graft-cli COMMAND --help` describes a command.\n";
@@ -36,6 +42,10 @@ int main(int argc, char **argv)
     const QString command = arguments.takeFirst();
     if (command == QLatin1String("inspect"))
         return graft::cli::runInspect(arguments);
+    if (command == QLatin1String("convert"))
+        return graft::cli::runConvert(arguments);
+    if (command == QLatin1String("map"))
+        return graft::cli::runMap(arguments);
     graft::cli::printUsageError(QStringLiteral("unknown command '%1'\n%2").arg(command, QString::fromLatin1(kUsage)));
     return graft::cli::BadInput;
 }

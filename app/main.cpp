@@ -1,9 +1,12 @@
-// graft: the desktop workbench. `graft [SOURCE [TARGET]]`.
+// graft: the desktop workbench.
+//   graft [SOURCE [TARGET]] [--profile P] [--screenshot OUT.png]
 
 #include "mainwindow.h"
+#include "mappingdocument.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QTimer>
 
 int main(int argc, char **argv)
 {
@@ -14,15 +17,39 @@ int main(int argc, char **argv)
     parser.setApplicationDescription(QStringLiteral("Move pretrained weights from one model to another."));
     parser.addHelpOption();
     parser.addPositionalArgument(QStringLiteral("SOURCE"), QStringLiteral("source checkpoint"), QStringLiteral("[SOURCE"));
-    parser.addPositionalArgument(QStringLiteral("TARGET"), QStringLiteral("target model or checkpoint"), QStringLiteral("[TARGET]]"));
+    parser.addPositionalArgument(QStringLiteral("TARGET"), QStringLiteral("target skeleton or checkpoint"), QStringLiteral("[TARGET]]"));
+    const QCommandLineOption profileOption(QStringLiteral("profile"), QStringLiteral("apply a mapping profile"), QStringLiteral("P"));
+    const QCommandLineOption screenshotOption(QStringLiteral("screenshot"),
+                                              QStringLiteral("render the window at 1400x900 once loading and matching are done, "
+                                                             "write it as PNG and exit"),
+                                              QStringLiteral("OUT.png"));
+    parser.addOption(profileOption);
+    parser.addOption(screenshotOption);
     parser.process(app);
 
     graft::ui::MainWindow window;
     const QStringList files = parser.positionalArguments();
-    if (files.size() > 0)
-        window.openSource(files[0]);
-    if (files.size() > 1)
-        window.openTarget(files[1]);
+    const bool screenshot = parser.isSet(screenshotOption);
+    if (screenshot) {
+        window.resize(1400, 900);
+        QObject::connect(&window, &graft::ui::MainWindow::idle, &window, [&] {
+            // Let the views lay out and paint once more before grabbing.
+            QTimer::singleShot(200, &window, [&] {
+                const bool saved = window.grab().save(parser.value(screenshotOption), "PNG");
+                QApplication::exit(saved ? 0 : 2);
+            });
+        });
+    }
     window.show();
+    if (screenshot)
+        window.resize(1400, 900);
+    if (parser.isSet(profileOption))
+        window.loadProfile(parser.value(profileOption), screenshot);
+    if (files.size() > 0)
+        window.openSource(files[0], screenshot);
+    if (files.size() > 1)
+        window.openTarget(files[1], screenshot);
+    if (screenshot && files.isEmpty())
+        QTimer::singleShot(0, &window, &graft::ui::MainWindow::idle);
     return app.exec();
 }

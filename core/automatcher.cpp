@@ -211,10 +211,19 @@ void Matcher::matchByName(bool loose)
         if (!m_sourceUsed[s])
             byName[keyOf(m_renamed[s])].append(static_cast<int>(s));
     }
+    // Two undecided targets with one normalised name: giving the source to either is a guess.
+    std::vector<QString> targetNames(m_targets.size());
+    QHash<QString, int> targetsPerName;
+    for (size_t t = 0; t < m_targets.size(); ++t) {
+        if (!m_decided[t]) {
+            targetNames[t] = keyOf(m_targets[t].key);
+            ++targetsPerName[targetNames[t]];
+        }
+    }
     for (size_t t = 0; t < m_targets.size(); ++t) {
         if (m_decided[t])
             continue;
-        const QList<int> candidates = byName.value(keyOf(m_targets[t].key));
+        const QList<int> candidates = byName.value(targetNames[t]);
         QList<int> compatible;
         QHash<int, PairAnalysis> analyses;
         for (int s : candidates) {
@@ -228,7 +237,7 @@ void Matcher::matchByName(bool loose)
             compatible.append(s);
             analyses.insert(s, analysis);
         }
-        if (compatible.size() == 1) {
+        if (compatible.size() == 1 && targetsPerName.value(targetNames[t]) == 1) {
             const int s = compatible.front();
             const bool renamed = m_renamed[static_cast<size_t>(s)] != m_sources[static_cast<size_t>(s)].key;
             const MatchOrigin origin = loose ? MatchOrigin::LooseName : renamed ? MatchOrigin::RenameRule : MatchOrigin::Name;
@@ -237,12 +246,15 @@ void Matcher::matchByName(bool loose)
                                                                                         : QStringLiteral("names match");
             assign(static_cast<int>(t), s, analyses.value(s), origin, confidence, why);
             m_nameConflicts.remove(static_cast<int>(t));
-        } else if (compatible.size() > 1) {
+        } else if (!compatible.isEmpty()) {
             Ambiguity ambiguity;
             ambiguity.target = m_targets[t].key;
             for (int s : compatible)
                 ambiguity.candidates << m_sources[static_cast<size_t>(s)].key;
-            ambiguity.reason = QStringLiteral("%1 source keys have the same normalised name").arg(compatible.size());
+            ambiguity.reason = compatible.size() > 1
+                                   ? QStringLiteral("%1 source keys have the same normalised name").arg(compatible.size())
+                                   : QStringLiteral("%1 target keys have the same normalised name")
+                                         .arg(targetsPerName.value(targetNames[t]));
             m_result.ambiguous.push_back(ambiguity);
             m_ambiguousTargets.insert(static_cast<int>(t));
             m_decided[t] = true;
@@ -360,7 +372,9 @@ void Matcher::matchByOrder()
             ambiguity.target = m_targets[static_cast<size_t>(t)].key;
             for (int s : alignment.ambiguous[i])
                 ambiguity.candidates << m_sources[static_cast<size_t>(gapSources[static_cast<size_t>(s)])].key;
-            ambiguity.reason = QStringLiteral("%1 sources fit equally well by order and shape").arg(ambiguity.candidates.size());
+            ambiguity.reason = ambiguity.candidates.size() > 1
+                                   ? QStringLiteral("%1 sources fit equally well by order and shape").arg(ambiguity.candidates.size())
+                                   : QStringLiteral("another target fits this source equally well by order and shape");
             m_result.ambiguous.push_back(ambiguity);
             m_ambiguousTargets.insert(t);
             m_decided[static_cast<size_t>(t)] = true;
@@ -377,6 +391,10 @@ void Matcher::finish()
         if (m_ambiguousTargets.contains(static_cast<int>(t))) {
             mapping.status = MatchStatus::Unmapped;
             mapping.reason = QStringLiteral("ambiguous: several sources fit equally well");
+            for (const Ambiguity &ambiguity : m_result.ambiguous) {
+                if (ambiguity.target == mapping.target)
+                    mapping.reason = QStringLiteral("ambiguous: ") + ambiguity.reason;
+            }
         } else if (m_nameConflicts.contains(static_cast<int>(t))) {
             const auto &[s, why] = m_nameConflicts.value(static_cast<int>(t));
             mapping.sources = {m_sources[static_cast<size_t>(s)].key};

@@ -72,10 +72,16 @@ AlignmentResult alignByOrder(int targets, int sources, const std::function<int(i
             if (at(t, s) > 0 && forward[t * width + s] + at(t, s) + backward[(t + 1) * width + s + 1] == optimum)
                 usable.push_back(s);
         }
-        if (usable.size() == 1 && usable.front() > lastSource) {
+        // Can an optimal alignment leave t unpaired? Then another target fits its source just as
+        // well (two same-shape targets, one source): not decided either, so reported.
+        int unpaired = 0;
+        for (int s = 0; s <= sources; ++s)
+            unpaired = std::max(unpaired, forward[t * width + s] + backward[(t + 1) * width + s]);
+        const bool optional = unpaired == optimum;
+        if (usable.size() == 1 && !optional && usable.front() > lastSource) {
             result.pairs.push_back({t, usable.front()});
             lastSource = usable.front();
-        } else if (usable.size() > 1) {
+        } else if (usable.size() > 1 || (usable.size() == 1 && optional)) {
             result.ambiguous[static_cast<size_t>(t)] = usable;
         }
     }

@@ -15,7 +15,8 @@ struct AlignedPair {
 
 struct AlignmentResult {
     std::vector<AlignedPair> pairs;          ///< unique best pairs, increasing in both indices
-    std::vector<std::vector<int>> ambiguous; ///< per target: the tied sources (empty if none)
+    std::vector<std::vector<int>> ambiguous; ///< per target: the tied sources (empty if none); a single
+                                             ///< source when another target fits it equally well
     bool approximate = false;                ///< too large for the exact alignment: greedy
 };
 

@@ -152,14 +152,26 @@ Result<Profile> loadProfile(const QString &path)
     const QJsonObject root = document.object();
     if (root.value(QStringLiteral("format")).toString() != kFormat)
         return Error{path, QStringLiteral("not a Graft profile (\"format\" is not \"%1\")").arg(kFormat)};
-    if (root.value(QStringLiteral("version")).toInt(-1) != 1)
-        return Error{path, QStringLiteral("unsupported profile version %1 (this Graft reads version 1)")
-                               .arg(root.value(QStringLiteral("version")).toVariant().toString())};
+    if (const QJsonValue version = root.value(QStringLiteral("version")); version.toInt(-1) != 1) {
+        // Show the value as written: "1" (a string) is not 1.
+        QString shown = version.toVariant().toString();
+        if (version.isUndefined())
+            shown = QStringLiteral("(none)");
+        else if (version.isString())
+            shown = QStringLiteral("\"%1\"").arg(version.toString());
+        return Error{path, QStringLiteral("unsupported profile version %1 (this Graft reads version 1)").arg(shown)};
+    }
     Profile profile;
     profile.source = sideFromJson(root.value(QStringLiteral("source")).toObject());
     profile.target = sideFromJson(root.value(QStringLiteral("target")).toObject());
     profile.notes = root.value(QStringLiteral("notes")).toString();
 
+    // A section of the wrong type would otherwise read as empty and half-apply the profile.
+    for (const char *section : {"rules", "mappings"}) {
+        const QJsonValue value = root.value(QLatin1String(section));
+        if (!value.isUndefined() && !value.isNull() && !value.isArray())
+            return Error{path, QStringLiteral("\"%1\" must be a list").arg(QLatin1String(section))};
+    }
     const QJsonArray rules = root.value(QStringLiteral("rules")).toArray();
     for (int i = 0; i < rules.size(); ++i) {
         const QJsonObject rule = rules[i].toObject();
@@ -187,6 +199,8 @@ Result<Profile> loadProfile(const QString &path)
         if (mapping.sources.isEmpty() || mapping.sources.contains(QString()))
             return Error{path, QStringLiteral("mappings[%1] (%2): no \"source\"").arg(i).arg(mapping.target)};
         if (entry.contains(QStringLiteral("transforms"))) {
+            if (!entry.value(QStringLiteral("transforms")).isArray())
+                return Error{path, QStringLiteral("mappings[%1] (%2): \"transforms\" must be a list").arg(i).arg(mapping.target)};
             mapping.hasTransforms = true;
             const QJsonArray transforms = entry.value(QStringLiteral("transforms")).toArray();
             for (const QJsonValue &value : transforms) {
@@ -195,10 +209,11 @@ Result<Profile> loadProfile(const QString &path)
                     return Error{path, QStringLiteral("mappings[%1] (%2): %3").arg(i).arg(mapping.target, transform.error().message)};
                 mapping.transforms.push_back(*transform);
             }
-            if (mapping.sources.size() > 1 && (mapping.transforms.empty() || !mapping.transforms.front().combinesSources()))
-                return Error{path, QStringLiteral("mappings[%1] (%2): %3 sources need concat, stack or sum first")
-                                       .arg(i).arg(mapping.target).arg(mapping.sources.size())};
         }
+        // Also without "transforms": several sources cannot be derived from shapes.
+        if (mapping.sources.size() > 1 && (mapping.transforms.empty() || !mapping.transforms.front().combinesSources()))
+            return Error{path, QStringLiteral("mappings[%1] (%2): %3 sources need concat, stack or sum first")
+                                   .arg(i).arg(mapping.target).arg(mapping.sources.size())};
         profile.mappings.push_back(mapping);
     }
     Result<QStringList> kept = stringList(root.value(QStringLiteral("kept")), QStringLiteral("kept"));

@@ -206,9 +206,13 @@ PairAnalysis analyseChain(const std::vector<TensorSpec> &sources, const Transfor
                                    shapeToString(target.shape));
         return analysis;
     }
+    // One name per source, as Mapping::expression() shows them ("w" or "w0, w1, ...").
+    QStringList names;
+    for (size_t i = 0; i < sources.size(); ++i)
+        names << (sources.size() == 1 ? QStringLiteral("w") : QStringLiteral("w%1").arg(i));
     analysis.status = chain.empty() ? MatchStatus::Exact : MatchStatus::Fixable;
     analysis.reason = chain.empty() ? QStringLiteral("same shape and dtype")
-                                    : QStringLiteral("explicit: %1").arg(transformExpression(chain, {QStringLiteral("w")}));
+                                    : QStringLiteral("explicit: %1").arg(transformExpression(chain, names));
     return analysis;
 }
 

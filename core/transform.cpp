@@ -162,10 +162,15 @@ Result<TensorSpec> applyOne(TensorSpec spec, const Transform &t)
         return spec;
     }
     case TransformOp::Flip: {
+        std::vector<bool> seen(rank, false);
         for (int axis : t.axes) {
             const int a = normaliseAxis(axis, rank);
             if (a < 0 || a >= static_cast<int>(rank))
                 return chainError(QStringLiteral("flip axis %1 is out of range for %2 dimensions").arg(axis).arg(rank));
+            // numpy and torch both refuse a repeated axis: refuse it here, not at conversion time.
+            if (seen[static_cast<size_t>(a)])
+                return chainError(QStringLiteral("flip %1 names axis %2 twice").arg(tupleText(t.axes)).arg(a));
+            seen[static_cast<size_t>(a)] = true;
         }
         return spec;
     }
@@ -241,13 +246,18 @@ QString numpyDtype(DType dtype)
     return QStringLiteral("np.") + dtypeName(dtype);
 }
 
-// Index expression selecting start:stop on `axis`: "w[:, 0:768]".
+// Index expression selecting start:stop on `axis`: "w[:, 0:768]"; a negative axis counts
+// from the end: "w[..., 0:768]".
 QString sliceText(const Transform &t)
 {
     QStringList parts;
+    if (t.axis < 0)
+        parts << QStringLiteral("...");
     for (int i = 0; i < t.axis; ++i)
         parts << QStringLiteral(":");
     parts << QStringLiteral("%1:%2").arg(t.start).arg(t.stop);
+    for (int i = t.axis + 1; i < 0; ++i)
+        parts << QStringLiteral(":");
     return QLatin1Char('[') + parts.join(QStringLiteral(", ")) + QLatin1Char(']');
 }
 

@@ -1,0 +1,105 @@
+#include "cli/convertcommand.h"
+
+#include "checkpointwriter.h"
+#include "cli/commandline.h"
+#include "cli/mappingreport.h"
+#include "cli/mappingsetup.h"
+#include "conversionplan.h"
+
+#include <QCommandLineParser>
+#include <QElapsedTimer>
+#include <QFileInfo>
+
+namespace graft::cli {
+
+int runConvert(const QStringList &arguments)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Combine: write the target with the mapped source weights, "
+                                                    "keeping the target's values elsewhere."));
+    parser.addPositionalArgument(QStringLiteral("SOURCE"), QStringLiteral("source checkpoint"));
+    parser.addPositionalArgument(QStringLiteral("TARGET"), QStringLiteral("target skeleton or checkpoint"));
+    const QCommandLineOption outOption({QStringLiteral("o"), QStringLiteral("output")}, QStringLiteral("output file"), QStringLiteral("OUT"));
+    const QCommandLineOption profileOption(QStringLiteral("profile"), QStringLiteral("apply a mapping profile"), QStringLiteral("P"));
+    const QCommandLineOption formatOption(QStringLiteral("format"), QStringLiteral("eqx, safetensors, npz or pt (default: from OUT's suffix)"),
+                                          QStringLiteral("FORMAT"));
+    const QCommandLineOption keepOption(QStringLiteral("keep-unmapped"),
+                                        QStringLiteral("leaves without a usable source keep the target's values"));
+    const QCommandLineOption ruleOption(QStringLiteral("rule"), QStringLiteral("rename rule REGEX=>REPLACEMENT (repeatable)"), QStringLiteral("RULE"));
+    parser.addOptions({outOption, profileOption, formatOption, keepOption, ruleOption});
+    parser.addHelpOption();
+    if (!parser.parse(QStringList{QStringLiteral("graft-cli convert")} + arguments)) {
+        printUsageError(parser.errorText());
+        return BadInput;
+    }
+    if (parser.isSet(QStringLiteral("help"))) {
+        printOut(parser.helpText());
+        return Success;
+    }
+    const QStringList files = parser.positionalArguments();
+    if (files.size() != 2 || !parser.isSet(outOption)) {
+        printUsageError(QStringLiteral("usage: graft-cli convert SOURCE TARGET -o OUT [--profile P] [--format eqx|safetensors|npz|pt] [--keep-unmapped]"));
+        return BadInput;
+    }
+    const QString out = parser.value(outOption);
+    const QString formatText = parser.isSet(formatOption) ? parser.value(formatOption) : QFileInfo(out).suffix();
+    const std::optional<OutputFormat> format = outputFormatFromName(formatText);
+    if (!format) {
+        printUsageError(QStringLiteral("cannot tell the output format from '%1': use --format eqx|safetensors|npz|pt").arg(formatText));
+        return BadInput;
+    }
+
+    QElapsedTimer timer;
+    timer.start();
+    Result<MappingSetup> setup = loadMappingSetup(files[0], files[1], parser.value(profileOption), parser.values(ruleOption));
+    if (!setup) {
+        printError(setup.error());
+        return BadInput;
+    }
+    if (*format == OutputFormat::Eqx && setup->target.format() != CheckpointFormat::GraftSkeleton
+        && setup->target.format() != CheckpointFormat::Eqx) {
+        printError({files[1], QStringLiteral("an .eqx output needs a Graft skeleton (or .eqx) target")});
+        return BadInput;
+    }
+    for (const QString &warning : setup->warnings)
+        printWarning(warning);
+    const MappingResult mapping = matchCheckpoints(setup->source, setup->target, setup->options);
+    for (const StaleEntry &stale : mapping.stale)
+        printWarning(QStringLiteral("stale profile entry: %1: %2").arg(stale.entry, stale.reason));
+
+    Result<ConversionPlan> plan = planConversion(setup->source, setup->target, mapping, parser.isSet(keepOption));
+    if (!plan) {
+        printOut(mappingTable(mapping));
+        printError(plan.error());
+        return ProblemsFound;
+    }
+    for (const QString &warning : plan->warnings)
+        printWarning(warning);
+
+    WriteOptions options;
+    options.format = *format;
+    options.protectedPaths = {files[0], files[1]};
+    for (const MappedFilePtr &file : setup->source.files())
+        options.protectedPaths << file->path();
+    for (const MappedFilePtr &file : setup->target.files())
+        options.protectedPaths << file->path();
+    options.metadata = {{QStringLiteral("graft_source"), QFileInfo(files[0]).fileName()},
+                        {QStringLiteral("graft_target"), QFileInfo(files[1]).fileName()}};
+    Result<WriteSummary> written = writeCheckpoint(out, plan->leaves, options);
+    if (!written) {
+        printError(written.error());
+        return BadInput;
+    }
+    printOut(QStringLiteral("wrote %1 (%2): %3 leaves, %4 from the source, %5 kept from the target, %6 in %7 s\n")
+                 .arg(out, outputFormatName(*format))
+                 .arg(written->leaves)
+                 .arg(plan->fromSource)
+                 .arg(plan->keptFromTarget)
+                 .arg(humanBytes(written->bytes))
+                 .arg(static_cast<double>(timer.elapsed()) / 1000.0, 0, 'f', 3));
+    if (*format == OutputFormat::Eqx)
+        printOut(QStringLiteral("\nLoad it in Python:\n") + eqxLoadingSnippet(out));
+    return Success;
+}
+
+} // namespace graft::cli

@@ -1,0 +1,10 @@
+#pragma once
+
+#include <QStringList>
+
+namespace graft::cli {
+
+/// `graft-cli convert SOURCE TARGET -o OUT [--profile P] [--format eqx|safetensors|npz|pt] [--keep-unmapped]`.
+int runConvert(const QStringList &arguments);
+
+} // namespace graft::cli

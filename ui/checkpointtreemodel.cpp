@@ -1,0 +1,414 @@
+#include "checkpointtreemodel.h"
+
+#include "mappingcommands.h"
+#include "mappingdocument.h"
+#include "statusstyle.h"
+
+#include <QGuiApplication>
+#include <QHash>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLocale>
+#include <QMimeData>
+#include <QRegularExpression>
+#include <QSet>
+
+namespace graft::ui {
+
+const char *const CheckpointTreeModel::kMimeType = "application/x-graft-source-keys";
+
+struct CheckpointTreeModel::Node {
+    QString name;
+    Node *parent = nullptr;
+    int row = 0;
+    int tensor = -1; // leaf: index into the checkpoint's tensors
+    std::vector<std::unique_ptr<Node>> children;
+    QHash<QString, Node *> childByName; // used while building only
+    int leaves = 0;
+    int mapped = 0;
+    int problems = 0;
+};
+
+namespace {
+
+// Path components of a key: "features.0.weight", ".features[0].weight", "params/fc/kernel".
+QStringList pathComponents(const QString &key)
+{
+    static const QRegularExpression separators(QStringLiteral("[./\\[\\]'\"]+"));
+    QStringList parts = key.split(separators, Qt::SkipEmptyParts);
+    if (parts.isEmpty())
+        parts << key;
+    return parts;
+}
+
+bool isMapped(MatchStatus status) { return status == MatchStatus::Exact || status == MatchStatus::Fixable; }
+
+} // namespace
+
+CheckpointTreeModel::CheckpointTreeModel(MappingDocument *document, Side side, QObject *parent)
+    : QAbstractItemModel(parent), m_document(document), m_side(side), m_root(std::make_unique<Node>())
+{
+    connect(document, side == Side::Source ? &MappingDocument::sourceChanged : &MappingDocument::targetChanged, this,
+            &CheckpointTreeModel::rebuild);
+    connect(document, &MappingDocument::mappingsChanged, this, &CheckpointTreeModel::refreshStatus);
+    connect(document, &MappingDocument::resultReset, this, &CheckpointTreeModel::refreshAllStatus);
+}
+
+CheckpointTreeModel::~CheckpointTreeModel() = default;
+
+void CheckpointTreeModel::rebuild()
+{
+    beginResetModel();
+    m_root = std::make_unique<Node>();
+    m_leafOfTensor.clear();
+    const Checkpoint *checkpoint = m_side == Side::Source ? m_document->source() : m_document->target();
+    if (checkpoint != nullptr) {
+        m_leafOfTensor.resize(checkpoint->tensors().size(), nullptr);
+        for (size_t i = 0; i < checkpoint->tensors().size(); ++i) {
+            Node *node = m_root.get();
+            const QStringList parts = pathComponents(checkpoint->tensors()[i].key);
+            for (int p = 0; p < parts.size(); ++p) {
+                const bool last = p == parts.size() - 1;
+                Node *child = last ? nullptr : node->childByName.value(parts[p]);
+                if (child == nullptr) {
+                    auto created = std::make_unique<Node>();
+                    created->name = parts[p];
+                    created->parent = node;
+                    created->row = static_cast<int>(node->children.size());
+                    child = created.get();
+                    if (!last)
+                        node->childByName.insert(parts[p], child);
+                    node->children.push_back(std::move(created));
+                }
+                node = child;
+            }
+            node->tensor = static_cast<int>(i);
+            m_leafOfTensor[i] = node;
+        }
+    }
+    recount(m_root.get());
+    endResetModel();
+}
+
+MatchStatus CheckpointTreeModel::leafStatus(const Node *node) const
+{
+    if (m_side == Side::Target) {
+        const Checkpoint *target = m_document->target();
+        const int m = m_document->mappingIndex(target->tensors()[static_cast<size_t>(node->tensor)].key);
+        return m >= 0 ? m_document->result().mappings[static_cast<size_t>(m)].status : MatchStatus::Unmapped;
+    }
+    const QString key = m_document->source()->tensors()[static_cast<size_t>(node->tensor)].key;
+    const QString target = m_document->targetOfSource(key);
+    if (target.isEmpty())
+        return MatchStatus::Unmapped;
+    const int m = m_document->mappingIndex(target);
+    return m >= 0 ? m_document->result().mappings[static_cast<size_t>(m)].status : MatchStatus::Unmapped;
+}
+
+void CheckpointTreeModel::recount(Node *node)
+{
+    node->leaves = 0;
+    node->mapped = 0;
+    node->problems = 0;
+    if (node->tensor >= 0) {
+        const MatchStatus status = m_document->target() && m_document->source() ? leafStatus(node) : MatchStatus::Unmapped;
+        node->leaves = 1;
+        node->mapped = isMapped(status) || status == MatchStatus::Kept ? 1 : 0;
+        node->problems = status == MatchStatus::Incompatible ? 1 : 0;
+    }
+    for (const auto &child : node->children) {
+        recount(child.get());
+        node->leaves += child->leaves;
+        node->mapped += child->mapped;
+        node->problems += child->problems;
+    }
+}
+
+void CheckpointTreeModel::refreshStatus(const QList<int> &)
+{
+    refreshAllStatus(); // counts of ancestors and sources change too; a recount is O(n) and cheap
+}
+
+void CheckpointTreeModel::refreshAllStatus()
+{
+    if (m_root->children.empty())
+        return;
+    recount(m_root.get());
+    // Tell views the status column (and colours) of every row changed, parent by parent.
+    std::vector<const Node *> stack{m_root.get()};
+    while (!stack.empty()) {
+        const Node *node = stack.back();
+        stack.pop_back();
+        if (node->children.empty())
+            continue;
+        const QModelIndex parent = node == m_root.get() ? QModelIndex() : indexOfNode(node);
+        Q_EMIT dataChanged(index(0, 0, parent), index(static_cast<int>(node->children.size()) - 1, ColumnCount - 1, parent));
+        for (const auto &child : node->children) {
+            if (!child->children.empty())
+                stack.push_back(child.get());
+        }
+    }
+}
+
+CheckpointTreeModel::Node *CheckpointTreeModel::nodeOf(const QModelIndex &index) const
+{
+    return index.isValid() ? static_cast<Node *>(index.internalPointer()) : m_root.get();
+}
+
+QModelIndex CheckpointTreeModel::indexOfNode(const Node *node, int column) const
+{
+    if (node == nullptr || node == m_root.get())
+        return {};
+    return createIndex(node->row, column, const_cast<Node *>(node));
+}
+
+QModelIndex CheckpointTreeModel::index(int row, int column, const QModelIndex &parent) const
+{
+    const Node *node = nodeOf(parent);
+    if (row < 0 || column < 0 || column >= ColumnCount || row >= static_cast<int>(node->children.size()))
+        return {};
+    return createIndex(row, column, node->children[static_cast<size_t>(row)].get());
+}
+
+QModelIndex CheckpointTreeModel::parent(const QModelIndex &child) const
+{
+    if (!child.isValid())
+        return {};
+    return indexOfNode(nodeOf(child)->parent);
+}
+
+int CheckpointTreeModel::rowCount(const QModelIndex &parent) const
+{
+    if (parent.column() > 0)
+        return 0;
+    return static_cast<int>(nodeOf(parent)->children.size());
+}
+
+int CheckpointTreeModel::columnCount(const QModelIndex &) const { return ColumnCount; }
+
+QString CheckpointTreeModel::statusText(const Node *node) const
+{
+    if (node->tensor < 0)
+        return QStringLiteral("%1 / %2").arg(node->mapped).arg(node->leaves);
+    if (!m_document->source() || !m_document->target())
+        return QString();
+    if (m_side == Side::Source) {
+        const QString key = m_document->source()->tensors()[static_cast<size_t>(node->tensor)].key;
+        const QString target = m_document->targetOfSource(key);
+        return target.isEmpty() ? QStringLiteral("unused") : QStringLiteral("→ %1").arg(target);
+    }
+    return statusLabel(leafStatus(node));
+}
+
+QVariant CheckpointTreeModel::data(const QModelIndex &index, int role) const
+{
+    if (!index.isValid())
+        return {};
+    const Node *node = nodeOf(index);
+    const Checkpoint *checkpoint = m_side == Side::Source ? m_document->source() : m_document->target();
+    const TensorEntry *tensor = node->tensor >= 0 && checkpoint ? &checkpoint->tensors()[static_cast<size_t>(node->tensor)] : nullptr;
+    const bool matched = m_document->source() && m_document->target();
+    switch (role) {
+    case Qt::DisplayRole:
+        switch (index.column()) {
+        case NameColumn: return node->name;
+        case ShapeColumn: return tensor ? shapeToString(tensor->shape) : QVariant();
+        case DTypeColumn: return tensor ? dtypeName(tensor->dtype) : QVariant();
+        case SizeColumn: return tensor ? QLocale().formattedDataSize(tensor->nbytes()) : QVariant();
+        case StatusColumn: return statusText(node);
+        }
+        return {};
+    case Qt::DecorationRole:
+        if (index.column() == NameColumn && tensor && matched)
+            return statusIcon(leafStatus(node));
+        return {};
+    case Qt::BackgroundRole:
+        if (tensor && matched)
+            return statusBackground(leafStatus(node));
+        if (!tensor && node->problems > 0 && index.column() == StatusColumn)
+            return statusBackground(MatchStatus::Incompatible);
+        return {};
+    case Qt::ForegroundRole:
+        if (index.column() == StatusColumn && tensor && matched)
+            return statusColor(leafStatus(node));
+        return {};
+    case Qt::ToolTipRole:
+        if (tensor && m_side == Side::Target && matched) {
+            const int m = m_document->mappingIndex(tensor->key);
+            if (m >= 0) {
+                const Mapping &mapping = m_document->result().mappings[static_cast<size_t>(m)];
+                return QStringLiteral("%1\n← %2\n%3").arg(tensor->key, mapping.sources.join(QStringLiteral(", ")), mapping.reason);
+            }
+        }
+        return tensor ? QVariant(tensor->key) : QVariant();
+    case Qt::TextAlignmentRole:
+        return index.column() == SizeColumn ? QVariant(int(Qt::AlignRight | Qt::AlignVCenter)) : QVariant();
+    case KeyRole:
+        return tensor ? QVariant(tensor->key) : QVariant();
+    case IsLeafRole:
+        return tensor != nullptr;
+    case StatusRole:
+        return tensor && matched ? QVariant(static_cast<int>(leafStatus(node))) : QVariant();
+    case SubtreeKeysRole:
+        return keysUnder(index);
+    }
+    return {};
+}
+
+QVariant CheckpointTreeModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return {};
+    switch (section) {
+    case NameColumn: return tr("Name");
+    case ShapeColumn: return tr("Shape");
+    case DTypeColumn: return tr("DType");
+    case SizeColumn: return tr("Size");
+    case StatusColumn: return m_side == Side::Source ? tr("Used by") : tr("Status");
+    }
+    return {};
+}
+
+Qt::ItemFlags CheckpointTreeModel::flags(const QModelIndex &index) const
+{
+    Qt::ItemFlags flags = QAbstractItemModel::flags(index);
+    if (!index.isValid())
+        return flags;
+    if (m_side == Side::Source)
+        flags |= Qt::ItemIsDragEnabled;
+    else
+        flags |= Qt::ItemIsDropEnabled;
+    return flags;
+}
+
+QStringList CheckpointTreeModel::keysUnder(const QModelIndex &index) const
+{
+    QStringList keys;
+    const Checkpoint *checkpoint = m_side == Side::Source ? m_document->source() : m_document->target();
+    if (checkpoint == nullptr)
+        return keys;
+    std::vector<const Node *> stack{nodeOf(index)};
+    while (!stack.empty()) {
+        const Node *node = stack.back();
+        stack.pop_back();
+        if (node->tensor >= 0)
+            keys << checkpoint->tensors()[static_cast<size_t>(node->tensor)].key;
+        for (auto it = node->children.rbegin(); it != node->children.rend(); ++it)
+            stack.push_back(it->get());
+    }
+    return keys;
+}
+
+QModelIndex CheckpointTreeModel::indexOfKey(const QString &key) const
+{
+    const Checkpoint *checkpoint = m_side == Side::Source ? m_document->source() : m_document->target();
+    if (checkpoint == nullptr)
+        return {};
+    const int i = checkpoint->indexOf(key);
+    return i >= 0 && static_cast<size_t>(i) < m_leafOfTensor.size() ? indexOfNode(m_leafOfTensor[static_cast<size_t>(i)]) : QModelIndex();
+}
+
+QStringList CheckpointTreeModel::mimeTypes() const { return {QString::fromLatin1(kMimeType)}; }
+
+QMimeData *CheckpointTreeModel::mimeData(const QModelIndexList &indexes) const
+{
+    QStringList keys;
+    QSet<QString> seen;
+    bool subtree = false;
+    for (const QModelIndex &index : indexes) {
+        if (index.column() != NameColumn)
+            continue;
+        subtree = subtree || nodeOf(index)->tensor < 0;
+        for (const QString &key : keysUnder(index)) {
+            if (!seen.contains(key)) {
+                seen.insert(key);
+                keys << key;
+            }
+        }
+    }
+    auto *data = new QMimeData;
+    const QJsonObject payload{{QStringLiteral("keys"), QJsonArray::fromStringList(keys)}, {QStringLiteral("subtree"), subtree}};
+    data->setData(QString::fromLatin1(kMimeType), QJsonDocument(payload).toJson(QJsonDocument::Compact));
+    data->setText(keys.join(QLatin1Char('\n')));
+    return data;
+}
+
+QStringList CheckpointTreeModel::keysFromMime(const QMimeData *data)
+{
+    if (data == nullptr || !data->hasFormat(QString::fromLatin1(kMimeType)))
+        return {};
+    const QJsonObject payload = QJsonDocument::fromJson(data->data(QString::fromLatin1(kMimeType))).object();
+    QStringList keys;
+    for (const QJsonValue &value : payload.value(QStringLiteral("keys")).toArray())
+        keys << value.toString();
+    return keys;
+}
+
+Qt::DropActions CheckpointTreeModel::supportedDropActions() const { return Qt::CopyAction | Qt::LinkAction; }
+Qt::DropActions CheckpointTreeModel::supportedDragActions() const { return Qt::CopyAction | Qt::LinkAction; }
+
+MatchStatus CheckpointTreeModel::dropFit(const QMimeData *data, const QModelIndex &index, QString *detail) const
+{
+    if (m_side != Side::Target || !index.isValid() || !m_document->source() || !m_document->target())
+        return MatchStatus::Unmapped;
+    const QStringList keys = keysFromMime(data);
+    if (keys.isEmpty())
+        return MatchStatus::Unmapped;
+    const Node *node = nodeOf(index);
+    if (node->tensor < 0) {
+        // A subtree: automatic matching restricted to the two subtrees.
+        const std::vector<Mapping> matched = m_document->matchSubtrees(keys, keysUnder(index));
+        if (detail)
+            *detail = tr("match %1 source keys onto this subtree: %2 pairs found").arg(keys.size()).arg(matched.size());
+        return matched.empty() ? MatchStatus::Incompatible : MatchStatus::Fixable;
+    }
+    const QString target = m_document->target()->tensors()[static_cast<size_t>(node->tensor)].key;
+    if (keys.size() != 1) {
+        if (detail)
+            *detail = tr("drop one source key on a leaf (several sources need concat/stack/sum: edit the chain)");
+        return MatchStatus::Incompatible;
+    }
+    const Mapping proposal = m_document->proposeMapping(target, keys);
+    if (detail)
+        *detail = proposal.status == MatchStatus::Fixable ? proposal.expression() + QStringLiteral(" — ") + proposal.reason : proposal.reason;
+    return proposal.status;
+}
+
+bool CheckpointTreeModel::canDropMimeData(const QMimeData *data, Qt::DropAction, int row, int, const QModelIndex &parent) const
+{
+    if (row != -1)
+        return false; // only drops ON an item
+    const MatchStatus fit = dropFit(data, parent);
+    if (fit == MatchStatus::Exact || fit == MatchStatus::Fixable)
+        return true;
+    // Incompatible drops only with Shift held, and then only after the window confirms.
+    return fit == MatchStatus::Incompatible && (QGuiApplication::keyboardModifiers() & Qt::ShiftModifier);
+}
+
+bool CheckpointTreeModel::dropMimeData(const QMimeData *data, Qt::DropAction action, int row, int column, const QModelIndex &parent)
+{
+    if (!canDropMimeData(data, action, row, column, parent))
+        return false;
+    const QStringList keys = keysFromMime(data);
+    const Node *node = nodeOf(parent);
+    if (node->tensor < 0) {
+        std::vector<Mapping> matched = m_document->matchSubtrees(keys, keysUnder(parent));
+        if (matched.empty())
+            return false;
+        m_document->undoStack()->push(new SetMappingsCommand(
+            m_document, tr("Match subtree %1 (%2 pairs)").arg(node->name).arg(matched.size()), std::move(matched)));
+        return true;
+    }
+    const QString target = m_document->target()->tensors()[static_cast<size_t>(node->tensor)].key;
+    const Mapping proposal = m_document->proposeMapping(target, keys);
+    if (proposal.status == MatchStatus::Incompatible) {
+        Q_EMIT incompatibleDropRequested(target, keys, proposal.reason);
+        return false;
+    }
+    m_document->undoStack()->push(new SetMappingsCommand(m_document, tr("Map %1 ← %2").arg(target, keys.join(QStringLiteral(", "))),
+                                                         {proposal}));
+    return true;
+}
+
+} // namespace graft::ui

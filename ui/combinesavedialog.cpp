@@ -1,0 +1,203 @@
+#include "combinesavedialog.h"
+
+#include "checkpointwriter.h"
+#include "conversionplan.h"
+#include "mappingdocument.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFontDatabase>
+#include <QFormLayout>
+#include <QFutureWatcher>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMetaObject>
+#include <QPointer>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QVBoxLayout>
+#include <QtConcurrent>
+
+namespace graft::ui {
+
+CombineSaveDialog::CombineSaveDialog(MappingDocument *document, const QString &sourcePath, const QString &targetPath, QWidget *parent)
+    : QDialog(parent), m_document(document), m_sourcePath(sourcePath), m_targetPath(targetPath), m_format(new QComboBox(this)),
+      m_path(new QLineEdit(this)), m_keepUnmapped(new QCheckBox(tr("Unmapped leaves keep the target's values"), this)),
+      m_progress(new QProgressBar(this)), m_message(new QLabel(this)), m_saveButton(new QPushButton(tr("Save"), this)),
+      m_cancelButton(new QPushButton(tr("Close"), this)), m_cancel(std::make_shared<std::atomic<bool>>(false))
+{
+    setWindowTitle(tr("Combine & Save"));
+    const bool skeleton = document->target() && (document->target()->format() == CheckpointFormat::GraftSkeleton
+                                                 || document->target()->format() == CheckpointFormat::Eqx);
+    if (skeleton)
+        m_format->addItem(tr("Equinox (.eqx) — eqx.tree_deserialise_leaves"), QStringLiteral("eqx"));
+    m_format->addItem(tr("safetensors (.safetensors)"), QStringLiteral("safetensors"));
+    m_format->addItem(tr("NumPy archive (.npz)"), QStringLiteral("npz"));
+    m_format->addItem(tr("PyTorch state_dict (.pt)"), QStringLiteral("pt"));
+    auto *browseButton = new QPushButton(tr("Browse…"), this);
+    auto *pathRow = new QHBoxLayout;
+    pathRow->addWidget(m_path);
+    pathRow->addWidget(browseButton);
+    auto *form = new QFormLayout;
+    form->addRow(tr("Format:"), m_format);
+    form->addRow(tr("Save as:"), pathRow);
+    form->addRow(QString(), m_keepUnmapped);
+    const MappingSummary summary = document->result().summary();
+    auto *counts = new QLabel(tr("%1 target leaves: %2 from the source (%3 exact, %4 fixed), %5 kept, %6 unmapped, %7 incompatible.")
+                                  .arg(summary.targets).arg(summary.exact + summary.fixable).arg(summary.exact).arg(summary.fixable)
+                                  .arg(summary.kept).arg(summary.unmapped).arg(summary.incompatible),
+                              this);
+    counts->setWordWrap(true);
+    m_progress->setRange(0, std::max(1, summary.targets));
+    m_progress->setValue(0);
+    m_message->setWordWrap(true);
+    m_message->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    auto *buttons = new QHBoxLayout;
+    buttons->addStretch();
+    buttons->addWidget(m_saveButton);
+    buttons->addWidget(m_cancelButton);
+    auto *layout = new QVBoxLayout(this);
+    layout->addLayout(form);
+    layout->addWidget(counts);
+    layout->addWidget(m_progress);
+    layout->addWidget(m_message);
+    layout->addLayout(buttons);
+    m_saveButton->setDefault(true);
+
+    const QFileInfo target(targetPath);
+    QString base = target.completeBaseName();
+    if (base.endsWith(QLatin1String(".skeleton")))
+        base.chop(9);
+    m_path->setText(target.dir().filePath(base + QStringLiteral("_grafted")));
+    formatChanged();
+    connect(m_format, &QComboBox::currentIndexChanged, this, &CombineSaveDialog::formatChanged);
+    connect(browseButton, &QPushButton::clicked, this, &CombineSaveDialog::browse);
+    connect(m_saveButton, &QPushButton::clicked, this, &CombineSaveDialog::save);
+    connect(m_cancelButton, &QPushButton::clicked, this, [this] {
+        if (m_running)
+            m_cancel->store(true);
+        else
+            reject();
+    });
+    resize(640, sizeHint().height());
+}
+
+CombineSaveDialog::~CombineSaveDialog() { m_cancel->store(true); }
+
+void CombineSaveDialog::setOutputPath(const QString &path) { m_path->setText(path); }
+
+void CombineSaveDialog::formatChanged()
+{
+    // Keep the path's stem, switch its suffix to the format's.
+    const QString format = m_format->currentData().toString();
+    const QString suffix = format == QLatin1String("pt") ? QStringLiteral(".pt") : QLatin1Char('.') + format;
+    QFileInfo info(m_path->text());
+    QString stem = info.fileName();
+    for (const char *known : {".eqx", ".safetensors", ".npz", ".pt"}) {
+        if (stem.endsWith(QLatin1String(known)))
+            stem.chop(static_cast<int>(qstrlen(known)));
+    }
+    m_path->setText(info.dir().filePath(stem + suffix));
+}
+
+void CombineSaveDialog::browse()
+{
+    const QString path = QFileDialog::getSaveFileName(this, tr("Save As"), m_path->text());
+    if (!path.isEmpty())
+        m_path->setText(path);
+}
+
+void CombineSaveDialog::save()
+{
+    if (m_running || !m_document->source() || !m_document->target())
+        return;
+    const QString out = m_path->text();
+    const std::optional<OutputFormat> format = outputFormatFromName(m_format->currentData().toString());
+    Result<ConversionPlan> plan = planConversion(*m_document->source(), *m_document->target(), m_document->result(), m_keepUnmapped->isChecked());
+    if (!plan) {
+        m_message->setText(QStringLiteral("<span style='color:#c62828'>%1</span>").arg(plan.error().toString().toHtmlEscaped()));
+        Q_EMIT finished(false, plan.error().toString());
+        return;
+    }
+    WriteOptions options;
+    options.format = *format;
+    options.protectedPaths = {m_sourcePath, m_targetPath};
+    for (const MappedFilePtr &file : m_document->source()->files())
+        options.protectedPaths << file->path();
+    for (const MappedFilePtr &file : m_document->target()->files())
+        options.protectedPaths << file->path();
+    options.metadata = {{QStringLiteral("graft_source"), QFileInfo(m_sourcePath).fileName()},
+                        {QStringLiteral("graft_target"), QFileInfo(m_targetPath).fileName()}};
+    m_cancel->store(false);
+    const std::shared_ptr<std::atomic<bool>> cancel = m_cancel;
+    QPointer<QProgressBar> progress = m_progress;
+    options.progress = [cancel, progress](qint64 done, qint64 total) {
+        QMetaObject::invokeMethod(progress, [progress, done, total] {
+            if (progress) {
+                progress->setMaximum(static_cast<int>(total));
+                progress->setValue(static_cast<int>(done));
+            }
+        });
+        return !cancel->load();
+    };
+    m_running = true;
+    m_saveButton->setEnabled(false);
+    m_cancelButton->setText(tr("Cancel"));
+    m_message->setText(tr("Writing %1…").arg(out));
+    auto *watcher = new QFutureWatcher<Result<WriteSummary>>(this);
+    std::vector<OutputLeaf> leaves = std::move(plan->leaves);
+    const QStringList warnings = plan->warnings;
+    connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, out, warnings] {
+        watcher->deleteLater();
+        m_running = false;
+        m_saveButton->setEnabled(true);
+        m_cancelButton->setText(tr("Close"));
+        Result<WriteSummary> written = watcher->result();
+        if (!written) {
+            m_message->setText(QStringLiteral("<span style='color:#c62828'>%1</span>").arg(written.error().toString().toHtmlEscaped()));
+            Q_EMIT finished(false, written.error().toString());
+            return;
+        }
+        m_message->setText(tr("Wrote %1: %2 leaves, %3 bytes.%4")
+                               .arg(out.toHtmlEscaped()).arg(written->leaves).arg(written->bytes)
+                               .arg(warnings.isEmpty() ? QString() : tr(" %1 leaves kept the target's values.").arg(warnings.size())));
+        showLoadingCode(out);
+        Q_EMIT finished(true, out);
+    });
+    watcher->setFuture(QtConcurrent::run([out, leaves = std::move(leaves), options] { return writeCheckpoint(out, leaves, options); }));
+}
+
+void CombineSaveDialog::showLoadingCode(const QString &path)
+{
+    const QString format = m_format->currentData().toString();
+    const QString name = QFileInfo(path).fileName();
+    QString code;
+    if (format == QLatin1String("eqx"))
+        code = eqxLoadingSnippet(path);
+    else if (format == QLatin1String("safetensors"))
+        code = QStringLiteral("from safetensors.numpy import load_file\nweights = load_file(\"%1\")\n").arg(name);
+    else if (format == QLatin1String("npz"))
+        code = QStringLiteral("import numpy as np\nweights = dict(np.load(\"%1\"))\n").arg(name);
+    else
+        code = QStringLiteral("import torch\nstate_dict = torch.load(\"%1\")\nmodel.load_state_dict(state_dict)\n").arg(name);
+    auto *dialog = new QDialog(this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setWindowTitle(tr("Load the result"));
+    auto *layout = new QVBoxLayout(dialog);
+    layout->addWidget(new QLabel(tr("Python that loads %1:").arg(name), dialog));
+    auto *text = new QPlainTextEdit(code, dialog);
+    text->setReadOnly(true);
+    text->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    layout->addWidget(text);
+    auto *close = new QPushButton(tr("Close"), dialog);
+    connect(close, &QPushButton::clicked, dialog, &QDialog::accept);
+    layout->addWidget(close);
+    dialog->resize(620, 220);
+    dialog->show();
+}
+
+} // namespace graft::ui

@@ -1,0 +1,280 @@
+#include "inspectorwidget.h"
+
+#include "mappingcommands.h"
+#include "mappingdocument.h"
+#include "statusstyle.h"
+#include "tensorvalues.h"
+
+#include <QChart>
+#include <QChartView>
+#include <QHBoxLayout>
+#include <QInputDialog>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLabel>
+#include <QLineSeries>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QValueAxis>
+#include <QVBoxLayout>
+
+#include <algorithm>
+#include <cmath>
+
+namespace graft::ui {
+namespace {
+
+constexpr qint64 kSampleValues = 200'000;
+constexpr int kBins = 40;
+
+// "[64, <b>3</b>, 3, 3]": axes that differ from `other` in bold colour.
+QString highlightedShape(const Shape &shape, const Shape &other)
+{
+    QStringList parts;
+    for (size_t i = 0; i < shape.size(); ++i) {
+        const bool differs = i >= other.size() || other[i] != shape[i] || shape.size() != other.size();
+        parts << (differs ? QStringLiteral("<b style='color:#c62828'>%1</b>").arg(shape[i]) : QString::number(shape[i]));
+    }
+    return QLatin1Char('[') + parts.join(QStringLiteral(", ")) + QLatin1Char(']');
+}
+
+QString valuesText(const std::vector<double> &values)
+{
+    QStringList parts;
+    for (size_t i = 0; i < std::min<size_t>(values.size(), 6); ++i)
+        parts << QString::number(values[i], 'g', 5);
+    if (values.size() > 6)
+        parts << QStringLiteral("…");
+    return parts.join(QStringLiteral(", "));
+}
+
+} // namespace
+
+InspectorWidget::InspectorWidget(MappingDocument *document, QWidget *parent)
+    : QWidget(parent), m_document(document), m_title(new QLabel(this)), m_shapes(new QLabel(this)), m_fix(new QLabel(this)),
+      m_values(new QLabel(this)), m_suggestButton(new QPushButton(tr("Apply suggested fix"), this)),
+      m_editButton(new QPushButton(tr("Edit transforms…"), this)), m_unmapButton(new QPushButton(tr("Unmap (keep target value)"), this)),
+      m_chart(new QChartView(this))
+{
+    auto *layout = new QVBoxLayout(this);
+    m_title->setWordWrap(true);
+    m_title->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_shapes->setTextFormat(Qt::RichText);
+    m_fix->setWordWrap(true);
+    m_fix->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_values->setWordWrap(true);
+    m_values->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    layout->addWidget(m_title);
+    layout->addWidget(m_shapes);
+    layout->addWidget(m_fix);
+    auto *buttons = new QHBoxLayout;
+    buttons->addWidget(m_suggestButton);
+    buttons->addWidget(m_editButton);
+    buttons->addWidget(m_unmapButton);
+    buttons->addStretch();
+    layout->addLayout(buttons);
+    layout->addWidget(m_values);
+    m_chart->setRenderHint(QPainter::Antialiasing);
+    m_chart->setMinimumHeight(160);
+    m_chart->chart()->legend()->setAlignment(Qt::AlignRight);
+    m_chart->chart()->setMargins(QMargins(2, 2, 2, 2));
+    layout->addWidget(m_chart, 1);
+
+    connect(m_suggestButton, &QPushButton::clicked, this, &InspectorWidget::applySuggestedFix);
+    connect(m_editButton, &QPushButton::clicked, this, &InspectorWidget::editChain);
+    connect(m_unmapButton, &QPushButton::clicked, this, &InspectorWidget::unmap);
+    connect(document, &MappingDocument::mappingsChanged, this, &InspectorWidget::refresh);
+    connect(document, &MappingDocument::resultReset, this, &InspectorWidget::refresh);
+    refresh();
+}
+
+void InspectorWidget::showTarget(const QString &targetKey)
+{
+    m_target = targetKey;
+    refresh();
+}
+
+void InspectorWidget::refresh()
+{
+    const Checkpoint *target = m_document->target();
+    const Checkpoint *source = m_document->source();
+    const int m = m_target.isEmpty() ? -1 : m_document->mappingIndex(m_target);
+    const int t = target && !m_target.isEmpty() ? target->indexOf(m_target) : -1;
+    const bool has = m >= 0 && t >= 0;
+    m_suggestButton->setEnabled(has && source);
+    m_editButton->setEnabled(has && source);
+    m_unmapButton->setEnabled(has);
+    if (!has) {
+        m_title->setText(tr("<i>Select a target leaf or a row of the mapping table.</i>"));
+        m_shapes->clear();
+        m_fix->clear();
+        m_values->clear();
+        m_chart->chart()->removeAllSeries();
+        return;
+    }
+    const Mapping &mapping = m_document->result().mappings[static_cast<size_t>(m)];
+    const TensorEntry &leaf = target->tensors()[static_cast<size_t>(t)];
+    m_title->setText(QStringLiteral("<b>%1</b> ← %2").arg(mapping.target.toHtmlEscaped(),
+                                                           mapping.sources.isEmpty() ? tr("<i>no source</i>")
+                                                                                     : mapping.sources.join(QStringLiteral(", ")).toHtmlEscaped()));
+    QString shapes;
+    Shape firstSourceShape;
+    for (const QString &key : mapping.sources) {
+        const int s = source ? source->indexOf(key) : -1;
+        if (s < 0)
+            continue;
+        const TensorEntry &entry = source->tensors()[static_cast<size_t>(s)];
+        if (firstSourceShape.empty())
+            firstSourceShape = entry.shape;
+        shapes += tr("source %1 %2<br>").arg(highlightedShape(entry.shape, leaf.shape), dtypeName(entry.dtype));
+    }
+    shapes += tr("target %1 %2").arg(highlightedShape(leaf.shape, mapping.sources.isEmpty() ? leaf.shape : firstSourceShape),
+                                      dtypeName(leaf.dtype));
+    m_shapes->setText(shapes);
+    const QString color = statusColor(mapping.status).name();
+    m_fix->setText(QStringLiteral("<span style='color:%1'><b>%2</b></span> %3<br>%4")
+                       .arg(color, statusLabel(mapping.status),
+                            mapping.transforms.empty() ? QString() : QStringLiteral("<code>%1</code>").arg(mapping.expression().toHtmlEscaped()),
+                            mapping.reason.toHtmlEscaped()));
+    QString values;
+    if (source && !mapping.sources.isEmpty()) {
+        const int s = source->indexOf(mapping.sources.front());
+        if (s >= 0) {
+            Result<std::vector<double>> v = tensorValues(*source, s, 8);
+            values += tr("source: %1").arg(v ? valuesText(*v) : v.error().message);
+        }
+    }
+    Result<std::vector<double>> targetValues = tensorValues(*target, t, 8);
+    values += (values.isEmpty() ? QString() : QStringLiteral("\n")) + tr("target (initial): %1").arg(targetValues ? valuesText(*targetValues) : targetValues.error().message);
+    m_values->setText(values);
+    updateHistogram(mapping.sources);
+}
+
+void InspectorWidget::updateHistogram(const QStringList &sources)
+{
+    QChart *chart = m_chart->chart();
+    chart->removeAllSeries();
+    for (QAbstractAxis *axis : chart->axes())
+        chart->removeAxis(axis);
+    const Checkpoint *target = m_document->target();
+    const Checkpoint *source = m_document->source();
+    std::vector<std::pair<QString, std::vector<double>>> samples;
+    if (source && !sources.isEmpty()) {
+        const int s = source->indexOf(sources.front());
+        if (s >= 0) {
+            if (Result<std::vector<double>> v = tensorValues(*source, s, kSampleValues))
+                samples.emplace_back(tr("source"), std::move(v).value());
+        }
+    }
+    if (Result<std::vector<double>> v = tensorValues(*target, target->indexOf(m_target), kSampleValues))
+        samples.emplace_back(tr("target (initial)"), std::move(v).value());
+    double lo = 0;
+    double hi = 0;
+    std::vector<double> all;
+    for (const auto &sample : samples)
+        all.insert(all.end(), sample.second.begin(), sample.second.end());
+    histogram(all, 1, &lo, &hi); // common range
+    auto *xAxis = new QValueAxis;
+    auto *yAxis = new QValueAxis;
+    chart->addAxis(xAxis, Qt::AlignBottom);
+    chart->addAxis(yAxis, Qt::AlignLeft);
+    double maxCount = 1;
+    const QColor colors[] = {QColor(0x1f, 0x77, 0xb4), QColor(0xff, 0x7f, 0x0e)};
+    int c = 0;
+    // Few values make a comb of empty bins: use about sqrt(n) bins, at most kBins.
+    size_t largest = 1;
+    for (const auto &sample : samples)
+        largest = std::max(largest, sample.second.size());
+    const int bins = std::clamp(static_cast<int>(std::sqrt(static_cast<double>(largest))), 4, kBins);
+    for (const auto &[name, values] : samples) {
+        double l = lo;
+        double h = hi;
+        const std::vector<qint64> counts = histogram(values, bins, &l, &h);
+        auto *series = new QLineSeries;
+        series->setName(name);
+        series->setColor(colors[c++ % 2]);
+        const double width = (h - l) / bins;
+        for (int b = 0; b < bins; ++b) {
+            series->append(l + width * b, static_cast<double>(counts[static_cast<size_t>(b)]));
+            series->append(l + width * (b + 1), static_cast<double>(counts[static_cast<size_t>(b)]));
+            maxCount = std::max(maxCount, static_cast<double>(counts[static_cast<size_t>(b)]));
+        }
+        chart->addSeries(series);
+        series->attachAxis(xAxis);
+        series->attachAxis(yAxis);
+    }
+    xAxis->setRange(lo, hi);
+    yAxis->setRange(0, std::max(4.0, maxCount * 1.05));
+    yAxis->applyNiceNumbers();
+    yAxis->setLabelFormat(QStringLiteral("%.0f"));
+    xAxis->setLabelFormat(QStringLiteral("%.3g"));
+    chart->setTitle(tr("Histogram of values"));
+}
+
+void InspectorWidget::applySuggestedFix()
+{
+    const int m = m_document->mappingIndex(m_target);
+    if (m < 0)
+        return;
+    const Mapping &current = m_document->result().mappings[static_cast<size_t>(m)];
+    if (current.sources.size() != 1)
+        return;
+    Mapping proposal = m_document->proposeMapping(m_target, current.sources);
+    m_document->undoStack()->push(new SetMappingsCommand(m_document, tr("Apply suggested fix to %1").arg(m_target), {proposal}));
+}
+
+void InspectorWidget::editChain()
+{
+    const int m = m_document->mappingIndex(m_target);
+    if (m < 0)
+        return;
+    const Mapping &current = m_document->result().mappings[static_cast<size_t>(m)];
+    QJsonArray chain;
+    for (const Transform &t : current.transforms)
+        chain.append(transformToJson(t));
+    bool ok = false;
+    const QString sources = QInputDialog::getText(this, tr("Edit mapping"), tr("Source key(s), comma-separated:"), QLineEdit::Normal,
+                                                  current.sources.join(QStringLiteral(", ")), &ok);
+    if (!ok)
+        return;
+    const QString text = QInputDialog::getMultiLineText(
+        this, tr("Edit transforms"),
+        tr("Transform chain for %1 (JSON list, e.g. [{\"op\": \"transpose\", \"perm\": [1, 0]}]):").arg(m_target),
+        QString::fromUtf8(QJsonDocument(chain).toJson(QJsonDocument::Compact)), &ok);
+    if (!ok)
+        return;
+    QJsonParseError error;
+    const QJsonDocument document = QJsonDocument::fromJson(text.toUtf8(), &error);
+    if (error.error != QJsonParseError::NoError || !document.isArray()) {
+        QMessageBox::warning(this, tr("Edit transforms"), tr("Not a JSON list: %1").arg(error.errorString()));
+        return;
+    }
+    TransformChain parsed;
+    for (const QJsonValue &value : document.array()) {
+        Result<Transform> transform = transformFromJson(value.toObject());
+        if (!transform) {
+            QMessageBox::warning(this, tr("Edit transforms"), transform.error().message);
+            return;
+        }
+        parsed.push_back(*transform);
+    }
+    QStringList keys;
+    for (const QString &key : sources.split(QLatin1Char(','), Qt::SkipEmptyParts))
+        keys << key.trimmed();
+    const Mapping proposal = m_document->proposeMapping(m_target, keys, parsed);
+    if (proposal.status == MatchStatus::Incompatible) {
+        QMessageBox::warning(this, tr("Edit transforms"), tr("These transforms do not produce the target: %1").arg(proposal.reason));
+        return;
+    }
+    m_document->undoStack()->push(new SetMappingsCommand(m_document, tr("Change transforms of %1").arg(m_target), {proposal}));
+}
+
+void InspectorWidget::unmap()
+{
+    if (m_document->mappingIndex(m_target) < 0)
+        return;
+    m_document->undoStack()->push(new SetMappingsCommand(m_document, tr("Unmap %1").arg(m_target), {m_document->keptMapping(m_target)}));
+}
+
+} // namespace graft::ui

@@ -1,0 +1,44 @@
+#pragma once
+// The inspector for the selected target leaf and its source(s): shapes side by side with the
+// differing axes highlighted, dtypes, the fix, buttons to apply the suggested fix, edit the
+// transform chain or unmap, the first values and a histogram of source vs. target values.
+
+#include <QWidget>
+
+class QLabel;
+class QPushButton;
+class QChartView;
+
+namespace graft::ui {
+
+class MappingDocument;
+
+class InspectorWidget : public QWidget {
+    Q_OBJECT
+public:
+    explicit InspectorWidget(MappingDocument *document, QWidget *parent = nullptr);
+
+    /// Shows the target leaf `targetKey` (empty: nothing selected).
+    void showTarget(const QString &targetKey);
+    QString currentTarget() const { return m_target; }
+
+private:
+    void refresh();
+    void applySuggestedFix();
+    void editChain();
+    void unmap();
+    void updateHistogram(const QStringList &sources);
+
+    MappingDocument *m_document;
+    QString m_target;
+    QLabel *m_title;
+    QLabel *m_shapes;
+    QLabel *m_fix;
+    QLabel *m_values;
+    QPushButton *m_suggestButton;
+    QPushButton *m_editButton;
+    QPushButton *m_unmapButton;
+    QChartView *m_chart;
+};
+
+} // namespace graft::ui

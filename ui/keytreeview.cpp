@@ -1,0 +1,105 @@
+#include "keytreeview.h"
+
+#include "checkpointtreemodel.h"
+#include "statusstyle.h"
+
+#include <QAbstractProxyModel>
+#include <QDragEnterEvent>
+#include <QMimeData>
+#include <QPainter>
+#include <QToolTip>
+
+namespace graft::ui {
+
+KeyTreeView::KeyTreeView(QWidget *parent) : QTreeView(parent)
+{
+    setUniformRowHeights(true);
+    setAlternatingRowColors(true);
+    setSelectionMode(QAbstractItemView::ExtendedSelection);
+    setDragEnabled(true);
+    setAcceptDrops(true);
+    setDropIndicatorShown(true);
+    setDragDropMode(QAbstractItemView::DragDrop);
+    setDefaultDropAction(Qt::CopyAction);
+    setSortingEnabled(true);
+    sortByColumn(-1, Qt::AscendingOrder); // file order until the user sorts
+}
+
+void KeyTreeView::dragEnterEvent(QDragEnterEvent *event)
+{
+    if (event->mimeData()->hasUrls()) {
+        event->acceptProposedAction();
+        return;
+    }
+    QTreeView::dragEnterEvent(event);
+}
+
+void KeyTreeView::dragMoveEvent(QDragMoveEvent *event)
+{
+    if (event->mimeData()->hasUrls() && !event->mimeData()->hasFormat(QString::fromLatin1(CheckpointTreeModel::kMimeType))) {
+        event->acceptProposedAction();
+        return;
+    }
+    QTreeView::dragMoveEvent(event);
+    m_hintIndex = QPersistentModelIndex();
+    if (m_treeModel == nullptr)
+        return;
+    QModelIndex index = indexAt(event->position().toPoint());
+    if (auto *proxy = qobject_cast<QAbstractProxyModel *>(model()))
+        index = proxy->mapToSource(index);
+    if (!index.isValid())
+        return;
+    QString detail;
+    const MatchStatus fit = m_treeModel->dropFit(event->mimeData(), index, &detail);
+    if (fit == MatchStatus::Unmapped)
+        return;
+    m_hintIndex = indexAt(event->position().toPoint());
+    m_hintColor = statusColor(fit);
+    const QString prefix = fit == MatchStatus::Exact ? tr("exact fit") : fit == MatchStatus::Fixable ? tr("fits with a fix") : tr("incompatible (hold Shift to force)");
+    QToolTip::showText(mapToGlobal(event->position().toPoint()) + QPoint(16, 16), prefix + QStringLiteral("\n") + detail, this);
+    viewport()->update();
+}
+
+void KeyTreeView::dragLeaveEvent(QDragLeaveEvent *event)
+{
+    m_hintIndex = QPersistentModelIndex();
+    QToolTip::hideText();
+    viewport()->update();
+    QTreeView::dragLeaveEvent(event);
+}
+
+void KeyTreeView::dropEvent(QDropEvent *event)
+{
+    m_hintIndex = QPersistentModelIndex();
+    QToolTip::hideText();
+    if (event->mimeData()->hasUrls() && !event->mimeData()->hasFormat(QString::fromLatin1(CheckpointTreeModel::kMimeType))) {
+        QStringList paths;
+        for (const QUrl &url : event->mimeData()->urls()) {
+            if (url.isLocalFile())
+                paths << url.toLocalFile();
+        }
+        event->acceptProposedAction();
+        Q_EMIT filesDropped(paths);
+        return;
+    }
+    QTreeView::dropEvent(event);
+    viewport()->update();
+}
+
+void KeyTreeView::paintEvent(QPaintEvent *event)
+{
+    QTreeView::paintEvent(event);
+    if (!m_hintIndex.isValid())
+        return;
+    QPainter painter(viewport());
+    QRect rect = visualRect(m_hintIndex);
+    rect.setLeft(0);
+    rect.setRight(viewport()->width() - 1);
+    QColor fill = m_hintColor;
+    fill.setAlpha(60);
+    painter.fillRect(rect, fill);
+    painter.setPen(QPen(m_hintColor, 2));
+    painter.drawRect(rect.adjusted(1, 1, -1, -1));
+}
+
+} // namespace graft::ui

@@ -1,0 +1,175 @@
+#include "mappingdocument.h"
+
+#include "shapeanalysis.h"
+
+#include <QSet>
+
+#include <algorithm>
+
+namespace graft::ui {
+
+MappingDocument::MappingDocument(QObject *parent) : QObject(parent) {}
+
+void MappingDocument::setSource(Checkpoint checkpoint)
+{
+    m_source = std::move(checkpoint);
+    m_undoStack.clear();
+    Q_EMIT sourceChanged();
+    rematchWithoutHistory();
+}
+
+void MappingDocument::setTarget(Checkpoint checkpoint)
+{
+    m_target = std::move(checkpoint);
+    m_undoStack.clear();
+    Q_EMIT targetChanged();
+    rematchWithoutHistory();
+}
+
+void MappingDocument::rematchWithoutHistory()
+{
+    // Every target leaf unmapped (scalars kept). Matching itself runs off the GUI thread
+    // (MainWindow) and arrives as an undoable ReplaceMappingCommand.
+    MappingResult result;
+    m_options.explicitMappings.clear();
+    m_options.keptTargets.clear();
+    m_options.ignoredSources.clear();
+    if (m_target) {
+        result.convention = detectConvention(*m_target);
+        for (const TensorEntry &leaf : m_target->tensors()) {
+            Mapping mapping;
+            mapping.target = leaf.key;
+            mapping.status = leaf.kind == LeafKind::Scalar ? MatchStatus::Kept : MatchStatus::Unmapped;
+            mapping.reason = m_source ? QStringLiteral("not matched yet") : QStringLiteral("no source open");
+            result.mappings.push_back(mapping);
+        }
+    }
+    m_result = std::move(result);
+    rebuildSourceUse();
+    Q_EMIT resultReset();
+}
+
+Mapping MappingDocument::proposeMapping(const QString &target, const QStringList &sources, const std::optional<TransformChain> &chain) const
+{
+    Mapping mapping;
+    mapping.target = target;
+    mapping.sources = sources;
+    mapping.origin = MatchOrigin::Explicit;
+    mapping.confidence = 1.0;
+    if (!m_source || !m_target)
+        return mapping;
+    const int t = m_target->indexOf(target);
+    std::vector<TensorSpec> specs;
+    for (const QString &key : sources) {
+        const int s = m_source->indexOf(key);
+        if (s < 0 || t < 0) {
+            mapping.status = MatchStatus::Incompatible;
+            mapping.reason = QStringLiteral("key not found");
+            return mapping;
+        }
+        specs.push_back({m_source->tensors()[static_cast<size_t>(s)].dtype, m_source->tensors()[static_cast<size_t>(s)].shape});
+    }
+    const TensorEntry &leaf = m_target->tensors()[static_cast<size_t>(t)];
+    const TensorSpec targetSpec{leaf.dtype, leaf.shape};
+    PairAnalysis analysis = chain || specs.size() != 1 ? analyseChain(specs, chain.value_or(TransformChain{}), targetSpec)
+                                                       : analysePair(specs.front(), targetSpec, m_result.convention, target);
+    mapping.transforms = analysis.transforms;
+    mapping.status = analysis.status;
+    mapping.reason = QStringLiteral("mapped by hand; ") + analysis.reason;
+    return mapping;
+}
+
+Mapping MappingDocument::keptMapping(const QString &target) const
+{
+    Mapping mapping;
+    mapping.target = target;
+    mapping.status = MatchStatus::Kept;
+    mapping.confidence = 1.0;
+    mapping.reason = QStringLiteral("unmapped by hand: keeps the target's value");
+    return mapping;
+}
+
+std::vector<Mapping> MappingDocument::matchSubtrees(const QStringList &sourceKeys, const QStringList &targetKeys) const
+{
+    std::vector<Mapping> mappings;
+    if (!m_source || !m_target)
+        return mappings;
+    std::vector<KeySpec> sources;
+    std::vector<KeySpec> targets;
+    for (const QString &key : sourceKeys) {
+        const int i = m_source->indexOf(key);
+        if (i >= 0)
+            sources.push_back(keySpecs(*m_source)[static_cast<size_t>(i)]);
+    }
+    for (const QString &key : targetKeys) {
+        const int i = m_target->indexOf(key);
+        if (i >= 0) {
+            const TensorEntry &leaf = m_target->tensors()[static_cast<size_t>(i)];
+            targets.push_back({leaf.key, {leaf.dtype, leaf.shape}, leaf.kind});
+        }
+    }
+    MatchOptions options;
+    options.rules = m_options.rules;
+    const MappingResult partial = autoMatch(sources, targets, options, m_result.convention);
+    for (const Mapping &mapping : partial.mappings) {
+        if (mapping.status == MatchStatus::Exact || mapping.status == MatchStatus::Fixable)
+            mappings.push_back(mapping);
+    }
+    return mappings;
+}
+
+void MappingDocument::applyMappings(const std::vector<Mapping> &mappings)
+{
+    QList<int> changed;
+    for (const Mapping &mapping : mappings) {
+        const int index = m_result.indexOfTarget(mapping.target);
+        if (index < 0)
+            continue;
+        m_result.mappings[static_cast<size_t>(index)] = mapping;
+        changed << index;
+        // Keep the options in step so a later automatic match preserves hand edits.
+        auto &explicitMappings = m_options.explicitMappings;
+        explicitMappings.erase(std::remove_if(explicitMappings.begin(), explicitMappings.end(),
+                                              [&](const ExplicitMapping &e) { return e.target == mapping.target; }),
+                               explicitMappings.end());
+        m_options.keptTargets.removeAll(mapping.target);
+        if (mapping.status == MatchStatus::Kept)
+            m_options.keptTargets << mapping.target;
+        else if (!mapping.sources.isEmpty())
+            explicitMappings.push_back({mapping.target, mapping.sources, mapping.transforms, true});
+        m_result.ambiguous.erase(std::remove_if(m_result.ambiguous.begin(), m_result.ambiguous.end(),
+                                                [&](const Ambiguity &a) { return a.target == mapping.target; }),
+                                 m_result.ambiguous.end());
+    }
+    rebuildSourceUse();
+    Q_EMIT mappingsChanged(changed);
+}
+
+void MappingDocument::replaceResult(const MappingResult &result, const MatchOptions &options)
+{
+    m_result = result;
+    m_options = options;
+    rebuildSourceUse();
+    Q_EMIT resultReset();
+}
+
+void MappingDocument::rebuildSourceUse()
+{
+    m_sourceUse.clear();
+    for (const Mapping &mapping : m_result.mappings) {
+        if (mapping.status == MatchStatus::Exact || mapping.status == MatchStatus::Fixable) {
+            for (const QString &source : mapping.sources)
+                m_sourceUse.insert(source, mapping.target);
+        }
+    }
+    m_result.unusedSources.clear();
+    if (m_source) {
+        const QSet<QString> ignored(m_options.ignoredSources.begin(), m_options.ignoredSources.end());
+        for (const TensorEntry &entry : m_source->tensors()) {
+            if (!m_sourceUse.contains(entry.key) && !ignored.contains(entry.key))
+                m_result.unusedSources << entry.key;
+        }
+    }
+}
+
+} // namespace graft::ui

@@ -1,0 +1,70 @@
+#pragma once
+// The document the workbench edits: the opened source and target, the current mapping and the
+// options it came from (rules, explicit pairs, kept, ignored), and the undo stack. Every edit
+// is a QUndoCommand (mappingcommands.h) that calls the mutators below; views listen to the
+// signals and never change the mapping themselves.
+
+#include "automatcher.h"
+#include "checkpoint.h"
+#include "mapping.h"
+
+#include <QObject>
+#include <QUndoStack>
+
+#include <optional>
+
+namespace graft::ui {
+
+class MappingDocument : public QObject {
+    Q_OBJECT
+public:
+    explicit MappingDocument(QObject *parent = nullptr);
+
+    const Checkpoint *source() const { return m_source ? &*m_source : nullptr; }
+    const Checkpoint *target() const { return m_target ? &*m_target : nullptr; }
+    const MappingResult &result() const { return m_result; }
+    const MatchOptions &options() const { return m_options; }
+    QUndoStack *undoStack() { return &m_undoStack; }
+
+    /// Replaces the source or target (opening a file; not undoable: clears the history).
+    void setSource(Checkpoint checkpoint);
+    void setTarget(Checkpoint checkpoint);
+
+    /// Index of the mapping for a target key (-1 when absent).
+    int mappingIndex(const QString &target) const { return m_result.indexOfTarget(target); }
+    /// Which target uses a source key (empty when unused).
+    QString targetOfSource(const QString &source) const { return m_sourceUse.value(source); }
+
+    /// The mapping the document would make for `target` <- `sources` with the suggested fix
+    /// (analysePair for one source; explicit `chain` when given).
+    Mapping proposeMapping(const QString &target, const QStringList &sources, const std::optional<TransformChain> &chain = {}) const;
+    /// "kept at the target's value": what unmapping a target makes.
+    Mapping keptMapping(const QString &target) const;
+    /// Matching restricted to source keys under `sourcePrefix` and target keys under `targetPrefix`.
+    std::vector<Mapping> matchSubtrees(const QStringList &sourceKeys, const QStringList &targetKeys) const;
+
+    // Mutators used by the undo commands only.
+    void applyMappings(const std::vector<Mapping> &mappings);
+    void replaceResult(const MappingResult &result, const MatchOptions &options);
+
+Q_SIGNALS:
+    void sourceChanged();
+    void targetChanged();
+    /// Mappings of these target indexes changed (source usage may have too).
+    void mappingsChanged(const QList<int> &targets);
+    /// The whole result was replaced.
+    void resultReset();
+
+private:
+    void rebuildSourceUse();
+    void rematchWithoutHistory();
+
+    std::optional<Checkpoint> m_source;
+    std::optional<Checkpoint> m_target;
+    MappingResult m_result;
+    MatchOptions m_options;
+    QHash<QString, QString> m_sourceUse; // source key -> target key
+    QUndoStack m_undoStack;
+};
+
+} // namespace graft::ui

@@ -1,0 +1,21 @@
+#pragma once
+// Colours and labels for mapping statuses, shared by every view so they agree.
+
+#include "shapeanalysis.h"
+
+#include <QColor>
+#include <QIcon>
+#include <QString>
+
+namespace graft::ui {
+
+/// Soft background for a row of this status (invalid colour: no background).
+QColor statusBackground(MatchStatus status);
+/// Strong colour for text, icons and drop hints.
+QColor statusColor(MatchStatus status);
+/// A small round icon in the status colour.
+QIcon statusIcon(MatchStatus status);
+/// "exact", "fixable", ... for display.
+QString statusLabel(MatchStatus status);
+
+} // namespace graft::ui
