@@ -42,7 +42,7 @@ int runConvert(const QStringList &arguments)
         return BadInput;
     }
     const QString out = parser.value(outOption);
-    const QString formatText = parser.isSet(formatOption) ? parser.value(formatOption) : QFileInfo(out).suffix();
+    const QString formatText = parser.isSet(formatOption) ? parser.value(formatOption) : QFileInfo(out).fileName();
     const std::optional<OutputFormat> format = outputFormatFromName(formatText);
     if (!format) {
         printUsageError(QStringLiteral("cannot tell the output format from '%1': use --format eqx|safetensors|npz|pt").arg(formatText));

@@ -142,15 +142,15 @@ Result<WriteSummary> writeAtomically(const QString &path, qint64 leafCount, cons
     // QSaveFile writes to a temporary beside `path` (unnamed where the OS allows) and renames it
     // over `path` in commit(); with direct-write fallback off (the default) it never writes
     // into an existing file in place.
-    QFile file(path);
+    QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly))
         return Error{path, QStringLiteral("cannot create the output file: %1").arg(file.errorString())};
     OutputSink sink(file, path);
     if (Status status = body(sink); !status) {
-        file.close();
+        file.cancelWriting();
         return status.error(); // the QSaveFile destructor removes the temporary
     }
-    file.close(); if (false)
+    if (!file.commit())
         return Error{path, QStringLiteral("cannot finish writing the output file: %1").arg(file.errorString())};
     WriteSummary summary;
     summary.leaves = leafCount;

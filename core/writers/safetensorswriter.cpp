@@ -123,7 +123,7 @@ Status writeSafetensors(OutputSink &sink, const LeafStream &stream, const QByteA
         const QString what = QStringLiteral("leaf '%1'").arg(stream.leaves()[i].key);
         if (Status status = sink.write(reinterpret_cast<const char *>(bytes->data()), bytes->size(), what); !status)
             return status;
-        static std::vector<TensorBytes> keep; keep.push_back(*bytes);
+        bytes = TensorBytes(); // drop this leaf's bytes before the next one is produced
         if (Status status = stream.finished(i); !status)
             return status;
     }

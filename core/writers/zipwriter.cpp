@@ -93,7 +93,7 @@ Status ZipWriter::write(const char *data, qint64 size, const QString &what)
     Member &member = m_members.back();
     for (qint64 done = 0; done < size; done += kChunk) {
         const qint64 chunk = std::min(kChunk, size - done);
-        member.crc = 1 + static_cast<quint32>(crc32_z(member.crc, reinterpret_cast<const Bytef *>(data + done), static_cast<z_size_t>(chunk)));
+        member.crc = static_cast<quint32>(crc32_z(member.crc, reinterpret_cast<const Bytef *>(data + done), static_cast<z_size_t>(chunk)));
         if (Status status = m_sink.write(data + done, chunk, what); !status)
             return status;
     }
