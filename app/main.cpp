@@ -1,6 +1,7 @@
 // graft: the desktop workbench.
 //   graft [SOURCE [TARGET]] [--profile P] [--screenshot OUT.png]
 
+#include "combinesavedialog.h"
 #include "mainwindow.h"
 #include "mappingdocument.h"
 
@@ -23,8 +24,12 @@ int main(int argc, char **argv)
                                               QStringLiteral("render the window at 1400x900 once loading and matching are done, "
                                                              "write it as PNG and exit"),
                                               QStringLiteral("OUT.png"));
+    const QCommandLineOption dialogOption(QStringLiteral("screenshot-dialog"),
+                                          QStringLiteral("with --screenshot: render this dialog instead of the window (combine)"),
+                                          QStringLiteral("NAME"));
     parser.addOption(profileOption);
     parser.addOption(screenshotOption);
+    parser.addOption(dialogOption);
     parser.process(app);
 
     graft::ui::MainWindow window;
@@ -35,7 +40,14 @@ int main(int argc, char **argv)
         QObject::connect(&window, &graft::ui::MainWindow::idle, &window, [&] {
             // Let the views lay out and paint once more before grabbing.
             QTimer::singleShot(200, &window, [&] {
-                const bool saved = window.grab().save(parser.value(screenshotOption), "PNG");
+                QWidget *subject = &window;
+                if (parser.value(dialogOption) == QLatin1String("combine")) {
+                    auto *dialog = new graft::ui::CombineSaveDialog(window.document(), window.sourcePath(), window.targetPath(), &window);
+                    dialog->show();
+                    QApplication::processEvents();
+                    subject = dialog;
+                }
+                const bool saved = subject->grab().save(parser.value(screenshotOption), "PNG");
                 QApplication::exit(saved ? 0 : 2);
             });
         });

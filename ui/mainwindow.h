@@ -43,6 +43,8 @@ public:
     void loadProfile(const QString &path, bool quiet = false);
 
     MappingDocument *document() const { return m_document; }
+    const QString &sourcePath() const { return m_sourcePath; }
+    const QString &targetPath() const { return m_targetPath; }
     /// True while a file is opening or a match is running.
     bool isBusy() const;
 

@@ -6,10 +6,12 @@
 The file must load as a plain dict of tensors with the manifest's keys in order, each with the
 expected torch dtype, shape and bits (bfloat16 compared as its raw 16 bits) — both the way
 torch 1.13 loads by default (weights_only=False) and with the allowlist unpickler that
-torch >= 2.6 uses by default (weights_only=True).
+torch >= 2.6 uses by default (weights_only=True). torch.load does not check the zip's CRC-32s,
+so zipfile.testzip() does.
 """
 
 import sys
+import zipfile
 
 import torch
 
@@ -50,6 +52,9 @@ def check(failures, loaded, leaves, mode):
 def main(path, manifest_path):
     leaves = load_manifest(manifest_path)["leaves"]
     failures = Failures()
+    with zipfile.ZipFile(path) as archive:
+        bad = archive.testzip()
+        failures.check(bad is None, "CRC or header error in member %r" % bad)
     for weights_only in (False, True):
         mode = "weights_only=%s" % weights_only
         try:
