@@ -1,5 +1,6 @@
 #pragma once
-// The tensor library behind transforms on data and torch output, loaded on first need.
+// The tensor library behind transforms on data, loaded on first need. (.pt files are written by
+// core/writers/torchwriter.cpp without it: LibTorch's pickle_save output needs weights_only=False.)
 //
 // LibTorch costs ~0.44 s and ~157 MB before main() in any process that links it, so it lives
 // in a separate module (graft_torch, a shared library opened with QLibrary). Listing,
@@ -34,8 +35,6 @@ public:
     /// Applies `chain` to `inputs`. Library exceptions are caught inside and returned as
     /// errors (no file name: the caller adds it).
     virtual Result<TensorOutput> apply(const std::vector<TensorInput> &inputs, const TransformChain &chain) = 0;
-    /// Writes a torch.save-compatible file of a key -> tensor dict (used by the .pt writer).
-    virtual Status saveTorch(const QString &path, const std::vector<std::pair<QString, TensorInput>> &tensors) = 0;
 };
 
 /// The process-wide engine, loading the module on the first call. Looks in $GRAFT_PLUGIN_DIR,

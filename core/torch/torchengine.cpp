@@ -3,11 +3,8 @@
 
 #include "tensorengine.h"
 
-#include <torch/serialize.h>
 #include <torch/torch.h>
 
-#include <QFile>
-#include <QSaveFile>
 
 namespace graft {
 namespace {
@@ -114,30 +111,6 @@ public:
             return Error{QString(), QStringLiteral("LibTorch: %1").arg(QString::fromUtf8(error.what_without_backtrace()))};
         } catch (const std::bad_alloc &) {
             return Error{QString(), QStringLiteral("not enough memory for the transform")};
-        }
-    }
-
-    Status saveTorch(const QString &path, const std::vector<std::pair<QString, TensorInput>> &tensors) override
-    {
-        try {
-            c10::Dict<std::string, at::Tensor> dict;
-            for (const auto &[key, input] : tensors) {
-                Result<at::Tensor> tensor = wrap(input);
-                if (!tensor)
-                    return Error{path, QStringLiteral("tensor '%1': %2").arg(key, tensor.error().message)};
-                dict.insert(key.toStdString(), *tensor);
-            }
-            const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
-            QSaveFile file(path);
-            if (!file.open(QIODevice::WriteOnly))
-                return Error{path, QStringLiteral("cannot write: %1").arg(file.errorString())};
-            if (file.write(bytes.data(), static_cast<qint64>(bytes.size())) != static_cast<qint64>(bytes.size()) || !file.commit())
-                return Error{path, QStringLiteral("cannot write: %1").arg(file.errorString())};
-            return Status::success();
-        } catch (const c10::Error &error) {
-            return Error{path, QStringLiteral("LibTorch: %1").arg(QString::fromUtf8(error.what_without_backtrace()))};
-        } catch (const std::bad_alloc &) {
-            return Error{path, QStringLiteral("not enough memory to serialise the tensors")};
         }
     }
 };

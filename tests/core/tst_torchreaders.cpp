@@ -2,6 +2,7 @@
 
 #include "checkpointopener.h"
 #include "manifestcheck.h"
+#include "tensorengine.h"
 
 #include <QTest>
 
@@ -15,6 +16,7 @@ private Q_SLOTS:
     void storagesAreMappedNotCopied();
     void sharedStoragesShareOneSegment();
     void foreignObjectsAreSummarised();
+    void listingNeverLoadsLibTorch();
 };
 
 void TestTorchReaders::listingMatchesTorch_data()
@@ -75,6 +77,19 @@ void TestTorchReaders::foreignObjectsAreSummarised()
     QCOMPARE(others.value(QStringLiteral("best_acc")).type, QStringLiteral("numpy.float64"));
     QCOMPARE(others.value(QStringLiteral("best_acc")).summary, QStringLiteral("0.75"));
     QCOMPARE(others.value(QStringLiteral("note")).type, QStringLiteral("NoneType"));
+}
+
+void TestTorchReaders::listingNeverLoadsLibTorch()
+{
+    // Everything above (every torch fixture opened and read back) ran without the tensor
+    // engine: LibTorch's start-up cost is paid only by transforms that need it.
+    QVERIFY(!tensorEngineLoaded());
+    const QString maps = [] {
+        QFile file(QStringLiteral("/proc/self/maps"));
+        return file.open(QIODevice::ReadOnly) ? QString::fromLatin1(file.readAll()) : QString();
+    }();
+    QVERIFY(!maps.isEmpty());
+    QVERIFY2(!maps.contains(QStringLiteral("libtorch")) && !maps.contains(QStringLiteral("libc10")), "LibTorch is mapped into a listing process");
 }
 
 QTEST_GUILESS_MAIN(TestTorchReaders)
