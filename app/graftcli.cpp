@@ -3,6 +3,7 @@
 
 #include "cli/commandline.h"
 #include "cli/convertcommand.h"
+#include "cli/diffcommand.h"
 #include "cli/inspectcommand.h"
 #include "cli/mapcommand.h"
 
@@ -19,6 +20,8 @@ const char *kUsage =
     "                               match source tensors to target leaves; report fixes\n"
     "  convert SOURCE TARGET -o OUT [--profile P] [--format eqx|safetensors|npz|pt] [--keep-unmapped]\n"
     "                               write the target with the source's weights\n"
+    "  diff A B [--profile P] [--rtol R] [--atol A] [--json]\n"
+    "                               compare two checkpoints' tensors (A through a mapping with --profile)\n"
     "\n"
     "Exit codes: 0 success, 1 problems found, 2 bad usage or unreadable input.\n"
     "`graft-cli COMMAND --help` describes a command.\n";
@@ -46,6 +49,8 @@ int main(int argc, char **argv)
         return graft::cli::runConvert(arguments);
     if (command == QLatin1String("map"))
         return graft::cli::runMap(arguments);
+    if (command == QLatin1String("diff"))
+        return graft::cli::runDiff(arguments);
     graft::cli::printUsageError(QStringLiteral("unknown command '%1'\n%2").arg(command, QString::fromLatin1(kUsage)));
     return graft::cli::BadInput;
 }

@@ -2,12 +2,15 @@
 //   graft [SOURCE [TARGET]] [--profile P] [--screenshot OUT.png]
 
 #include "combinesavedialog.h"
+#include "diffwindow.h"
 #include "mainwindow.h"
 #include "mappingdocument.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QTimer>
+
+#include <cstdio>
 
 int main(int argc, char **argv)
 {
@@ -27,10 +30,36 @@ int main(int argc, char **argv)
     const QCommandLineOption dialogOption(QStringLiteral("screenshot-dialog"),
                                           QStringLiteral("with --screenshot: render this dialog instead of the window (combine)"),
                                           QStringLiteral("NAME"));
+    const QCommandLineOption diffOption(QStringLiteral("diff"), QStringLiteral("compare the parameters of two files A B (the visual diff)"));
+    parser.addOption(diffOption);
     parser.addOption(profileOption);
     parser.addOption(screenshotOption);
     parser.addOption(dialogOption);
     parser.process(app);
+
+    if (parser.isSet(diffOption)) {
+        const QStringList files = parser.positionalArguments();
+        if (files.size() != 2) {
+            std::fprintf(stderr, "graft: --diff needs two files A B\n");
+            return 2;
+        }
+        graft::ui::DiffWindow diff;
+        if (parser.isSet(screenshotOption)) {
+            QObject::connect(&diff, &graft::ui::DiffWindow::idle, &diff, [&] {
+                if (diff.isBusy())
+                    return;
+                QTimer::singleShot(200, &diff, [&] {
+                    if (diff.isBusy())
+                        return; // a detail started meanwhile; its idle() comes later
+                    QApplication::exit(diff.grab().save(parser.value(screenshotOption), "PNG") ? 0 : 2);
+                });
+            });
+        }
+        diff.resize(1400, 900);
+        diff.show();
+        diff.compareFiles(files[0], files[1]);
+        return app.exec();
+    }
 
     graft::ui::MainWindow window;
     const QStringList files = parser.positionalArguments();

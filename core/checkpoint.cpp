@@ -104,15 +104,6 @@ TensorBytes TensorBytes::owned(std::vector<uchar> buffer)
     return bytes;
 }
 
-int Checkpoint::indexOf(const QString &key) const
-{
-    for (size_t i = 0; i < m_tensors.size(); ++i) {
-        if (m_tensors[i].key == key)
-            return static_cast<int>(i);
-    }
-    return -1;
-}
-
 qint64 Checkpoint::totalBytes() const
 {
     qint64 total = 0;
@@ -135,15 +126,16 @@ int Checkpoint::addSegment(const Segment &segment)
 
 Status Checkpoint::addTensor(TensorEntry entry)
 {
-    const QString where = QStringLiteral("tensor '%1'").arg(entry.key);
+    // Built only on failure: a 100k-tensor file adds 100k tensors.
+    const auto where = [&entry] { return QStringLiteral("tensor '%1'").arg(entry.key); };
     if (entry.segment < 0 || entry.segment >= static_cast<int>(m_segments.size()))
-        return Error{m_path, where + QStringLiteral(": no storage for its data")};
+        return Error{m_path, where() + QStringLiteral(": no storage for its data")};
     if (entry.shape.size() > 64)
-        return Error{m_path, where + QStringLiteral(": %1 dimensions (at most 64)").arg(entry.shape.size())};
+        return Error{m_path, where() + QStringLiteral(": %1 dimensions (at most 64)").arg(entry.shape.size())};
     if (entry.strides.empty() && !entry.shape.empty())
         entry.strides = contiguousStrides(entry.shape);
     if (entry.strides.size() != entry.shape.size())
-        return Error{m_path, where + QStringLiteral(": %1 strides for %2 dimensions")
+        return Error{m_path, where() + QStringLiteral(": %1 strides for %2 dimensions")
                                          .arg(entry.strides.size()).arg(entry.shape.size())};
 
     const Segment &segment = m_segments[entry.segment];
@@ -151,26 +143,28 @@ Status Checkpoint::addTensor(TensorEntry entry)
     const qint64 itemSize = dtypeSize(entry.dtype);
     const qint64 numel = checkedNumel(entry.shape, std::numeric_limits<qint64>::max() / 16);
     if (numel < 0)
-        return Error{m_path, where + QStringLiteral(": shape %1 is invalid or its size overflows")
+        return Error{m_path, where() + QStringLiteral(": shape %1 is invalid or its size overflows")
                                          .arg(shapeToString(entry.shape))};
     if (numel > 0) {
         // The furthest element addressed, checked without overflow against the real bytes.
         qint64 lastElement = 0;
         for (size_t i = 0; i < entry.shape.size(); ++i) {
             if (entry.strides[i] < 0)
-                return Error{m_path, where + QStringLiteral(": negative stride")};
+                return Error{m_path, where() + QStringLiteral(": negative stride")};
             const qint64 reach = entry.shape[i] - 1;
             if (entry.strides[i] != 0 && reach > (available / itemSize) / entry.strides[i])
-                return Error{m_path, where + QStringLiteral(": data lies beyond the end of its storage")};
+                return Error{m_path, where() + QStringLiteral(": data lies beyond the end of its storage")};
             lastElement += reach * entry.strides[i];
             if (lastElement > available / itemSize)
-                return Error{m_path, where + QStringLiteral(": data lies beyond the end of its storage")};
+                return Error{m_path, where() + QStringLiteral(": data lies beyond the end of its storage")};
         }
         if (entry.byteOffset < 0 || entry.byteOffset > available
             || (lastElement + 1) * itemSize > available - entry.byteOffset)
-            return Error{m_path, where + QStringLiteral(": needs %1 bytes at offset %2 but its storage holds %3")
+            return Error{m_path, where() + QStringLiteral(": needs %1 bytes at offset %2 but its storage holds %3")
                                              .arg((lastElement + 1) * itemSize).arg(entry.byteOffset).arg(available)};
     }
+    if (!m_index.contains(entry.key))
+        m_index.insert(entry.key, static_cast<int>(m_tensors.size()));
     m_tensors.push_back(std::move(entry));
     return Status::success();
 }

@@ -7,6 +7,7 @@
 #include "mappedfile.h"
 #include "result.h"
 
+#include <QHash>
 #include <QString>
 
 #include <cstddef>
@@ -73,6 +74,11 @@ public:
     const uchar *data() const { return m_data; }
     qint64 size() const { return m_size; }
     bool isZeroCopy() const { return m_file != nullptr; }
+    /// For a zero-copy view: the mapped file and the offset of data() in it, so that a writer
+    /// can copy the bytes file to file (copy_file_range) without faulting the map into memory.
+    /// nullptr / -1 for owned bytes.
+    const MappedFile *mappedFile() const { return m_file.get(); }
+    qint64 fileOffset() const { return m_file ? static_cast<qint64>(m_data - m_file->data()) : -1; }
 
 private:
     MappedFilePtr m_file;
@@ -96,8 +102,8 @@ public:
     /// Key/value metadata the format carries (safetensors __metadata__, skeleton framework...).
     const std::vector<std::pair<QString, QString>> &metadata() const { return m_metadata; }
 
-    /// Index of the tensor with this key, or -1.
-    int indexOf(const QString &key) const;
+    /// Index of the tensor with this key (the first, should a reader allow a repeat), or -1. O(1).
+    int indexOf(const QString &key) const { return m_index.value(key, -1); }
     /// Total bytes of all tensors.
     qint64 totalBytes() const;
 
@@ -120,6 +126,7 @@ private:
     std::vector<MappedFilePtr> m_files;
     std::vector<Segment> m_segments;
     std::vector<TensorEntry> m_tensors;
+    QHash<QString, int> m_index; ///< key -> position in m_tensors
     std::vector<OtherEntry> m_others;
     std::vector<std::pair<QString, QString>> m_metadata;
 };

@@ -25,6 +25,8 @@ public:
     const QString &path() const { return m_path; }
     qint64 size() const { return m_size; }
     const uchar *data() const { return m_data; }
+    /// The open file descriptor behind the map (writers copy byte ranges file to file with it).
+    int handle() const { return m_file.handle(); }
 
     /// True when [offset, offset + length) lies inside the file (overflow-safe).
     bool contains(qint64 offset, qint64 length) const

@@ -53,11 +53,30 @@ bool MappingResult::complete() const
 
 int MappingResult::indexOfTarget(const QString &target) const
 {
-    for (size_t i = 0; i < mappings.size(); ++i) {
-        if (mappings[i].target == target)
-            return static_cast<int>(i);
+    return m_targetIndex.find(target, mappings.size(), [this](size_t i) -> const QString & { return mappings[i].target; });
+}
+
+KeyIndexCache &KeyIndexCache::operator=(const KeyIndexCache &)
+{
+    const std::lock_guard<std::mutex> lock(m_mutex);
+    m_index.clear();
+    return *this;
+}
+
+int KeyIndexCache::find(const QString &key, size_t count, const std::function<const QString &(size_t)> &keyAt) const
+{
+    const std::lock_guard<std::mutex> lock(m_mutex);
+    if (const auto it = m_index.constFind(key); it != m_index.constEnd()) {
+        const size_t i = static_cast<size_t>(*it);
+        if (i < count && keyAt(i) == key)
+            return *it;
     }
-    return -1;
+    // Stale or absent: rebuild from the vector as it is now, then answer from it.
+    m_index.clear();
+    m_index.reserve(static_cast<qsizetype>(count));
+    for (size_t i = count; i-- > 0;)
+        m_index.insert(keyAt(i), static_cast<int>(i)); // backwards: the first occurrence wins
+    return m_index.value(key, -1);
 }
 
 } // namespace graft

@@ -4,9 +4,12 @@
 
 #include "shapeanalysis.h"
 
+#include <QHash>
 #include <QString>
 #include <QStringList>
 
+#include <functional>
+#include <mutex>
 #include <vector>
 
 namespace graft {
@@ -60,6 +63,23 @@ struct MappingSummary {
     int stale = 0;
 };
 
+/// A key -> position table for a vector the owner may change freely: built on first use, every
+/// hit checked against the vector, rebuilt when stale or on a miss, so answers always equal a
+/// linear search. Copies start empty (each rebuilds its own); safe for concurrent const use.
+class KeyIndexCache {
+public:
+    KeyIndexCache() = default;
+    KeyIndexCache(const KeyIndexCache &) {}
+    KeyIndexCache &operator=(const KeyIndexCache &);
+
+    /// Position of the first of `count` keys (keyAt(i)) equal to `key`, or -1.
+    int find(const QString &key, size_t count, const std::function<const QString &(size_t)> &keyAt) const;
+
+private:
+    mutable std::mutex m_mutex;
+    mutable QHash<QString, int> m_index;
+};
+
 struct MappingResult {
     std::vector<Mapping> mappings; ///< one per target tensor, in target order
     QStringList unusedSources;     ///< source keys no mapping uses, in source order
@@ -70,8 +90,12 @@ struct MappingResult {
     MappingSummary summary() const;
     /// True when every target array leaf is mapped exact or fixable and nothing is ambiguous.
     bool complete() const;
-    /// Index of the mapping for `target`, or -1.
+    /// Index of the mapping for `target`, or -1. O(1) after the first call (a 100k-leaf
+    /// target is looked up leaf by leaf when planning, diffing and painting the tree).
     int indexOfTarget(const QString &target) const;
+
+private:
+    KeyIndexCache m_targetIndex;
 };
 
 } // namespace graft

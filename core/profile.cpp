@@ -1,5 +1,7 @@
 #include "profile.h"
 
+#include "formats/strictjson.h"
+
 #include <QCryptographicHash>
 #include <QFile>
 #include <QFileInfo>
@@ -143,10 +145,11 @@ Result<Profile> loadProfile(const QString &path)
         return Error{path, QStringLiteral("cannot open: %1").arg(file.errorString())};
     if (file.size() > kMaxProfileBytes)
         return Error{path, QStringLiteral("profile is %1 bytes (at most %2)").arg(file.size()).arg(kMaxProfileBytes)};
-    QJsonParseError parseError;
-    const QJsonDocument document = QJsonDocument::fromJson(file.readAll(), &parseError);
-    if (parseError.error != QJsonParseError::NoError)
-        return Error{path, QStringLiteral("not valid JSON: %1 at offset %2").arg(parseError.errorString()).arg(parseError.offset)};
+    // Strict: a key written twice (which QJsonDocument silently resolves) is an error.
+    Result<QJsonDocument> parsed = parseStrictJson(file.readAll());
+    if (!parsed)
+        return Error{path, parsed.error().message};
+    const QJsonDocument document = *parsed;
     if (!document.isObject())
         return Error{path, QStringLiteral("a profile must be a JSON object")};
     const QJsonObject root = document.object();

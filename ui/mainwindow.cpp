@@ -3,6 +3,7 @@
 #include "checkpointopener.h"
 #include "checkpointtreemodel.h"
 #include "combinesavedialog.h"
+#include "diffwindow.h"
 #include "inspectorwidget.h"
 #include "keyfilterproxymodel.h"
 #include "keytreeview.h"
@@ -258,6 +259,7 @@ void MainWindow::createActions()
     file->addAction(tr("Save &Profile"), QKeySequence::Save, this, &MainWindow::saveProfile);
     file->addSeparator();
     QAction *combineAction = file->addAction(tr("&Combine && Save…"), QKeySequence(tr("Ctrl+Shift+S")), this, &MainWindow::combineAndSave);
+    file->addAction(tr("&Diff…"), QKeySequence(tr("Ctrl+D")), this, &MainWindow::diffDialog);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
@@ -590,7 +592,44 @@ void MainWindow::combineAndSave()
         return;
     }
     CombineSaveDialog dialog(m_document, m_sourcePath, m_targetPath, this);
+    connect(&dialog, &CombineSaveDialog::finished, this, [this](bool ok, const QString &path) {
+        if (ok)
+            m_lastSavedPath = path;
+    });
     dialog.exec();
+}
+
+void MainWindow::diffDialog()
+{
+    QMessageBox choice(this);
+    choice.setWindowTitle(tr("Diff"));
+    choice.setText(tr("Compare parameters"));
+    QPushButton *files = choice.addButton(tr("Two files…"), QMessageBox::ActionRole);
+    QPushButton *result = nullptr;
+    if (!m_lastSavedPath.isEmpty() && m_document->source() && m_document->target()) {
+        choice.setInformativeText(tr("…or the source against the file last saved (%1), through the current mapping.")
+                                      .arg(QFileInfo(m_lastSavedPath).fileName()));
+        result = choice.addButton(tr("Source vs. saved result"), QMessageBox::ActionRole);
+    }
+    choice.addButton(QMessageBox::Cancel);
+    choice.exec();
+    auto *window = new DiffWindow;
+    window->setAttribute(Qt::WA_DeleteOnClose);
+    if (choice.clickedButton() == files) {
+        const QString a = QFileDialog::getOpenFileName(this, tr("Diff: file A"), QFileInfo(m_sourcePath).path());
+        const QString b = a.isEmpty() ? QString() : QFileDialog::getOpenFileName(this, tr("Diff: file B"), QFileInfo(a).path());
+        if (b.isEmpty()) {
+            delete window;
+            return;
+        }
+        window->compareFiles(a, b);
+    } else if (result != nullptr && choice.clickedButton() == result) {
+        window->compareThroughMapping(*m_document->source(), *m_document->target(), m_document->result(), m_lastSavedPath);
+    } else {
+        delete window;
+        return;
+    }
+    window->show();
 }
 
 void MainWindow::rememberRecent(const QString &path)

@@ -75,6 +75,7 @@ private:
     void loadProfileDialog();
     void saveProfile();
     void combineAndSave();
+    void diffDialog();
     void rememberRecent(const QString &path);
     void rebuildRecentMenu();
     QStringList selectedKeys(Pane pane) const;
@@ -107,6 +108,7 @@ private:
     QString m_targetPath;
     QString m_profilePath;
     QString m_pendingProfile;
+    QString m_lastSavedPath;
     int m_jobs = 0;
     quint64 m_generation = 0; // results of cancelled jobs are dropped
 };

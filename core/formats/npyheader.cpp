@@ -304,7 +304,7 @@ Result<NpyHeader> parseNpyHeader(const uchar *data, qint64 size, std::optional<D
                                       {"shape", DictValue::Kind::Tuple}}};
     for (const auto &[key, value] : *entries) {
         const QString name = QString::fromUtf8(key);
-        auto slot = std::find_if(expected.begin(), expected.end(), [&](const Expected &e) { return key == e.key; });
+        auto slot = std::find_if(expected.begin(), expected.end(), [&rawKey = key](const Expected &e) { return rawKey == e.key; });
         if (slot == expected.end())
             return Error{QString(), QStringLiteral("unexpected key '%1' in the header").arg(name)};
         if (slot->value != nullptr)

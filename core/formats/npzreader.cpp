@@ -113,6 +113,8 @@ Result<Checkpoint> readNpz(const MappedFilePtr &file, const ZipArchive &archive)
         if (Status status = checkpoint.addTensor(std::move(entry)); !status)
             return status.error();
     }
+    if (checkpoint.tensors().empty())
+        return Error{path, QStringLiteral("the zip archive holds no .npy arrays and no data.pkl: not a numpy or PyTorch file")};
     return checkpoint;
 }
 

@@ -151,21 +151,12 @@ private:
     std::vector<const PickleValue *> m_stack;
     std::vector<size_t> m_marks;
     std::unordered_map<quint64, const PickleValue *> m_memo;
-    std::unordered_map<const PickleValue *, int> m_depth;
 };
-
-int depthOf(const std::unordered_map<const PickleValue *, int> &depths, const PickleValue *value)
-{
-    const auto it = depths.find(value);
-    return it == depths.end() ? 0 : it->second;
-}
 
 bool Unpickler::nest(PickleValue *container, const PickleValue *child)
 {
-    const int depth = depthOf(m_depth, child) + 1;
-    int &current = m_depth[container];
-    current = std::max(current, depth);
-    return current <= kMaxNesting;
+    container->nesting = std::max(container->nesting, child->nesting + 1);
+    return container->nesting <= kMaxNesting;
 }
 
 const PickleValue *Unpickler::makeLong(const uchar *bytes, qint64 length)
@@ -818,9 +809,12 @@ QString summarise(const PickleValue *value, int depth)
 
 PickleValue *PickleArena::make(PickleKind kind)
 {
-    m_values.emplace_back();
-    m_values.back().kind = kind;
-    return &m_values.back();
+    if (m_size % kBlockSize == 0)
+        m_blocks.push_back(std::make_unique<PickleValue[]>(kBlockSize));
+    PickleValue *value = &m_blocks.back()[m_size % kBlockSize];
+    value->kind = kind;
+    ++m_size;
+    return value;
 }
 
 QString qualifiedName(const PickleValue *value)

@@ -15,7 +15,6 @@
 #include <QByteArray>
 #include <QString>
 
-#include <deque>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -66,17 +65,22 @@ struct PickleValue {
     const PickleValue *args = nullptr;     ///< Object: constructor args (a Tuple)
     const PickleValue *state = nullptr;    ///< Object: BUILD state; PersistentId: the id
     PickledTensor tensor;
+    int nesting = 0;                       ///< levels of containers below this one (the unpickler caps it)
 };
 
-/// Owns every value of one unpickled object tree.
+/// Owns every value of one unpickled object tree. Values are allocated in blocks (a 100k-tensor
+/// state_dict makes ~2M values: one allocation each would dominate opening it) and never move.
 class PickleArena {
 public:
     PickleValue *make(PickleKind kind);
-    size_t size() const { return m_values.size(); }
-    const std::deque<PickleValue> &values() const { return m_values; }
+    size_t size() const { return m_size; }
+    /// The i-th value made, i < size().
+    const PickleValue &at(size_t i) const { return m_blocks[i / kBlockSize][i % kBlockSize]; }
 
 private:
-    std::deque<PickleValue> m_values;
+    static constexpr size_t kBlockSize = 1024;
+    std::vector<std::unique_ptr<PickleValue[]>> m_blocks;
+    size_t m_size = 0;
 };
 
 struct Unpickled {

@@ -317,7 +317,7 @@ Result<Checkpoint> readSafetensorsIndex(const QString &indexPath)
             placed.push_back(Placed{std::move(tensor), segment});
         for (auto &[key, value] : shard->metadata) {
             const auto &present = checkpoint.metadata();
-            if (std::none_of(present.begin(), present.end(), [&](const auto &pair) { return pair.first == key; }))
+            if (std::none_of(present.begin(), present.end(), [&metadataKey = key](const auto &pair) { return pair.first == metadataKey; }))
                 checkpoint.addMetadata(key, value);
         }
     }

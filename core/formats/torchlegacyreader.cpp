@@ -25,6 +25,7 @@ const QString kLegacyMagic = QStringLiteral("0x1950a86a20f9469cfc6c");
 struct StorageReference {
     DType dtype = DType::Float32;
     bool untyped = false;
+    qint64 numel = 0; ///< as the persistent id declares it
 };
 
 // The storage key and class of a legacy persistent id, or nullopt if it is not one.
@@ -72,7 +73,9 @@ Result<Checkpoint> readTorchLegacy(const MappedFilePtr &file)
 
     // Element types of the storages, from every persistent id the object pickle holds.
     QHash<QString, StorageReference> references;
-    for (const PickleValue &value : pickles[3].arena->values()) {
+    const PickleArena &arena = *pickles[3].arena;
+    for (size_t i = 0; i < arena.size(); ++i) {
+        const PickleValue &value = arena.at(i);
         if (value.kind != PickleKind::PersistentId)
             continue;
         const auto keyAndClass = storageKeyAndClass(value.state);
@@ -81,7 +84,10 @@ Result<Checkpoint> readTorchLegacy(const MappedFilePtr &file)
         const std::optional<DType> dtype = dtypeOfStorageClass(keyAndClass->second);
         if (!dtype)
             return fail(QStringLiteral("unknown storage class %1").arg(keyAndClass->second));
-        references.insert(keyAndClass->first, {*dtype, keyAndClass->second == QLatin1String("torch.UntypedStorage")});
+        const PickleValue *declared = value.state->items[4];
+        if (declared->kind != PickleKind::Int || declared->integerOverflow || declared->integer < 0)
+            return fail(QStringLiteral("storage '%1' has an invalid size").arg(keyAndClass->first));
+        references.insert(keyAndClass->first, {*dtype, keyAndClass->second == QLatin1String("torch.UntypedStorage"), declared->integer});
     }
 
     Checkpoint checkpoint(path, CheckpointFormat::PyTorchLegacy);
@@ -101,6 +107,9 @@ Result<Checkpoint> readTorchLegacy(const MappedFilePtr &file)
         if (reader.failed() || numel < 0 || numel > reader.remaining() / itemSize)
             return fail(QStringLiteral("storage '%1' at byte %2 claims %3 elements, more than the file holds")
                             .arg(key->text).arg(storageStart).arg(numel));
+        if (numel != reference->numel)
+            return fail(QStringLiteral("storage '%1' at byte %2 holds %3 elements, but the pickle declares %4")
+                            .arg(key->text).arg(storageStart).arg(numel).arg(reference->numel));
         Segment segment;
         segment.file = fileIndex;
         segment.offset = reader.position();

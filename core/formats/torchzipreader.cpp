@@ -83,6 +83,15 @@ Result<Checkpoint> readTorchZip(const MappedFilePtr &file, const ZipArchive &arc
         const ZipEntry *data = archive.find(root + QStringLiteral("data/") + storageKey);
         if (data == nullptr)
             return Error{path, QStringLiteral("storage '%1' is missing from the archive").arg(storageKey)};
+        // The record must hold exactly the storage the pickle declares (torch.save writes
+        // numel * itemsize bytes; numel counts bytes for an UntypedStorage).
+        const bool untyped = className == QLatin1String("torch.UntypedStorage");
+        const PickleValue *numel = id->items[4];
+        const qint64 itemSize = untyped ? 1 : dtypeSize(*dtype);
+        if (numel->kind != PickleKind::Int || numel->integerOverflow || numel->integer < 0
+            || numel->integer > data->uncompressedSize / itemSize || numel->integer * itemSize != data->uncompressedSize)
+            return Error{path, QStringLiteral("storage '%1' declares %2 elements of %3 bytes, but its record holds %4 bytes")
+                                   .arg(storageKey, pickleSummary(numel)).arg(itemSize).arg(data->uncompressedSize)};
         Segment segment;
         segment.file = fileIndex;
         segment.offset = data->dataOffset;
@@ -92,7 +101,7 @@ Result<Checkpoint> readTorchZip(const MappedFilePtr &file, const ZipArchive &arc
         ResolvedStorage resolved;
         resolved.segment = checkpoint.addSegment(segment);
         resolved.dtype = *dtype;
-        resolved.untyped = className == QLatin1String("torch.UntypedStorage");
+        resolved.untyped = untyped;
         resolved.bigEndian = bigEndian;
         storages.insert(storageKey + QLatin1Char('/') + className, resolved);
         return resolved;

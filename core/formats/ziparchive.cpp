@@ -2,7 +2,6 @@
 
 #include "bytereader.h"
 
-#include <QSet>
 
 namespace graft {
 namespace {
@@ -132,7 +131,7 @@ Result<ZipArchive> ZipArchive::read(const MappedFilePtr &filePtr)
 
     ZipArchive archive;
     archive.m_entries.reserve(static_cast<size_t>(end->entryCount));
-    QSet<QString> names;
+    archive.m_index.reserve(static_cast<qsizetype>(end->entryCount));
     ByteReader reader(file.data() + end->directoryOffset, end->directorySize);
     for (qint64 i = 0; i < end->entryCount; ++i) {
         if (reader.u32() != kCentralSignature)
@@ -189,9 +188,9 @@ Result<ZipArchive> ZipArchive::read(const MappedFilePtr &filePtr)
         if (!file.contains(entry.dataOffset, entry.compressedSize))
             return zipError(file, QStringLiteral("entry '%1' (%2 bytes at offset %3) runs past the end of the %4-byte file")
                                       .arg(entry.name).arg(entry.compressedSize).arg(entry.dataOffset).arg(file.size()));
-        if (names.contains(entry.name))
+        if (archive.m_index.contains(entry.name))
             return zipError(file, QStringLiteral("duplicate entry '%1'").arg(entry.name));
-        names.insert(entry.name);
+        archive.m_index.insert(entry.name, static_cast<qsizetype>(archive.m_entries.size()));
         archive.m_entries.push_back(std::move(entry));
     }
     return archive;
@@ -199,11 +198,8 @@ Result<ZipArchive> ZipArchive::read(const MappedFilePtr &filePtr)
 
 const ZipEntry *ZipArchive::find(const QString &name) const
 {
-    for (const ZipEntry &entry : m_entries) {
-        if (entry.name == name)
-            return &entry;
-    }
-    return nullptr;
+    const auto it = m_index.constFind(name);
+    return it == m_index.constEnd() ? nullptr : &m_entries[static_cast<size_t>(*it)];
 }
 
 } // namespace graft

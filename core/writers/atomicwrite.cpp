@@ -13,6 +13,11 @@
 #ifdef Q_OS_UNIX
 #include <sys/stat.h>
 #endif
+#ifdef Q_OS_LINUX
+#include <cerrno>
+#include <cstring>
+#include <unistd.h>
+#endif
 
 namespace graft::writers {
 namespace {
@@ -55,6 +60,46 @@ Status OutputSink::write(const char *data, qint64 size, const QString &what)
     }
     m_position += size;
     return Status::success();
+}
+
+Status OutputSink::write(const TensorBytes &bytes, const QString &what)
+{
+#ifdef Q_OS_LINUX
+    // Small tensors aren't worth the flush and the extra system calls.
+    constexpr qint64 kFileCopyMinimum = 64 * 1024;
+    const MappedFile *file = bytes.mappedFile();
+    qint64 done = 0;
+    if (file != nullptr && m_fileCopy && bytes.size() >= kFileCopyMinimum && m_device.handle() >= 0) {
+        if (!m_device.flush())
+            return Error{m_path, QStringLiteral("cannot write %1 at byte %2: %3").arg(what).arg(m_position).arg(m_device.errorString())};
+        loff_t offset = bytes.fileOffset();
+        while (done < bytes.size()) {
+            const ssize_t copied = ::copy_file_range(file->handle(), &offset, m_device.handle(), nullptr,
+                                                     static_cast<size_t>(bytes.size() - done), 0);
+            if (copied > 0) {
+                done += copied;
+                continue;
+            }
+            if (copied < 0 && errno == EINTR)
+                continue;
+            if (copied < 0 && done == 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL || errno == EBADF)) {
+                m_fileCopy = false; // not here: write from the map instead, from now on
+                break;
+            }
+            if (copied == 0)
+                break; // the input shrank under us: write() from the map reports what is left
+            return Error{m_path, QStringLiteral("cannot write %1 at byte %2: %3")
+                                     .arg(what).arg(m_position + done).arg(QString::fromLocal8Bit(std::strerror(errno)))};
+        }
+        m_position += done;
+        // The descriptor moved past what QFileDevice knows: tell it where the file ends.
+        if (done > 0 && !m_device.seek(m_position))
+            return Error{m_path, QStringLiteral("cannot write %1 at byte %2: %3").arg(what).arg(m_position).arg(m_device.errorString())};
+    }
+    return write(reinterpret_cast<const char *>(bytes.data()) + done, bytes.size() - done, what);
+#else
+    return write(reinterpret_cast<const char *>(bytes.data()), bytes.size(), what);
+#endif
 }
 
 Status OutputSink::patch(qint64 position, const QByteArray &bytes, const QString &what)

@@ -24,7 +24,7 @@ Status writeEqx(OutputSink &sink, const LeafStream &stream)
         const QString what = QStringLiteral("leaf '%1'").arg(leaf.key);
         if (Status status = sink.write(formatNpyHeader(leaf.spec.dtype, leaf.spec.shape), what); !status)
             return status;
-        if (Status status = sink.write(reinterpret_cast<const char *>(bytes->data()), bytes->size(), what); !status)
+        if (Status status = sink.write(*bytes, what); !status)
             return status;
         bytes = TensorBytes(); // drop this leaf's bytes before the next one is produced
         if (Status status = stream.finished(i); !status)

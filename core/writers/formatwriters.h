@@ -30,6 +30,11 @@ public:
     /// Appends `size` bytes; `what` says what they are ("the header of leaf 'x'").
     Status write(const char *data, qint64 size, const QString &what);
     Status write(const QByteArray &bytes, const QString &what) { return write(bytes.constData(), bytes.size(), what); }
+    /// Appends a tensor's bytes. A zero-copy view of a mapped input is copied file to file in
+    /// the kernel (copy_file_range, as cp does) so its pages never enter this process: peak
+    /// memory stays flat and no page faults are taken. Falls back to write() from memory where
+    /// the kernel can't (another file system, no support).
+    Status write(const TensorBytes &bytes, const QString &what);
     /// Overwrites bytes written earlier at `position` (a zip CRC), then returns to the end.
     Status patch(qint64 position, const QByteArray &bytes, const QString &what);
 
@@ -40,6 +45,7 @@ private:
     QFileDevice &m_device;
     QString m_path;
     qint64 m_position = 0;
+    bool m_fileCopy = true; ///< copy_file_range works here (cleared after EXDEV/ENOSYS/...)
 };
 
 /// The leaves in order, produced one at a time. Holds no bytes itself: whatever produce()

@@ -121,7 +121,7 @@ Status writeSafetensors(OutputSink &sink, const LeafStream &stream, const QByteA
         if (!bytes)
             return bytes.error();
         const QString what = QStringLiteral("leaf '%1'").arg(stream.leaves()[i].key);
-        if (Status status = sink.write(reinterpret_cast<const char *>(bytes->data()), bytes->size(), what); !status)
+        if (Status status = sink.write(*bytes, what); !status)
             return status;
         bytes = TensorBytes(); // drop this leaf's bytes before the next one is produced
         if (Status status = stream.finished(i); !status)

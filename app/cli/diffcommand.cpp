@@ -1,0 +1,118 @@
+#include "cli/diffcommand.h"
+
+#include "automatcher.h"
+#include "checkpointdiff.h"
+#include "checkpointopener.h"
+#include "cli/commandline.h"
+#include "cli/diffreport.h"
+#include "cli/mappingsetup.h"
+
+#include <QCommandLineParser>
+
+#include <cmath>
+#include <optional>
+
+namespace graft::cli {
+namespace {
+
+const char *kDiffUsage = "usage: graft-cli diff A B [--profile P] [--rtol R] [--atol A] [--json]";
+
+/// A tolerance option's value: a finite number >= 0 (0 when not given).
+std::optional<double> tolerance(const QCommandLineParser &parser, const QCommandLineOption &option)
+{
+    if (!parser.isSet(option))
+        return 0.0;
+    bool ok = false;
+    const double value = parser.value(option).toDouble(&ok);
+    if (!ok || !std::isfinite(value) || value < 0.0)
+        return std::nullopt;
+    return value;
+}
+
+} // namespace
+
+int runDiff(const QStringList &arguments)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Compare two checkpoints tensor by tensor: keys only in one, shape and dtype "
+                                                    "changes, and how far apart the values are. With --profile, A is first "
+                                                    "brought into B's layout through the mapping (check a converted file "
+                                                    "against its source)."));
+    parser.addPositionalArgument(QStringLiteral("A"), QStringLiteral("first checkpoint (the source, with --profile)"));
+    parser.addPositionalArgument(QStringLiteral("B"), QStringLiteral("second checkpoint (the converted file, with --profile)"));
+    const QCommandLineOption profileOption(QStringLiteral("profile"), QStringLiteral("compare through this mapping profile of A onto B"),
+                                           QStringLiteral("P"));
+    const QCommandLineOption rtolOption(QStringLiteral("rtol"), QStringLiteral("relative tolerance, as numpy.allclose (default 0)"),
+                                        QStringLiteral("R"));
+    const QCommandLineOption atolOption(QStringLiteral("atol"), QStringLiteral("absolute tolerance, as numpy.allclose (default 0)"),
+                                        QStringLiteral("A"));
+    const QCommandLineOption jsonOption(QStringLiteral("json"), QStringLiteral("print JSON"));
+    parser.addOptions({profileOption, rtolOption, atolOption, jsonOption});
+    parser.addHelpOption();
+    if (!parser.parse(QStringList{QStringLiteral("graft-cli diff")} + arguments)) {
+        printUsageError(parser.errorText());
+        return BadInput;
+    }
+    if (parser.isSet(QStringLiteral("help"))) {
+        printOut(parser.helpText());
+        return Success;
+    }
+    const QStringList files = parser.positionalArguments();
+    if (files.size() != 2) {
+        printUsageError(QStringLiteral("diff needs A and B (%1)").arg(QLatin1String(kDiffUsage)));
+        return BadInput;
+    }
+    const std::optional<double> rtol = tolerance(parser, rtolOption);
+    const std::optional<double> atol = tolerance(parser, atolOption);
+    if (!rtol || !atol) {
+        printUsageError(QStringLiteral("--%1 needs a number >= 0, not '%2'")
+                            .arg(rtol ? QStringLiteral("atol") : QStringLiteral("rtol"),
+                                 parser.value(rtol ? atolOption : rtolOption)));
+        return BadInput;
+    }
+
+    DiffOptions options;
+    options.tolerance = {*rtol, *atol};
+    Checkpoint a, b;
+    if (parser.isSet(profileOption)) {
+        Result<MappingSetup> setup = loadMappingSetup(files[0], files[1], parser.value(profileOption), {});
+        if (!setup) {
+            printError(setup.error());
+            return BadInput;
+        }
+        for (const QString &warning : setup->warnings)
+            printWarning(warning);
+        a = setup->source;
+        b = setup->target;
+        options.mapping = matchCheckpoints(a, b, setup->options);
+        // A profile made against a skeleton names leaves a bare .eqx lacks: say so once.
+        if (const auto &stale = options.mapping->stale; !stale.empty())
+            printWarning(QStringLiteral("%1 profile entries do not apply to these files (first: %2: %3); the rest is matched automatically")
+                             .arg(stale.size())
+                             .arg(stale.front().entry, stale.front().reason));
+    } else {
+        Result<Checkpoint> opened = openCheckpoint(files[0]);
+        if (!opened) {
+            printError(opened.error());
+            return BadInput;
+        }
+        a = std::move(opened).value();
+        opened = openCheckpoint(files[1]);
+        if (!opened) {
+            printError(opened.error());
+            return BadInput;
+        }
+        b = std::move(opened).value();
+    }
+
+    Result<CheckpointDiff> diff = diffCheckpoints(a, b, options);
+    if (!diff) {
+        printError(diff.error());
+        return BadInput;
+    }
+    const DiffContext context{files[0], files[1], parser.value(profileOption), options.tolerance};
+    printOut(parser.isSet(jsonOption) ? diffJson(*diff, context) : diffReport(*diff, context));
+    return diff->equal() ? Success : ProblemsFound;
+}
+
+} // namespace graft::cli

@@ -1,0 +1,421 @@
+#!/usr/bin/python3
+"""Graft's benchmarks: runs Graft and the baselines on the workloads of make_workloads.py, in the
+same run, several times each, and writes the results as Markdown (docs/benchmarks.md).
+
+Started by bench/run.sh (which builds first); see that file and docs/benchmarks.md for what is
+measured. Standard library only: the baselines that need torch run as child processes.
+
+Timing: every command runs as a child process; its wall time is taken around spawn and wait,
+its peak RSS and CPU time (user + sys) come from os.wait4()'s rusage, i.e. getrusage of that
+child alone. One untimed warm-up run precedes the timed ones (warm page cache unless --cold),
+and the commands of one workload are interleaved repetition by repetition so that load from
+other processes on the machine spreads over all of them alike.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+PYTHON = "/usr/bin/python3"  # Debian's torch and numpy live there
+
+
+# ---------------------------------------------------------------------------------------------
+# Measuring
+# ---------------------------------------------------------------------------------------------
+
+def drop_caches():
+    subprocess.run(["sync"], check=True)
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("3\n")
+
+
+def run_once(argv, stdout=subprocess.DEVNULL, env=None):
+    """(wall seconds, peak RSS KiB, cpu seconds, exit code) of one child process."""
+    for attempt in range(10):  # a binary being relinked by a concurrent build: wait for it
+        try:
+            start = time.perf_counter()
+            proc = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE, env=env)
+            break
+        except OSError as error:
+            if attempt == 9 or error.errno not in (13, 26):
+                raise
+            time.sleep(3)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    return wall, usage.ru_maxrss, usage.ru_utime + usage.ru_stime, proc.returncode, err
+
+
+class Command:
+    def __init__(self, name, argv, role, before=None, shell_text=None, ok_codes=(0,)):
+        self.name, self.argv, self.role, self.before = name, argv, role, before
+        self.shell_text = shell_text or " ".join(shlex.quote(a) for a in argv)
+        self.ok_codes = ok_codes
+        self.walls, self.rss, self.cpu = [], [], []
+
+    def run(self, cold=False, record=True):
+        if self.before:
+            self.before()
+        if cold:
+            drop_caches()
+        wall, rss, cpu, code, err = run_once(self.argv)
+        if code not in self.ok_codes:
+            raise SystemExit("bench: `%s` failed (exit %d):\n%s" % (self.shell_text, code, err[-2000:]))
+        if record:
+            self.walls.append(wall)
+            self.rss.append(rss)
+            self.cpu.append(cpu)
+
+    @property
+    def median(self):
+        return statistics.median(self.walls)
+
+
+def measure(commands, reps, cold=False, warmup=True):
+    if warmup:
+        for command in commands:  # page cache, dynamic loader; not recorded
+            command.run(cold=False, record=False)
+    for _ in range(reps):
+        for command in commands:
+            command.run(cold=cold)
+    return commands
+
+
+def files_equal(a, b):
+    if os.path.getsize(a) != os.path.getsize(b):
+        return False
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            x, y = fa.read(1 << 24), fb.read(1 << 24)
+            if x != y:
+                return False
+            if not x:
+                return True
+
+
+def run_json(argv):
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit("bench: `%s` failed (exit %d):\n%s" % (" ".join(argv), proc.returncode,
+                                                                 err.decode(errors="replace")[-2000:]))
+    lines = [line for line in out.decode().splitlines() if line.startswith("{")]
+    return json.loads(lines[-1])
+
+
+# ---------------------------------------------------------------------------------------------
+# Formatting
+# ---------------------------------------------------------------------------------------------
+
+def ms(seconds):
+    value = seconds * 1000.0
+    return "%.0f ms" % value if value >= 100 else "%.1f ms" % value
+
+
+def mb(kib):
+    return "%.0f MB" % (kib * 1024 / 1e6) if kib * 1024 >= 10e6 else "%.1f MB" % (kib * 1024 / 1e6)
+
+
+def table_row(command):
+    return "| %s | %s | %s – %s | %s | %s | `%s` |" % (
+        command.name, ms(command.median), ms(min(command.walls)), ms(max(command.walls)),
+        ms(statistics.median(command.cpu)), mb(max(command.rss)), command.shell_text)
+
+
+TABLE_HEAD = ("| what | wall (median) | wall (min – max) | CPU user+sys (median) | peak RSS (max) | command |\n"
+              "|---|---|---|---|---|---|")
+
+
+def verdict(ok):
+    return "**met**" if ok else "**not met**"
+
+
+def machine_info():
+    cpu = "unknown"
+    with open("/proc/cpuinfo", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = "?"
+    with open("/proc/meminfo", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("MemTotal"):
+                mem = "%.0f GB" % (int(line.split()[1]) * 1024 / 1e9)
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip()
+    return {"cpu": cpu, "nproc": os.cpu_count(), "mem": mem, "kernel": platform.release(),
+            "commit": commit + (" (with uncommitted changes)" if dirty else ""),
+            "load": "%.2f %.2f %.2f" % os.getloadavg()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Workloads
+# ---------------------------------------------------------------------------------------------
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.work = os.path.abspath(args.work)
+        self.out = os.path.join(self.work, "out")
+        os.makedirs(self.out, exist_ok=True)
+        self.cli = os.path.join(args.build, "app", "graft-cli")
+        self.sections = []
+        self.summary = []
+
+    def path(self, name):
+        return os.path.join(self.work, name)
+
+    def note(self, text):
+        print("bench: " + text, flush=True)
+
+    def w1_inspect(self):
+        self.note("W1 inspect")
+        text = []
+        rows = []
+        for name, label in (("vgg19.pth", "torchvision VGG19, 38 tensors"),
+                            ("synthetic_5g.pth", "synthetic checkpoint, 20 float32 tensors (sparse file)")):
+            f = self.path(name)
+            size = os.path.getsize(f)
+            graft = Command("graft-cli inspect", [self.cli, "inspect", f], "graft")
+            python = Command("Python `torch.load`", [PYTHON, os.path.join(HERE, "py_inspect.py"), f], "baseline")
+            measure([graft, python], self.args.reps, self.args.cold, warmup=not self.args.smoke)
+            ok = graft.median <= 0.050 and max(graft.rss) * 1024 <= 50e6
+            rows.append((label, graft, python, ok))
+            text.append("**%s** — `%s`, %.0f MB\n\n%s\n%s\n%s\n\nGraft is %.0f× faster than `torch.load` "
+                        "and uses %.0f× less memory. Target ≤ 50 ms and ≤ 50 MB: %s.\n"
+                        % (label, name, size / 1e6, TABLE_HEAD, table_row(graft), table_row(python),
+                           python.median / graft.median, max(python.rss) / max(graft.rss), verdict(ok)))
+            self.summary.append(("W1 inspect %s" % name, "≤ 50 ms, ≤ 50 MB",
+                                 "%s, %s" % (ms(graft.median), mb(max(graft.rss))), ok))
+        startup = Command("`graft-cli --help` (process start-up only)", [self.cli, "--help"], "info")
+        pystart = Command("`python3 -c 'import torch'` (start-up only)", [PYTHON, "-c", "import torch"], "info")
+        measure([startup, pystart], self.args.reps, warmup=not self.args.smoke)
+        text.append("Start-up alone, for scale:\n\n%s\n%s\n%s\n" % (TABLE_HEAD, table_row(startup), table_row(pystart)))
+        self.sections.append(("W1 — inspect", "\n".join(text)))
+
+    def w2_convert(self):
+        self.note("W2 convert")
+        src, skeleton = self.path("vgg19.pth"), self.path("vgg19_eqx.skeleton.json")
+        outputs = {k: os.path.join(self.out, k) for k in ("vgg19_graft.eqx", "vgg19_python.eqx", "vgg19_copy.pth")}
+
+        def remover(name):
+            def remove():
+                if os.path.exists(outputs[name]):
+                    os.remove(outputs[name])
+            return remove
+
+        graft = Command("graft-cli convert", [self.cli, "convert", src, skeleton, "-o", outputs["vgg19_graft.eqx"]],
+                        "graft", before=remover("vgg19_graft.eqx"))
+        python = Command("Python `torch.load` + `np.save` loop",
+                         [PYTHON, os.path.join(HERE, "py_convert.py"), src, skeleton, outputs["vgg19_python.eqx"]],
+                         "baseline", before=remover("vgg19_python.eqx"))
+        cp = Command("`cp` of the .pth", ["cp", src, outputs["vgg19_copy.pth"]], "baseline", before=remover("vgg19_copy.pth"))
+        cat = Command("`cat` of the .pth to /dev/null", ["sh", "-c", 'cat "$0" > /dev/null', src], "info",
+                      shell_text="cat %s > /dev/null" % src)
+        measure([graft, python, cp, cat], self.args.reps, self.args.cold, warmup=not self.args.smoke)
+        # The two .eqx files of the last repetition must be identical.
+        same = files_equal(outputs["vgg19_graft.eqx"], outputs["vgg19_python.eqx"])
+        size = os.path.getsize(outputs["vgg19_graft.eqx"])
+        for name in outputs:
+            remover(name)()
+        vs_cp = graft.median / cp.median
+        vs_python = python.median / graft.median
+        rss_ratio = max(python.rss) / max(graft.rss)
+        checks = [("≤ 1.5× `cp`", "%.2f× `cp`" % vs_cp, vs_cp <= 1.5),
+                  ("≥ 6× faster than Python", "%.1f× faster" % vs_python, vs_python >= 6),
+                  ("peak RSS ≤ ¼ of Python's", "%s vs %s (1/%.1f)" % (mb(max(graft.rss)), mb(max(python.rss)), rss_ratio),
+                   rss_ratio >= 4)]
+        text = ["`vgg19.pth` (%.0f MB) → `.eqx` against `vgg19_eqx.skeleton.json` (47 leaves: 38 arrays, "
+                "16 of them conv biases reshaped to (C, 1, 1), 9 scalars kept); output %.0f MB. "
+                "%s page cache. The .eqx Graft writes is byte-identical to the Python script's: %s.\n"
+                % (os.path.getsize(src) / 1e6, size / 1e6, "Cold (dropped before every run)" if self.args.cold
+                   else "Warm", "yes" if same else "**NO**"),
+                TABLE_HEAD, table_row(graft), table_row(python), table_row(cp), table_row(cat), "",
+                "| target | measured | |\n|---|---|---|"]
+        for target, measured, ok in checks:
+            text.append("| %s | %s | %s |" % (target, measured, verdict(ok)))
+            self.summary.append(("W2 convert: " + target, target, measured, ok))
+        if not same:
+            self.summary.append(("W2 convert: output identical to Python's", "identical", "differs", False))
+        self.sections.append(("W2 — convert", "\n".join(text) + "\n"))
+
+    def w3_automatch(self):
+        self.note("W3 automatch")
+        exe = os.path.join(self.args.build, "bench", "bench_automatch")
+        argv = [exe, self.path("transformer.source.tsv"), self.path("transformer.target.tsv"),
+                "--rules", self.path("transformer.rules"), "--reps", str(self.args.reps)]
+        result = run_json(argv)
+        t = result["automatch"]
+        r = result["result"]
+        ok = t["median_ms"] <= 1000
+        text = ("%d source keys (Hugging Face MoE names, bf16) onto %d Equinox leaves (float32), "
+                "%d rename rules; in process (`bench/bench_automatch`), %d runs.\n\n"
+                "| what | median | min – max | peak RSS (process) |\n|---|---|---|---|\n"
+                "| `autoMatch` | %.0f ms | %.0f – %.0f ms | %s |\n| reading the two key lists (not part of the target) "
+                "| %.0f ms | | |\n\nResult: %d exact, %d fixable (bf16 → float32 casts), %d by rename rule, %d by order + shape, "
+                "%d unmapped, %d kept (scalars), %d ambiguous, %d unused sources. Target ≤ 1 s: %s.\n\nCommand: `%s`\n"
+                % (result["sources"], result["targets"], result["rules"], len(t["runs_ms"]), t["median_ms"], t["min_ms"],
+                   t["max_ms"], mb(result["peak_rss_kb"]), result["read_lists_ms"], r["exact"], r["fixable"],
+                   r["by_rename_rule"], r["by_order_shape"], r["unmapped"], r["kept"], r["ambiguous"],
+                   r["unused_sources"], verdict(ok), " ".join(argv)))
+        self.summary.append(("W3 automatch 100k × 100k", "≤ 1 s", "%.0f ms" % t["median_ms"], ok))
+        self.sections.append(("W3 — automatch", text))
+
+    def w4_gui(self):
+        self.note("W4 GUI")
+        exe = os.path.join(self.args.build, "bench", "bench_gui")
+        argv = [exe, self.path("transformer_100k.pth"), self.path("transformer_100k_eqx.skeleton.json"),
+                "--rules", self.path("transformer.rules"), "--reps", str(self.args.reps)]
+        result = run_json(argv)
+
+        def row(label, key, target=None):
+            t = result[key]
+            return "| %s | %.0f ms | %.0f – %.0f ms | %s |" % (label, t["median_ms"], t["min_ms"], t["max_ms"], target or "")
+
+        load_ok = result["load_source"]["median_ms"] <= 1000
+        keys_ok = max(result["first_keystroke"]["median_ms"], result["keystroke"]["median_ms"]) <= 100
+        lines = ["%d-key `transformer_100k.pth` (source) and %d-leaf `transformer_100k_eqx.skeleton.json` (target) "
+                 "in the workbench's models and views (`bench/bench_gui`, offscreen, %d fresh documents). "
+                 "The filter types `%s` one character at a time in the source pane (%d tree rows)."
+                 % (result["source_keys"], result["target_keys"], len(result["load_source"]["runs_ms"]),
+                    result["filter"], result["source_tree_rows"]),
+                 "", "| step | median | min – max | target |", "|---|---|---|---|",
+                 row("open source (`openCheckpoint`)", "open_source"),
+                 row("`setSource` + tree model + view", "set_source"),
+                 row("**load source** (both)", "load_source", "≤ 1 s: " + verdict(load_ok)),
+                 row("open target", "open_target"), row("`setTarget` + tree model + view", "set_target"),
+                 row("load target (both)", "load_target"),
+                 row("`matchCheckpoints` (off the GUI thread in the app)", "match"),
+                 row("apply the result (`replaceResult`: statuses of both trees)", "apply_result"),
+                 row("**first filter keystroke** (matches every key; setFilter + expandAll + paint)", "first_keystroke",
+                     "≤ 100 ms"),
+                 row("**each further keystroke**", "keystroke", "≤ 100 ms"),
+                 row("clearing the filter", "clear_filter"),
+                 row("keystroke, proxy model alone (no view)", "keystroke_proxy"),
+                 "", "Peak RSS of the process: %s. Keystroke target (every keystroke ≤ 100 ms): %s.\n\nCommand: `%s`\n"
+                 % (mb(result["peak_rss_kb"]), verdict(keys_ok), " ".join(argv))]
+        self.summary.append(("W4 GUI: load 100k keys", "≤ 1 s", "%.0f ms" % result["load_source"]["median_ms"], load_ok))
+        self.summary.append(("W4 GUI: filter keystroke", "≤ 100 ms", "first %.0f ms, then %.0f ms (median)"
+                             % (result["first_keystroke"]["median_ms"], result["keystroke"]["median_ms"]), keys_ok))
+        self.sections.append(("W4 — GUI", "\n".join(lines)))
+
+    def w5_diff(self):
+        self.note("W5 diff")
+        a, b = self.path("vgg19.pth"), self.path("vgg19_b.pth")
+        help_text = subprocess.run([self.cli, "--help"], capture_output=True, text=True).stdout
+        has_diff = any(line.strip().startswith("diff") for line in help_text.splitlines())
+        cat = Command("`cat` of both files to /dev/null", ["sh", "-c", 'cat "$0" "$1" > /dev/null', a, b], "baseline",
+                      shell_text="cat %s %s > /dev/null" % (a, b))
+        python = Command("Python torch, float64 statistics", [PYTHON, os.path.join(HERE, "py_diff.py"), a, b], "baseline")
+        commands = [cat] + ([python] if not self.args.skip_python_diff else [])
+        graft = None
+        if has_diff:
+            graft = Command("graft-cli diff", [self.cli, "diff", a, b], "graft", ok_codes=(0, 1))
+            commands.insert(0, graft)
+        measure(commands, self.args.reps, self.args.cold, warmup=not self.args.smoke)
+        text = ["`vgg19.pth` vs `vgg19_b.pth` (the same weights + 1e-3 noise), per key mean / std / min / max / L2 "
+                "of both, max |A − B|, L2 of A − B, cosine.\n", TABLE_HEAD]
+        text += [table_row(c) for c in commands]
+        if graft:
+            ratio = graft.median / cat.median
+            ok = ratio <= 2.0
+            text.append("\nTarget ≤ 2× `cat` of both files: %.2f× — %s.\n" % (ratio, verdict(ok)))
+            self.summary.append(("W5 diff", "≤ 2× cat", "%.2f× cat" % ratio, ok))
+        else:
+            text.append("\n**Not yet measured**: this build's `graft-cli` has no `diff` command. bench/run.py "
+                        "measures it as soon as `graft-cli --help` lists one.\n")
+            self.summary.append(("W5 diff", "≤ 2× cat", "not yet measured (no `graft-cli diff`)", None))
+        self.sections.append(("W5 — diff", "\n".join(text)))
+
+    def write(self, path, started, command_line):
+        info = machine_info()
+        lines = ["# Benchmarks", "",
+                 "Generated by `bench/run.sh` — do not edit by hand; rerun it. What each workload is and how it is "
+                 "measured: bench/run.py and bench/make_workloads.py.", "",
+                 "- Date: %s (took %.0f s)" % (started.strftime("%Y-%m-%d %H:%M %Z").strip(), time.time() - started.timestamp()),
+                 "- Machine: %s, %d cores (`nproc`), %s RAM, Linux %s; load average at the end: %s (the machine is shared "
+                 "with other builds: medians of interleaved runs, CPU time shown beside wall time)"
+                 % (info["cpu"], info["nproc"], info["mem"], info["kernel"], info["load"]),
+                 "- Graft commit: %s, build `%s` (%s)" % (info["commit"], os.path.relpath(self.args.build, ROOT),
+                                                         build_type(self.args.build)),
+                 "- Command: `%s`" % command_line,
+                 "- %d timed runs per command after one warm-up run; %s page cache; peak RSS from `wait4()` "
+                 "(getrusage of each child)." % (self.args.reps, "cold (dropped before each W1/W2/W5 run)" if self.args.cold
+                                                 else "warm"),
+                 "", "## Summary", "", "| workload | target | measured | |", "|---|---|---|---|"]
+        for name, target, measured, ok in self.summary:
+            lines.append("| %s | %s | %s | %s |" % (name, target, measured,
+                                                     "not measured" if ok is None else verdict(ok)))
+        for title, body in self.sections:
+            lines += ["", "## " + title, "", body.rstrip()]
+        if self.args.notes and os.path.exists(self.args.notes):
+            with open(self.args.notes, encoding="utf-8") as f:
+                lines += ["", f.read().rstrip()]
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+        self.note("wrote " + path)
+
+
+def build_type(build):
+    try:
+        with open(os.path.join(build, "CMakeCache.txt"), encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("CMAKE_BUILD_TYPE:"):
+                    return line.split("=", 1)[1].strip()
+    except OSError:
+        pass
+    return "?"
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description="Graft's benchmarks (see bench/run.sh)")
+    parser.add_argument("--work", default=os.path.join(ROOT, "build", "bench", "work"), help="workload folder")
+    parser.add_argument("--build", default=os.path.join(ROOT, "build"), help="build folder")
+    parser.add_argument("--reps", type=int, default=5, help="timed runs per command (default 5)")
+    parser.add_argument("--smoke", action="store_true", help="tiny workloads, 1 run each")
+    parser.add_argument("--cold", action="store_true", help="drop the page cache before each file-bound run (root)")
+    parser.add_argument("--only", default="W1,W2,W3,W4,W5", help="comma-separated workloads")
+    parser.add_argument("--skip-python-diff", action="store_true", help="skip the (slow, 6 GB) Python diff baseline")
+    parser.add_argument("--output", help="Markdown file (default docs/benchmarks.md; WORK/benchmarks.md with --smoke)")
+    parser.add_argument("--notes", default=os.path.join(HERE, "notes.md"), help="appended to the report")
+    parser.add_argument("command_line", nargs="?", default="bench/run.sh")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.reps = 1
+        if args.work == parser.get_default("work"):
+            args.work = os.path.join(ROOT, "build", "bench", "smoke")
+    args.build = os.path.abspath(args.build)
+    output = args.output or (os.path.join(args.work, "benchmarks.md") if args.smoke
+                             else os.path.join(ROOT, "docs", "benchmarks.md"))
+    started = datetime.datetime.now().astimezone()
+
+    generate = [PYTHON, os.path.join(HERE, "make_workloads.py"), args.work] + (["--smoke"] if args.smoke else [])
+    subprocess.run(generate, check=True)
+    bench = Bench(args)
+    steps = {"W1": bench.w1_inspect, "W2": bench.w2_convert, "W3": bench.w3_automatch, "W4": bench.w4_gui,
+             "W5": bench.w5_diff}
+    for name in args.only.split(","):
+        steps[name.strip().upper()]()
+    bench.write(output, started, args.command_line)
+    for name, target, measured, ok in bench.summary:
+        print("  %-40s %-28s %-40s %s" % (name, target, measured, "-" if ok is None else "met" if ok else "NOT MET"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,17 @@
+// libFuzzer harness: a bare .eqx file (npy records back to back).
+#include "fuzzcommon.h"
+#include "formats/readers.h"
+
+using namespace graft;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const QString path = fuzz::writeInput(data, size, QStringLiteral("input.eqx"));
+    Result<MappedFilePtr> file = MappedFile::open(path);
+    if (!file)
+        return 0;
+    Result<Checkpoint> checkpoint = readEqx(*file);
+    if (checkpoint)
+        fuzz::exercise(*checkpoint);
+    return 0;
+}

@@ -1,0 +1,20 @@
+// libFuzzer harness: a .npz (zip of stored or deflated .npy members).
+#include "fuzzcommon.h"
+#include "formats/readers.h"
+
+using namespace graft;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const QString path = fuzz::writeInput(data, size, QStringLiteral("input.npz"));
+    Result<MappedFilePtr> file = MappedFile::open(path);
+    if (!file)
+        return 0;
+    Result<ZipArchive> archive = ZipArchive::read(*file);
+    if (!archive)
+        return 0;
+    Result<Checkpoint> checkpoint = readNpz(*file, *archive);
+    if (checkpoint)
+        fuzz::exercise(*checkpoint);
+    return 0;
+}

@@ -1,0 +1,27 @@
+// libFuzzer harness: data.pkl of a torch.save zip: the input is the pickle, wrapped in a valid
+// container whose storages data/0..data/3 exist (4 KiB each), so mutations reach the tensor
+// rebuild checks (offsets, strides, sizes against the storage) instead of the zip checks.
+#include "fuzzcommon.h"
+#include "formats/readers.h"
+
+using namespace graft;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const QByteArray storage(4096, char(0x3f));
+    const QByteArray zip = fuzz::storedZip({
+        {"archive/data.pkl", QByteArray(reinterpret_cast<const char *>(data), static_cast<qsizetype>(size))},
+        {"archive/data/0", storage}, {"archive/data/1", storage}, {"archive/data/2", storage},
+        {"archive/data/3", storage}, {"archive/version", "3\n"}});
+    const QString path = fuzz::writeInput(reinterpret_cast<const uint8_t *>(zip.constData()), zip.size(), QStringLiteral("input.pth"));
+    Result<MappedFilePtr> file = MappedFile::open(path);
+    if (!file)
+        return 0;
+    Result<ZipArchive> archive = ZipArchive::read(*file);
+    if (!archive)
+        abort(); // the template itself must always be a valid zip
+    Result<Checkpoint> checkpoint = readTorchZip(*file, *archive);
+    if (checkpoint)
+        fuzz::exercise(*checkpoint);
+    return 0;
+}
