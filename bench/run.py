@@ -175,6 +175,7 @@ class Bench:
         self.cli = os.path.join(args.build, "app", "graft-cli")
         self.sections = []
         self.summary = []
+        self.failures = [] # correctness problems: run.py exits non-zero
 
     def path(self, name):
         return os.path.join(self.work, name)
@@ -187,20 +188,25 @@ class Bench:
         text = []
         rows = []
         for name, label in (("vgg19.pth", "torchvision VGG19, 38 tensors"),
-                            ("synthetic_5g.pth", "synthetic checkpoint, 20 float32 tensors (sparse file)")):
+                            ("synthetic_5g.pth", "synthetic checkpoint, 20 float32 tensors (sparse file)"),
+                            ("transformer_100k.pth", "100k-key MoE transformer (W4's source; key count, not size)")):
             f = self.path(name)
             size = os.path.getsize(f)
             graft = Command("graft-cli inspect", [self.cli, "inspect", f], "graft")
             python = Command("Python `torch.load`", [PYTHON, os.path.join(HERE, "py_inspect.py"), f], "baseline")
             measure([graft, python], self.args.reps, self.args.cold, warmup=not self.args.smoke)
             ok = graft.median <= 0.050 and max(graft.rss) * 1024 <= 50e6
+            informative = name.startswith("transformer")  # the W1 target is about file size
             rows.append((label, graft, python, ok))
             text.append("**%s** — `%s`, %.0f MB\n\n%s\n%s\n%s\n\nGraft is %.0f× faster than `torch.load` "
-                        "and uses %.0f× less memory. Target ≤ 50 ms and ≤ 50 MB: %s.\n"
+                        "and uses %.0f× less memory. %s\n"
                         % (label, name, size / 1e6, TABLE_HEAD, table_row(graft), table_row(python),
-                           python.median / graft.median, max(python.rss) / max(graft.rss), verdict(ok)))
-            self.summary.append(("W1 inspect %s" % name, "≤ 50 ms, ≤ 50 MB",
-                                 "%s, %s" % (ms(graft.median), mb(max(graft.rss))), ok))
+                           python.median / graft.median, max(python.rss) / max(graft.rss),
+                           "(Not a W1 target: W1 is about file size; this is about key count.)" if informative
+                           else "Target ≤ 50 ms and ≤ 50 MB: %s." % verdict(ok)))
+            if not informative:
+                self.summary.append(("W1 inspect %s" % name, "≤ 50 ms, ≤ 50 MB",
+                                     "%s, %s" % (ms(graft.median), mb(max(graft.rss))), ok))
         startup = Command("`graft-cli --help` (process start-up only)", [self.cli, "--help"], "info")
         pystart = Command("`python3 -c 'import torch'` (start-up only)", [PYTHON, "-c", "import torch"], "info")
         measure([startup, pystart], self.args.reps, warmup=not self.args.smoke)
@@ -210,7 +216,8 @@ class Bench:
     def w2_convert(self):
         self.note("W2 convert")
         src, skeleton = self.path("vgg19.pth"), self.path("vgg19_eqx.skeleton.json")
-        outputs = {k: os.path.join(self.out, k) for k in ("vgg19_graft.eqx", "vgg19_python.eqx", "vgg19_copy.pth")}
+        outputs = {k: os.path.join(self.out, k)
+                   for k in ("vgg19_graft.eqx", "vgg19_python.eqx", "vgg19_copy.pth", "vgg19_synced.pth")}
 
         def remover(name):
             def remove():
@@ -224,18 +231,23 @@ class Bench:
                          [PYTHON, os.path.join(HERE, "py_convert.py"), src, skeleton, outputs["vgg19_python.eqx"]],
                          "baseline", before=remover("vgg19_python.eqx"))
         cp = Command("`cp` of the .pth", ["cp", src, outputs["vgg19_copy.pth"]], "baseline", before=remover("vgg19_copy.pth"))
+        synced = Command("`cp` + `sync` of the copy (durable, like Graft's save)",
+                         ["sh", "-c", 'cp "$0" "$1" && sync "$1"', src, outputs["vgg19_synced.pth"]], "baseline",
+                         before=remover("vgg19_synced.pth"),
+                         shell_text="cp %s %s && sync %s" % (src, outputs["vgg19_synced.pth"], outputs["vgg19_synced.pth"]))
         cat = Command("`cat` of the .pth to /dev/null", ["sh", "-c", 'cat "$0" > /dev/null', src], "info",
                       shell_text="cat %s > /dev/null" % src)
-        measure([graft, python, cp, cat], self.args.reps, self.args.cold, warmup=not self.args.smoke)
+        measure([graft, python, cp, synced, cat], self.args.reps, self.args.cold, warmup=not self.args.smoke)
         # The two .eqx files of the last repetition must be identical.
         same = files_equal(outputs["vgg19_graft.eqx"], outputs["vgg19_python.eqx"])
         size = os.path.getsize(outputs["vgg19_graft.eqx"])
         for name in outputs:
             remover(name)()
         vs_cp = graft.median / cp.median
+        vs_synced = graft.median / synced.median
         vs_python = python.median / graft.median
         rss_ratio = max(python.rss) / max(graft.rss)
-        checks = [("≤ 1.5× `cp`", "%.2f× `cp`" % vs_cp, vs_cp <= 1.5),
+        checks = [("≤ 1.5× `cp`", "%.2f× `cp` (%.2f× `cp` + `sync`)" % (vs_cp, vs_synced), vs_cp <= 1.5),
                   ("≥ 6× faster than Python", "%.1f× faster" % vs_python, vs_python >= 6),
                   ("peak RSS ≤ ¼ of Python's", "%s vs %s (1/%.1f)" % (mb(max(graft.rss)), mb(max(python.rss)), rss_ratio),
                    rss_ratio >= 4)]
@@ -244,13 +256,14 @@ class Bench:
                 "%s page cache. The .eqx Graft writes is byte-identical to the Python script's: %s.\n"
                 % (os.path.getsize(src) / 1e6, size / 1e6, "Cold (dropped before every run)" if self.args.cold
                    else "Warm", "yes" if same else "**NO**"),
-                TABLE_HEAD, table_row(graft), table_row(python), table_row(cp), table_row(cat), "",
+                TABLE_HEAD, table_row(graft), table_row(python), table_row(cp), table_row(synced), table_row(cat), "",
                 "| target | measured | |\n|---|---|---|"]
         for target, measured, ok in checks:
             text.append("| %s | %s | %s |" % (target, measured, verdict(ok)))
             self.summary.append(("W2 convert: " + target, target, measured, ok))
         if not same:
             self.summary.append(("W2 convert: output identical to Python's", "identical", "differs", False))
+            self.failures.append("W2: the .eqx graft-cli wrote differs from the Python script's")
         self.sections.append(("W2 — convert", "\n".join(text) + "\n"))
 
     def w3_automatch(self):
@@ -265,11 +278,12 @@ class Bench:
         text = ("%d source keys (Hugging Face MoE names, bf16) onto %d Equinox leaves (float32), "
                 "%d rename rules; in process (`bench/bench_automatch`), %d runs.\n\n"
                 "| what | median | min – max | peak RSS (process) |\n|---|---|---|---|\n"
-                "| `autoMatch` | %.0f ms | %.0f – %.0f ms | %s |\n| reading the two key lists (not part of the target) "
+                "| `autoMatch` | %.0f ms | %.0f – %.0f ms | %s |\n| `autoMatch`, first run in the process (heap still growing) "
+                "| %.0f ms | | |\n| reading the two key lists (not part of the target) "
                 "| %.0f ms | | |\n\nResult: %d exact, %d fixable (bf16 → float32 casts), %d by rename rule, %d by order + shape, "
                 "%d unmapped, %d kept (scalars), %d ambiguous, %d unused sources. Target ≤ 1 s: %s.\n\nCommand: `%s`\n"
                 % (result["sources"], result["targets"], result["rules"], len(t["runs_ms"]), t["median_ms"], t["min_ms"],
-                   t["max_ms"], mb(result["peak_rss_kb"]), result["read_lists_ms"], r["exact"], r["fixable"],
+                   t["max_ms"], mb(result["peak_rss_kb"]), t["runs_ms"][0], result["read_lists_ms"], r["exact"], r["fixable"],
                    r["by_rename_rule"], r["by_order_shape"], r["unmapped"], r["kept"], r["ambiguous"],
                    r["unused_sources"], verdict(ok), " ".join(argv)))
         self.summary.append(("W3 automatch 100k × 100k", "≤ 1 s", "%.0f ms" % t["median_ms"], ok))
@@ -284,16 +298,24 @@ class Bench:
 
         def row(label, key, target=None):
             t = result[key]
-            return "| %s | %.0f ms | %.0f – %.0f ms | %s |" % (label, t["median_ms"], t["min_ms"], t["max_ms"], target or "")
+            first = "%.0f ms" % t["runs_ms"][0] if key not in ("keystroke", "keystroke_proxy") else ""
+            return "| %s | %.0f ms | %.0f – %.0f ms | %s | %s |" % (label, t["median_ms"], t["min_ms"], t["max_ms"], first,
+                                                                target or "")
 
         load_ok = result["load_source"]["median_ms"] <= 1000
-        keys_ok = max(result["first_keystroke"]["median_ms"], result["keystroke"]["median_ms"]) <= 100
+        # Keystroke k of the filter text, median over the repetitions; the slowest one counts.
+        positions = len(result["filter"]) - 1
+        runs = result["keystroke"]["runs_ms"]
+        per_key = [statistics.median(runs[k::positions]) for k in range(positions)] if positions else [0.0]
+        per_key.insert(0, result["first_keystroke"]["median_ms"])
+        worst = max(range(len(per_key)), key=lambda k: per_key[k])
+        keys_ok = per_key[worst] <= 100
         lines = ["%d-key `transformer_100k.pth` (source) and %d-leaf `transformer_100k_eqx.skeleton.json` (target) "
                  "in the workbench's models and views (`bench/bench_gui`, offscreen, %d fresh documents). "
                  "The filter types `%s` one character at a time in the source pane (%d tree rows)."
                  % (result["source_keys"], result["target_keys"], len(result["load_source"]["runs_ms"]),
                     result["filter"], result["source_tree_rows"]),
-                 "", "| step | median | min – max | target |", "|---|---|---|---|",
+                 "", "| step | median | min – max | first document (fresh process) | target |", "|---|---|---|---|---|",
                  row("open source (`openCheckpoint`)", "open_source"),
                  row("`setSource` + tree model + view", "set_source"),
                  row("**load source** (both)", "load_source", "≤ 1 s: " + verdict(load_ok)),
@@ -306,11 +328,13 @@ class Bench:
                  row("**each further keystroke**", "keystroke", "≤ 100 ms"),
                  row("clearing the filter", "clear_filter"),
                  row("keystroke, proxy model alone (no view)", "keystroke_proxy"),
+                 "", "Per keystroke (median over the documents), typing `%s`: %s ms. Slowest: `%s` → %.0f ms."
+                 % (result["filter"], ", ".join("%.0f" % v for v in per_key), result["filter"][:worst + 1], per_key[worst]),
                  "", "Peak RSS of the process: %s. Keystroke target (every keystroke ≤ 100 ms): %s.\n\nCommand: `%s`\n"
                  % (mb(result["peak_rss_kb"]), verdict(keys_ok), " ".join(argv))]
         self.summary.append(("W4 GUI: load 100k keys", "≤ 1 s", "%.0f ms" % result["load_source"]["median_ms"], load_ok))
-        self.summary.append(("W4 GUI: filter keystroke", "≤ 100 ms", "first %.0f ms, then %.0f ms (median)"
-                             % (result["first_keystroke"]["median_ms"], result["keystroke"]["median_ms"]), keys_ok))
+        self.summary.append(("W4 GUI: filter keystroke", "≤ 100 ms", "slowest %.0f ms (`%s`), median %.0f ms"
+                             % (per_key[worst], result["filter"][:worst + 1], statistics.median(per_key)), keys_ok))
         self.sections.append(("W4 — GUI", "\n".join(lines)))
 
     def w5_diff(self):
@@ -414,7 +438,9 @@ def main(argv):
     bench.write(output, started, args.command_line)
     for name, target, measured, ok in bench.summary:
         print("  %-40s %-28s %-40s %s" % (name, target, measured, "-" if ok is None else "met" if ok else "NOT MET"))
-    return 0
+    for failure in bench.failures:
+        print("bench: error: " + failure, file=sys.stderr)
+    return 1 if bench.failures else 0
 
 
 if __name__ == "__main__":

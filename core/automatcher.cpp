@@ -8,6 +8,7 @@
 #include <QSet>
 
 #include <algorithm>
+#include <utility>
 
 namespace graft {
 namespace {
@@ -108,6 +109,8 @@ private:
     QHash<int, QPair<int, QString>> m_nameConflicts; // target -> (source, why incompatible)
     QSet<int> m_ambiguousTargets;
     std::vector<QString> m_renamed;                   // source keys after rename rules
+    std::vector<QString> m_sourceCanonical;           // canonicalKey(m_renamed[s]), computed once
+    std::vector<QString> m_targetCanonical;           // canonicalKey(target key), computed once
 };
 
 bool Matcher::assign(int target, int source, const PairAnalysis &analysis, MatchOrigin origin, double confidence, const QString &prefix)
@@ -205,18 +208,18 @@ void Matcher::applyExplicit()
 
 void Matcher::matchByName(bool loose)
 {
-    auto keyOf = [loose](const QString &key) { return loose ? looseKey(key) : canonicalKey(key); };
+    auto keyOf = [loose](const QString &canonical) { return loose ? looseKeyOfCanonical(canonical) : canonical; };
     QHash<QString, QList<int>> byName;
     for (size_t s = 0; s < m_sources.size(); ++s) {
         if (!m_sourceUsed[s])
-            byName[keyOf(m_renamed[s])].append(static_cast<int>(s));
+            byName[keyOf(m_sourceCanonical[s])].append(static_cast<int>(s));
     }
     // Two undecided targets with one normalised name: giving the source to either is a guess.
     std::vector<QString> targetNames(m_targets.size());
     QHash<QString, int> targetsPerName;
     for (size_t t = 0; t < m_targets.size(); ++t) {
         if (!m_decided[t]) {
-            targetNames[t] = keyOf(m_targets[t].key);
+            targetNames[t] = keyOf(m_targetCanonical[t]);
             ++targetsPerName[targetNames[t]];
         }
     }
@@ -266,11 +269,11 @@ void Matcher::matchFused()
 {
     QHash<QString, int> byName;
     for (size_t s = 0; s < m_sources.size(); ++s)
-        byName.insert(canonicalKey(m_renamed[s]), static_cast<int>(s));
+        byName.insert(m_sourceCanonical[s], static_cast<int>(s));
     for (size_t t = 0; t < m_targets.size(); ++t) {
         if (m_decided[t])
             continue;
-        const auto fused = fusedCandidates(canonicalKey(m_targets[t].key));
+        const auto fused = fusedCandidates(m_targetCanonical[t]);
         if (!fused)
             continue;
         for (const QString &candidate : fused->second) {
@@ -427,6 +430,15 @@ MappingResult Matcher::run()
             key = rule.apply(key);
         m_renamed.push_back(key);
     }
+    // Canonical names once per key: the name passes (exact, loose, fused) all start from them.
+    if (m_options.useNames) {
+        m_sourceCanonical.reserve(m_sources.size());
+        for (const QString &key : m_renamed)
+            m_sourceCanonical.push_back(canonicalKey(key));
+        m_targetCanonical.reserve(m_targets.size());
+        for (const KeySpec &target : m_targets)
+            m_targetCanonical.push_back(canonicalKey(target.key));
+    }
     applyKeptAndIgnored();
     applyExplicit();
     if (m_options.useNames) {
@@ -437,7 +449,7 @@ MappingResult Matcher::run()
     if (m_options.useOrder)
         matchByOrder();
     finish();
-    return m_result;
+    return std::move(m_result); // run() is called once: no copy of 100k mappings
 }
 
 } // namespace

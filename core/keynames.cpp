@@ -1,6 +1,5 @@
 #include "keynames.h"
 
-#include <QRegularExpression>
 #include <QSet>
 
 namespace graft {
@@ -29,20 +28,57 @@ QString synonym(const QString &token)
     return synonyms.value(token, token);
 }
 
+bool isSeparator(QChar c)
+{
+    return c == u'.' || c == u'/' || c == u'[' || c == u']' || c == u'\'' || c == u'"';
+}
+
+bool isAsciiLower(QChar c) { return c >= u'a' && c <= u'z'; }
+bool isAsciiDigit(QChar c) { return c >= u'0' && c <= u'9'; }
+
+// Position of the '_' in "name_3" (a letter, letters/digits, '_', digits to the end), else -1.
+qsizetype numberedSplit(QStringView part)
+{
+    if (part.isEmpty() || !isAsciiLower(part[0]))
+        return -1;
+    qsizetype i = 1;
+    while (i < part.size() && (isAsciiLower(part[i]) || isAsciiDigit(part[i])))
+        ++i;
+    if (i >= part.size() - 1 || part[i] != u'_')
+        return -1;
+    for (qsizetype j = i + 1; j < part.size(); ++j) {
+        if (!isAsciiDigit(part[j]))
+            return -1;
+    }
+    return i;
+}
+
 } // namespace
 
 QStringList keyTokens(const QString &key)
 {
-    static const QRegularExpression separators(QStringLiteral("[./\\[\\]'\"]+"));
-    static const QRegularExpression numbered(QStringLiteral("^([a-z][a-z0-9]*?)_(\\d+)$"));
+    // Hand-written rather than regular expressions: the matcher tokenises every key of both
+    // checkpoints (200k keys for a large model), and this is ~10x faster. Same result as
+    // splitting on [./\[\]'"]+ and matching each part against ^([a-z][a-z0-9]*?)_(\d+)$.
+    const QString lower = key.toLower();
     QStringList tokens;
-    for (const QString &part : key.toLower().split(separators, Qt::SkipEmptyParts)) {
-        // Flax auto-names (Dense_0, layers_3) carry the index after an underscore.
-        const QRegularExpressionMatch match = numbered.match(part);
-        if (match.hasMatch())
-            tokens << match.captured(1) << match.captured(2);
-        else
-            tokens << part;
+    const qsizetype size = lower.size();
+    qsizetype begin = 0;
+    while (begin < size) {
+        while (begin < size && isSeparator(lower[begin]))
+            ++begin;
+        qsizetype end = begin;
+        while (end < size && !isSeparator(lower[end]))
+            ++end;
+        if (end > begin) {
+            const QStringView part = QStringView(lower).mid(begin, end - begin);
+            // Flax auto-names (Dense_0, layers_3) carry the index after an underscore.
+            if (const qsizetype underscore = numberedSplit(part); underscore > 0)
+                tokens << part.left(underscore).toString() << part.mid(underscore + 1).toString();
+            else
+                tokens << part.toString();
+        }
+        begin = end;
     }
     return tokens;
 }
@@ -70,11 +106,13 @@ QString canonicalKey(const QString &key)
     return canonical.join(QLatin1Char('.'));
 }
 
-QString looseKey(const QString &key)
+QString looseKey(const QString &key) { return looseKeyOfCanonical(canonicalKey(key)); }
+
+QString looseKeyOfCanonical(const QString &canonical)
 {
     static const QSet<QString> containers{QStringLiteral("layers"), QStringLiteral("sequential"), QStringLiteral("seq"),
                                           QStringLiteral("block"), QStringLiteral("blocks")};
-    QStringList tokens = canonicalKey(key).split(QLatin1Char('.'));
+    QStringList tokens = canonical.split(QLatin1Char('.'));
     QStringList kept;
     for (const QString &token : tokens) {
         if (!containers.contains(token))

@@ -20,6 +20,8 @@ QString canonicalKey(const QString &key);
 /// A looser form for a second pass: also drops container tokens such as `layers` that one
 /// framework has and the other doesn't (eqx.nn.Sequential's `.layers[i]`).
 QString looseKey(const QString &key);
+/// looseKey() of a key whose canonicalKey() is `canonical` (saves canonicalising twice).
+QString looseKeyOfCanonical(const QString &canonical);
 
 /// "weight", "bias", ... : the last token of the canonical form.
 QString parameterName(const QString &key);

@@ -2,6 +2,13 @@
 
 #include <QFileInfo>
 
+#include <cerrno>
+#include <cstring>
+
+#ifdef Q_OS_UNIX
+#include <unistd.h>
+#endif
+
 namespace graft {
 
 Result<std::shared_ptr<const MappedFile>> MappedFile::open(const QString &path)
@@ -24,6 +31,27 @@ Result<std::shared_ptr<const MappedFile>> MappedFile::open(const QString &path)
             return Error{path, QStringLiteral("cannot memory-map: %1").arg(mapped->m_file.errorString())};
     }
     return std::shared_ptr<const MappedFile>(std::move(mapped));
+}
+
+bool MappedFile::readAt(qint64 offset, uchar *out, qint64 length) const
+{
+    if (!contains(offset, length))
+        return false;
+#ifdef Q_OS_UNIX
+    qint64 done = 0;
+    while (done < length) {
+        const ssize_t n = ::pread(m_file.handle(), out + done, static_cast<size_t>(length - done), static_cast<off_t>(offset + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        done += n;
+    }
+    return true;
+#else
+    std::memcpy(out, m_data + offset, static_cast<size_t>(length));
+    return true;
+#endif
 }
 
 MappedFile::~MappedFile()

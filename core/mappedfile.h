@@ -28,6 +28,12 @@ public:
     /// The open file descriptor behind the map (writers copy byte ranges file to file with it).
     int handle() const { return m_file.handle(); }
 
+    /// Copies `length` bytes at `offset` into `out` with pread, without touching the map:
+    /// readers that hop from header to header (zip local headers, .eqx records) would
+    /// otherwise fault a page per hop into this process and look as big as the file.
+    /// False when the range is not inside the file or the read fails.
+    bool readAt(qint64 offset, uchar *out, qint64 length) const;
+
     /// True when [offset, offset + length) lies inside the file (overflow-safe).
     bool contains(qint64 offset, qint64 length) const
     {

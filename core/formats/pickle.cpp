@@ -14,6 +14,7 @@ namespace {
 constexpr size_t kMaxStack = 10'000'000;
 constexpr size_t kMaxMemo = 10'000'000;
 constexpr qint64 kMaxLineLength = 1 << 20;
+constexpr size_t kMaxSharedInts = 1 << 16;
 constexpr int kMaxNesting = 1000;
 
 // Opcodes (CPython Lib/pickle.py).
@@ -106,11 +107,34 @@ private:
         return QByteArray(reinterpret_cast<const char *>(start), length);
     }
     PickleValue *make(PickleKind kind) { return m_arena->make(kind); }
+    // Ints, bools and None are never modified and repeat in every tensor (shape, stride,
+    // offset, requires_grad): one value each instead of one per occurrence (a 100k-tensor
+    // state_dict would otherwise make ~700k of them).
     const PickleValue *makeInt(qint64 value)
     {
+        if (const auto it = m_ints.find(value); it != m_ints.end())
+            return it->second;
         PickleValue *v = make(PickleKind::Int);
         v->integer = value;
+        if (m_ints.size() < kMaxSharedInts)
+            m_ints.emplace(value, v);
         return v;
+    }
+    const PickleValue *makeBool(bool value)
+    {
+        const PickleValue *&shared = value ? m_true : m_false;
+        if (shared == nullptr) {
+            PickleValue *v = make(PickleKind::Bool);
+            v->boolean = value;
+            shared = v;
+        }
+        return shared;
+    }
+    const PickleValue *makeNone()
+    {
+        if (m_none == nullptr)
+            m_none = make(PickleKind::None);
+        return m_none;
     }
     const PickleValue *makeString(QString text, PickleKind kind = PickleKind::String)
     {
@@ -151,6 +175,10 @@ private:
     std::vector<const PickleValue *> m_stack;
     std::vector<size_t> m_marks;
     std::unordered_map<quint64, const PickleValue *> m_memo;
+    std::unordered_map<qint64, const PickleValue *> m_ints; // shared Int values (makeInt)
+    const PickleValue *m_true = nullptr;
+    const PickleValue *m_false = nullptr;
+    const PickleValue *m_none = nullptr;
 };
 
 bool Unpickler::nest(PickleValue *container, const PickleValue *child)
@@ -192,23 +220,24 @@ Result<const PickleValue *> Unpickler::rebuildTensor(const QString &name, const 
         || (a[3]->kind != PickleKind::Tuple && a[3]->kind != PickleKind::List))
         return fail(QStringLiteral("%1 called with unexpected arguments").arg(name));
     PickleValue *tensor = make(PickleKind::Tensor);
-    tensor->tensor.storage = a[0];
-    tensor->tensor.storageOffset = a[1]->integer;
+    tensor->tensor = std::make_unique<PickledTensor>();
+    tensor->tensor->storage = a[0];
+    tensor->tensor->storageOffset = a[1]->integer;
     for (const PickleValue *dim : a[2]->items) {
         if (dim->kind != PickleKind::Int || dim->integerOverflow)
             return fail(QStringLiteral("%1: a size is not an integer").arg(name));
-        tensor->tensor.shape.push_back(dim->integer);
+        tensor->tensor->shape.push_back(dim->integer);
     }
     for (const PickleValue *stride : a[3]->items) {
         if (stride->kind != PickleKind::Int || stride->integerOverflow)
             return fail(QStringLiteral("%1: a stride is not an integer").arg(name));
-        tensor->tensor.strides.push_back(stride->integer);
+        tensor->tensor->strides.push_back(stride->integer);
     }
     if (name.endsWith(QLatin1String("_v3"))) {
         if (a.size() < 7 || a[6]->kind != PickleKind::Global)
             return fail(QStringLiteral("%1 without a dtype").arg(name));
-        tensor->tensor.dtype = dtypeOfTorchGlobal(a[6]->text);
-        if (!tensor->tensor.dtype)
+        tensor->tensor->dtype = dtypeOfTorchGlobal(a[6]->text);
+        if (!tensor->tensor->dtype)
             return fail(QStringLiteral("%1 with unsupported dtype %2").arg(name, a[6]->text));
     }
     return static_cast<const PickleValue *>(tensor);
@@ -232,8 +261,8 @@ Result<const PickleValue *> Unpickler::reduce(const PickleValue *callable, const
         if (args->items.empty() || args->items[0]->kind != PickleKind::Tensor)
             return fail(QStringLiteral("%1 without a tensor").arg(name));
         PickleValue *parameter = make(PickleKind::Tensor);
-        parameter->tensor = args->items[0]->tensor;
-        parameter->tensor.isParameter = true;
+        parameter->tensor = std::make_unique<PickledTensor>(*args->items[0]->tensor);
+        parameter->tensor->isParameter = true;
         return static_cast<const PickleValue *>(parameter);
     }
     if (name == QLatin1String("_codecs.encode")) {
@@ -298,14 +327,9 @@ Result<Unpickled> Unpickler::run()
                 return fail(QStringLiteral("DUP on an empty stack"));
             value = m_stack.back();
             break;
-        case NONE: value = make(PickleKind::None); break;
+        case NONE: value = makeNone(); break;
         case NEWTRUE:
-        case NEWFALSE: {
-            PickleValue *b = make(PickleKind::Bool);
-            b->boolean = opcode == NEWTRUE;
-            value = b;
-            break;
-        }
+        case NEWFALSE: value = makeBool(opcode == NEWTRUE); break;
         case BININT: value = makeInt(m_reader.i32()); break;
         case BININT1: value = makeInt(m_reader.u8()); break;
         case BININT2: value = makeInt(m_reader.u16()); break;
@@ -334,9 +358,7 @@ Result<Unpickled> Unpickler::run()
             if (digits.endsWith('L'))
                 digits.chop(1);
             if (digits == "00" || digits == "01") { // protocol 0 booleans
-                PickleValue *b = make(PickleKind::Bool);
-                b->boolean = digits == "01";
-                value = b;
+                value = makeBool(digits == "01");
                 break;
             }
             bool ok = false;
@@ -749,7 +771,7 @@ QString summarise(const PickleValue *value, int depth)
     case PickleKind::String: return quoted(value->text);
     case PickleKind::Bytes: return QStringLiteral("<%1 bytes>").arg(value->bytes.size());
     case PickleKind::Global: return value->text;
-    case PickleKind::Tensor: return QStringLiteral("tensor%1").arg(shapeToString(value->tensor.shape));
+    case PickleKind::Tensor: return QStringLiteral("tensor%1").arg(shapeToString(value->tensor->shape));
     case PickleKind::PersistentId: return QStringLiteral("<persistent id>");
     case PickleKind::Mark: return QString();
     case PickleKind::List:

@@ -64,7 +64,7 @@ struct PickleValue {
     const PickleValue *callable = nullptr; ///< Object: its class (a Global)
     const PickleValue *args = nullptr;     ///< Object: constructor args (a Tuple)
     const PickleValue *state = nullptr;    ///< Object: BUILD state; PersistentId: the id
-    PickledTensor tensor;
+    std::unique_ptr<PickledTensor> tensor; ///< Tensor only (apart: most values are not tensors)
     int nesting = 0;                       ///< levels of containers below this one (the unpickler caps it)
 };
 

@@ -68,7 +68,7 @@ bool ObjectWalker::containsTensor(const PickleValue *value, int depth)
 
 Status ObjectWalker::addTensor(const PickleValue *value, const QString &key)
 {
-    const PickledTensor &pickled = value->tensor;
+    const PickledTensor &pickled = *value->tensor;
     const PickleValue *id = pickled.storage->state;
     Result<ResolvedStorage> storage = m_resolve(id);
     if (!storage)

@@ -2,6 +2,7 @@
 
 #include "bytereader.h"
 
+#include <array>
 
 namespace graft {
 namespace {
@@ -14,6 +15,7 @@ constexpr quint32 kZip64LocatorSignature = 0x07064b50;
 constexpr qint64 kEndRecordSize = 22;
 constexpr qint64 kMaxCommentSize = 0xffff;
 constexpr qint64 kMaxEntries = 1'000'000;
+constexpr qint64 kLocalHeaderSize = 30;
 
 struct EndRecord {
     qint64 entryCount = 0;
@@ -174,17 +176,22 @@ Result<ZipArchive> ZipArchive::read(const MappedFilePtr &filePtr)
             return zipError(file, QStringLiteral("entry '%1' uses compression method %2 (only stored and deflate are supported)")
                                       .arg(entry.name).arg(method));
 
-        ByteReader local(file.data(), file.size());
-        local.seek(static_cast<qint64>(localOffset));
+        // The fixed part of the local header, read with pread: through the map, every member
+        // would fault in a page, and a 100k-member archive would bring most of the file into
+        // this process's memory just to be listed.
+        std::array<uchar, kLocalHeaderSize> header{};
+        const qint64 headerBytes = std::min<qint64>(kLocalHeaderSize, file.size() - static_cast<qint64>(localOffset));
+        if (!file.readAt(static_cast<qint64>(localOffset), header.data(), headerBytes))
+            return zipError(file, QStringLiteral("entry '%1': cannot read its local header").arg(entry.name));
+        ByteReader local(header.data(), headerBytes);
         if (local.u32() != kLocalHeaderSignature)
             return zipError(file, QStringLiteral("entry '%1': local header missing at offset %2").arg(entry.name).arg(localOffset));
         local.skip(22);
         const quint16 localNameLength = local.u16();
         const quint16 localExtraLength = local.u16();
-        local.skip(localNameLength + localExtraLength);
-        if (local.failed())
+        entry.dataOffset = static_cast<qint64>(localOffset) + kLocalHeaderSize + localNameLength + localExtraLength;
+        if (local.failed() || entry.dataOffset > file.size())
             return zipError(file, QStringLiteral("entry '%1': local header is truncated").arg(entry.name));
-        entry.dataOffset = local.position();
         if (!file.contains(entry.dataOffset, entry.compressedSize))
             return zipError(file, QStringLiteral("entry '%1' (%2 bytes at offset %3) runs past the end of the %4-byte file")
                                       .arg(entry.name).arg(entry.compressedSize).arg(entry.dataOffset).arg(file.size()));
