@@ -6,8 +6,9 @@ Started by bench/run.sh (which builds first); see that file and docs/benchmarks.
 measured. Standard library only: the baselines that need torch run as child processes.
 
 Timing: every command runs as a child process; its wall time is taken around spawn and wait,
-its peak RSS and CPU time (user + sys) come from os.wait4()'s rusage, i.e. getrusage of that
-child alone. One untimed warm-up run precedes the timed ones (warm page cache unless --cold),
+its CPU time (user + sys) comes from os.wait4()'s rusage and its peak RSS from GNU time's %M
+(see run_once: a child of this Python process would inherit the harness's own RSS high-water
+mark in ru_maxrss). One untimed warm-up run precedes the timed ones (warm page cache unless --cold),
 and the commands of one workload are interleaved repetition by repetition so that load from
 other processes on the machine spreads over all of them alike.
 """
@@ -38,8 +39,19 @@ def drop_caches():
         f.write("3\n")
 
 
+GNU_TIME = "/usr/bin/time"
+
+
 def run_once(argv, stdout=subprocess.DEVNULL, env=None):
-    """(wall seconds, peak RSS KiB, cpu seconds, exit code) of one child process."""
+    """(wall seconds, peak RSS KiB, cpu seconds, exit code, stderr) of one child process.
+
+    Peak RSS comes from GNU time (`-f %M`) when installed: a child forked from this Python
+    process inherits its resident-set high-water mark, so wait4()'s ru_maxrss would never read
+    below the harness's own size (~15-80 MB); GNU time is small. Without it, wait4()'s value."""
+    rss_file = None
+    if os.access(GNU_TIME, os.X_OK):
+        rss_file = os.path.join(os.environ.get("TMPDIR", "/tmp"), "graft-bench-rss-%d" % os.getpid())
+        argv = [GNU_TIME, "-f", "%M", "-o", rss_file] + list(argv)
     for attempt in range(10):  # a binary being relinked by a concurrent build: wait for it
         try:
             start = time.perf_counter()
@@ -54,7 +66,14 @@ def run_once(argv, stdout=subprocess.DEVNULL, env=None):
     proc.returncode = os.waitstatus_to_exitcode(status)
     err = proc.stderr.read().decode(errors="replace")
     proc.stderr.close()
-    return wall, usage.ru_maxrss, usage.ru_utime + usage.ru_stime, proc.returncode, err
+    rss = usage.ru_maxrss
+    if rss_file:
+        try:
+            with open(rss_file, encoding="utf-8") as f:
+                rss = int(f.read().split()[-1])
+        except (OSError, ValueError, IndexError):
+            pass
+    return wall, rss, usage.ru_utime + usage.ru_stime, proc.returncode, err
 
 
 class Command:
@@ -105,13 +124,25 @@ def files_equal(a, b):
 
 
 def run_json(argv):
+    """The JSON line a bench executable prints, with "peak_rss_kb" measured by GNU time."""
+    rss_file = None
+    if os.access(GNU_TIME, os.X_OK):
+        rss_file = os.path.join(os.environ.get("TMPDIR", "/tmp"), "graft-bench-rss-%d" % os.getpid())
+        argv = [GNU_TIME, "-f", "%M", "-o", rss_file] + list(argv)
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out, err = proc.communicate()
     if proc.returncode != 0:
         raise SystemExit("bench: `%s` failed (exit %d):\n%s" % (" ".join(argv), proc.returncode,
                                                                  err.decode(errors="replace")[-2000:]))
     lines = [line for line in out.decode().splitlines() if line.startswith("{")]
-    return json.loads(lines[-1])
+    result = json.loads(lines[-1])
+    if rss_file:
+        try:
+            with open(rss_file, encoding="utf-8") as f:
+                result["peak_rss_kb"] = int(f.read().split()[-1])
+        except (OSError, ValueError, IndexError):
+            pass
+    return result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -377,9 +408,10 @@ class Bench:
                  "- Graft commit: %s, build `%s` (%s)" % (info["commit"], os.path.relpath(self.args.build, ROOT),
                                                          build_type(self.args.build)),
                  "- Command: `%s`" % command_line,
-                 "- %d timed runs per command after one warm-up run; %s page cache; peak RSS from `wait4()` "
-                 "(getrusage of each child)." % (self.args.reps, "cold (dropped before each W1/W2/W5 run)" if self.args.cold
-                                                 else "warm"),
+                 "- %d timed runs per command after one warm-up run; %s page cache; peak RSS: %s."
+                 % (self.args.reps, "cold (dropped before each W1/W2/W5 run)" if self.args.cold else "warm",
+                    "GNU time's `%M` of each command" if os.access(GNU_TIME, os.X_OK)
+                    else "`wait4()` of each child (never below the harness's own size: install `time`)"),
                  "", "## Summary", "", "| workload | target | measured | |", "|---|---|---|---|"]
         for name, target, measured, ok in self.summary:
             lines.append("| %s | %s | %s | %s |" % (name, target, measured,

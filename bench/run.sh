@@ -2,8 +2,9 @@
 # Graft's benchmarks, one command: builds graft-cli and the bench executables (-j2), generates
 # the workloads (bench/make_workloads.py; ~2 GB on disk, a 5 GiB sparse file, ~1 min the first
 # time) and runs Graft and the baselines side by side (bench/run.py), then writes
-# docs/benchmarks.md. Needs only what scripts/setup.sh installs (Debian's python3 with torch,
-# torchvision and numpy; /usr/bin/time is not needed: peak RSS comes from wait4()).
+# docs/benchmarks.md. Needs what scripts/setup.sh installs (Debian's python3 with torch,
+# torchvision and numpy), and GNU time (/usr/bin/time, Debian package `time`) for exact peak
+# RSS figures: without it they come from wait4() and never read below the harness's own size.
 #
 #   bench/run.sh                 full run, 5 timed runs per command (~10 min)
 #   bench/run.sh --smoke         tiny workloads, 1 run each, into build/bench/smoke (< 60 s)
@@ -23,6 +24,9 @@ if [ ! -x /usr/bin/python3 ] || ! /usr/bin/python3 -c 'import torch, torchvision
 fi
 if grep -q '^GRAFT_BUILD_BENCH:BOOL=OFF' "$build/CMakeCache.txt"; then
   cmake "$build" -DGRAFT_BUILD_BENCH=ON >/dev/null
+fi
+if [ ! -x /usr/bin/time ]; then
+  echo "bench: warning: /usr/bin/time (Debian package 'time') is missing: peak RSS figures will be inflated" >&2
 fi
 cmake --build "$build" -j2 --target graft-cli bench_automatch bench_gui
 exec /usr/bin/python3 bench/run.py --build "$build" "$@" "bench/run.sh $*"
