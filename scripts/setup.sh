@@ -8,7 +8,7 @@ packages=(
   qt6-base-dev qt6-charts-dev qt6-svg-dev qt6-base-dev-tools libqt6opengl6-dev libgl-dev
   libtorch-dev xtensor-dev zlib1g-dev
   python3 python3-numpy python3-torch python3-torchvision
-  xvfb xauth
+  xvfb xauth time
 )
 
 missing=()
