@@ -5,6 +5,7 @@
 // leaves and subtrees accept drops. Drops never edit the mapping directly: they ask the
 // document for a proposal and push one undo command.
 
+#include "filterablekeytree.h"
 #include "mapping.h"
 
 #include <QAbstractItemModel>
@@ -16,7 +17,7 @@ namespace graft::ui {
 
 class MappingDocument;
 
-class CheckpointTreeModel : public QAbstractItemModel {
+class CheckpointTreeModel : public QAbstractItemModel, public FilterableKeyTree {
     Q_OBJECT
 public:
     enum class Side { Source, Target };
@@ -51,6 +52,9 @@ public:
     /// it is no drop at all), with the fix or reason in `detail`.
     MatchStatus dropFit(const QMimeData *data, const QModelIndex &index, QString *detail = nullptr) const;
 
+    const std::vector<FilterRow> &filterRows() const override { return m_filterRows; }
+    int filterRowOf(const QModelIndex &index) const override;
+
     /// Keys carried by a drag of this model's MIME type.
     static QStringList keysFromMime(const QMimeData *data);
 
@@ -64,6 +68,7 @@ private:
     void refreshStatus(const QList<int> &changedTargets);
     void refreshAllStatus();
     void recount(Node *node);
+    void numberInPreorder(Node *node, int parent);
     Node *nodeOf(const QModelIndex &index) const;
     QModelIndex indexOfNode(const Node *node, int column = 0) const;
     MatchStatus leafStatus(const Node *node) const;
@@ -73,6 +78,7 @@ private:
     Side m_side;
     std::unique_ptr<Node> m_root;
     std::vector<Node *> m_leafOfTensor; // tensor index -> leaf node
+    std::vector<FilterRow> m_filterRows; // every node but the root, in preorder
 };
 
 } // namespace graft::ui

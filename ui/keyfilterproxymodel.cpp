@@ -1,5 +1,9 @@
 #include "keyfilterproxymodel.h"
 
+#include <QStringMatcher>
+
+#include <algorithm>
+
 namespace graft::ui {
 namespace {
 
@@ -52,6 +56,43 @@ KeyFilterProxyModel::KeyFilterProxyModel(QObject *parent) : QSortFilterProxyMode
     setAutoAcceptChildRows(true);
 }
 
+void KeyFilterProxyModel::setSourceModel(QAbstractItemModel *model)
+{
+    for (const QMetaObject::Connection &connection : std::as_const(m_sourceConnections))
+        disconnect(connection);
+    m_sourceConnections.clear();
+    m_tree = dynamic_cast<const FilterableKeyTree *>(model);
+    // For a FilterableKeyTree the recursion (a match keeps its ancestors and shows its
+    // subtree) is in m_accepted; QSortFilterProxyModel does it only for other models.
+    setRecursiveFilteringEnabled(m_tree == nullptr);
+    setAutoAcceptChildRows(m_tree == nullptr);
+    if (m_tree != nullptr) {
+        // Connected before the base class connects its own handlers, so m_accepted is current
+        // when QSortFilterProxyModel re-filters after the tree changed.
+        const auto rebuild = [this] {
+            m_searchText.clear();
+            m_searchOffsets.clear();
+            rebuildAcceptance();
+        };
+        m_sourceConnections << connect(model, &QAbstractItemModel::modelReset, this, rebuild)
+                            << connect(model, &QAbstractItemModel::rowsInserted, this, rebuild)
+                            << connect(model, &QAbstractItemModel::rowsRemoved, this, rebuild)
+                            << connect(model, &QAbstractItemModel::rowsMoved, this, rebuild)
+                            << connect(model, &QAbstractItemModel::layoutChanged, this, rebuild)
+                            // The tree reports a change of every row's status as one change of its
+                            // top-level rows (CheckpointTreeModel::refreshAllStatus); when sorted
+                            // by a column other than the name, deeper rows must be re-sorted too.
+                            << connect(model, &QAbstractItemModel::dataChanged, this, [this](const QModelIndex &topLeft) {
+                                   if (!topLeft.parent().isValid() && sortColumn() > 0)
+                                       invalidate();
+                               });
+    }
+    m_searchText.clear();
+    m_searchOffsets.clear();
+    QSortFilterProxyModel::setSourceModel(model);
+    rebuildAcceptance();
+}
+
 void KeyFilterProxyModel::setFilter(const QString &text, bool regex)
 {
     m_text = text;
@@ -64,20 +105,98 @@ void KeyFilterProxyModel::setFilter(const QString &text, bool regex)
         else
             m_regex.optimize();
     }
+    rebuildAcceptance();
     invalidateFilter();
+}
+
+bool KeyFilterProxyModel::matches(const QModelIndex &sourceIndex) const
+{
+    if (m_useRegex && !m_error.isEmpty())
+        return false;
+    QString text = sourceIndex.data(m_keyRole).toString();
+    if (text.isEmpty())
+        text = sourceIndex.data(Qt::DisplayRole).toString();
+    return m_useRegex ? m_regex.match(text).hasMatch() : text.contains(m_text, Qt::CaseInsensitive);
+}
+
+void KeyFilterProxyModel::buildSearchText()
+{
+    const std::vector<FilterableKeyTree::FilterRow> &rows = m_tree->filterRows();
+    qsizetype length = 0;
+    for (const FilterableKeyTree::FilterRow &row : rows)
+        length += row.text.size() + 1;
+    m_searchText.clear();
+    m_searchText.reserve(length);
+    m_searchOffsets.clear();
+    m_searchOffsets.reserve(rows.size() + 1);
+    for (const FilterableKeyTree::FilterRow &row : rows) {
+        m_searchOffsets.push_back(m_searchText.size());
+        m_searchText += row.text.toCaseFolded(); // one UTF-16 unit for one: offsets stay valid
+        m_searchText += QLatin1Char('\n');
+    }
+    m_searchOffsets.push_back(m_searchText.size());
+}
+
+void KeyFilterProxyModel::rebuildAcceptance()
+{
+    m_accepted.clear();
+    m_acceptedLeaves = -1;
+    if (m_tree == nullptr || !isFiltering())
+        return;
+    const std::vector<FilterableKeyTree::FilterRow> &rows = m_tree->filterRows();
+    const int count = static_cast<int>(rows.size());
+    std::vector<char> matched(rows.size(), 0);
+    if (m_useRegex) {
+        if (m_error.isEmpty()) {
+            for (int i = 0; i < count; ++i)
+                matched[static_cast<size_t>(i)] = m_regex.match(rows[static_cast<size_t>(i)].text).hasMatch();
+        }
+    } else {
+        if (m_searchOffsets.size() != rows.size() + 1)
+            buildSearchText();
+        // Every occurrence of the folded text in the joined, folded rows; one that runs past
+        // its row's end (across the '\n') is not a match of that row.
+        const QString needle = m_text.toCaseFolded();
+        const QStringMatcher matcher(needle, Qt::CaseSensitive);
+        qsizetype position = matcher.indexIn(m_searchText, 0);
+        while (position >= 0) {
+            const auto next = std::upper_bound(m_searchOffsets.begin(), m_searchOffsets.end(), position);
+            const size_t row = static_cast<size_t>(next - m_searchOffsets.begin()) - 1;
+            const qsizetype rowEnd = *next - 1; // the row's '\n'
+            if (position + needle.size() <= rowEnd) {
+                matched[row] = 1;
+                position = matcher.indexIn(m_searchText, *next); // the rest of this row cannot add anything
+            } else {
+                position = matcher.indexIn(m_searchText, position + 1);
+            }
+        }
+    }
+    // A matching row shows its whole subtree and its ancestors.
+    m_accepted.assign(rows.size(), 0);
+    m_acceptedLeaves = 0;
+    int coveredUntil = 0;
+    for (int i = 0; i < count; ++i) {
+        const FilterableKeyTree::FilterRow &row = rows[static_cast<size_t>(i)];
+        if (i < coveredUntil || !matched[static_cast<size_t>(i)])
+            continue;
+        for (int j = i; j < row.subtreeEnd; ++j) {
+            m_accepted[static_cast<size_t>(j)] = 1;
+            m_acceptedLeaves += rows[static_cast<size_t>(j)].leaf ? 1 : 0;
+        }
+        coveredUntil = row.subtreeEnd;
+        for (int p = row.parent; p >= 0 && !m_accepted[static_cast<size_t>(p)]; p = rows[static_cast<size_t>(p)].parent)
+            m_accepted[static_cast<size_t>(p)] = 1;
+    }
 }
 
 bool KeyFilterProxyModel::filterAcceptsRow(int sourceRow, const QModelIndex &sourceParent) const
 {
     if (m_text.isEmpty())
         return true;
-    if (m_useRegex && !m_error.isEmpty())
-        return false;
-    const QModelIndex index = sourceModel()->index(sourceRow, 0, sourceParent);
-    QString text = index.data(m_keyRole).toString();
-    if (text.isEmpty())
-        text = index.data(Qt::DisplayRole).toString();
-    return m_useRegex ? m_regex.match(text).hasMatch() : text.contains(m_text, Qt::CaseInsensitive);
+    if (m_tree == nullptr)
+        return matches(sourceModel()->index(sourceRow, 0, sourceParent));
+    const int row = m_tree->filterRowOf(sourceModel()->index(sourceRow, 0, sourceParent));
+    return row >= 0 && static_cast<size_t>(row) < m_accepted.size() && m_accepted[static_cast<size_t>(row)] != 0;
 }
 
 bool KeyFilterProxyModel::lessThan(const QModelIndex &left, const QModelIndex &right) const

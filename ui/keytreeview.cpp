@@ -1,6 +1,7 @@
 #include "keytreeview.h"
 
 #include "checkpointtreemodel.h"
+#include "keyfilterproxymodel.h"
 #include "statusstyle.h"
 
 #include <QAbstractProxyModel>
@@ -23,6 +24,18 @@ KeyTreeView::KeyTreeView(QWidget *parent) : QTreeView(parent)
     setDefaultDropAction(Qt::CopyAction);
     setSortingEnabled(true);
     sortByColumn(-1, Qt::AscendingOrder); // file order until the user sorts
+}
+
+QString KeyTreeView::setKeyFilter(const QString &text, bool regex)
+{
+    auto *proxy = qobject_cast<KeyFilterProxyModel *>(model());
+    if (proxy == nullptr)
+        return QString();
+    proxy->setFilter(text, regex);
+    const qsizetype matches = proxy->acceptedLeafCount();
+    if (proxy->isFiltering() && matches >= 0 && matches <= kExpandMatchesLimit)
+        expandAll();
+    return proxy->filterError();
 }
 
 void KeyTreeView::dragEnterEvent(QDragEnterEvent *event)

@@ -19,6 +19,14 @@ public:
     /// The underlying tree model (behind the filter proxy), needed to judge drops.
     void setTreeModel(CheckpointTreeModel *model) { m_treeModel = model; }
 
+    /// Rows with more matching leaves than this stay as the user left them when a filter is
+    /// typed; fewer are expanded to show every match. (Expanding a 100k-row result costs
+    /// seconds, and every later change to the model then updates each expanded row.)
+    static constexpr qsizetype kExpandMatchesLimit = 2000;
+    /// Filters the view's KeyFilterProxyModel (the view's model) and expands small results.
+    /// Returns the filter's error (an invalid regular expression), empty when fine.
+    QString setKeyFilter(const QString &text, bool regex);
+
 Q_SIGNALS:
     void filesDropped(const QStringList &paths);
 

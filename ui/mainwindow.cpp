@@ -206,12 +206,10 @@ QWidget *MainWindow::makePane(Pane pane)
     view->header()->resizeSection(CheckpointTreeModel::ShapeColumn, 110);
     view->header()->resizeSection(CheckpointTreeModel::DTypeColumn, 70);
     view->header()->resizeSection(CheckpointTreeModel::SizeColumn, 75);
-    auto applyFilter = [proxy, filter, regex, view] {
-        proxy->setFilter(filter->text(), regex->isChecked());
-        filter->setStyleSheet(proxy->filterError().isEmpty() ? QString() : QStringLiteral("background: #fbdfdf"));
-        filter->setToolTip(proxy->filterError());
-        if (!filter->text().isEmpty())
-            view->expandAll();
+    auto applyFilter = [filter, regex, view] {
+        const QString error = view->setKeyFilter(filter->text(), regex->isChecked());
+        filter->setStyleSheet(error.isEmpty() ? QString() : QStringLiteral("background: #fbdfdf"));
+        filter->setToolTip(error);
     };
     connect(filter, &QLineEdit::textChanged, this, applyFilter);
     connect(regex, &QCheckBox::toggled, this, applyFilter);

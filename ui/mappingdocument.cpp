@@ -96,10 +96,11 @@ std::vector<Mapping> MappingDocument::matchSubtrees(const QStringList &sourceKey
         return mappings;
     std::vector<KeySpec> sources;
     std::vector<KeySpec> targets;
+    const std::vector<KeySpec> allSources = keySpecs(*m_source);
     for (const QString &key : sourceKeys) {
         const int i = m_source->indexOf(key);
         if (i >= 0)
-            sources.push_back(keySpecs(*m_source)[static_cast<size_t>(i)]);
+            sources.push_back(allSources[static_cast<size_t>(i)]);
     }
     for (const QString &key : targetKeys) {
         const int i = m_target->indexOf(key);

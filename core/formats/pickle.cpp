@@ -4,8 +4,13 @@
 
 #include <QStringList>
 
+#include <sys/mman.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <unordered_map>
 
 namespace graft {
@@ -16,6 +21,18 @@ constexpr size_t kMaxMemo = 10'000'000;
 constexpr qint64 kMaxLineLength = 1 << 20;
 constexpr size_t kMaxSharedInts = 1 << 16;
 constexpr int kMaxNesting = 1000;
+constexpr size_t kHugePage = size_t(2) << 20;
+
+// Asks for transparent huge pages (when the kernel offers them on request); only a hint.
+void adviseHugePages(void *start, size_t bytes)
+{
+#ifdef MADV_HUGEPAGE
+    madvise(start, bytes, MADV_HUGEPAGE);
+#else
+    Q_UNUSED(start);
+    Q_UNUSED(bytes);
+#endif
+}
 
 // Opcodes (CPython Lib/pickle.py).
 enum Opcode : uchar {
@@ -155,12 +172,34 @@ private:
         return v;
     }
     const PickleValue *makeLong(const uchar *bytes, qint64 length);
+    // Picklers number memo entries 0, 1, 2, … in order: those live in a vector (a hash insert
+    // per value was 8% of opening a 100k-tensor checkpoint); indexes out of sequence (odd or
+    // hostile files) go to a hash. An index is in at most one of the two.
+    size_t memoSize() const { return m_memo.size() + m_sparseMemo.size(); }
     bool memoPut(quint64 index, const PickleValue *value)
     {
-        if (m_memo.size() >= kMaxMemo && !m_memo.count(index))
+        if (index < m_memo.size()) {
+            m_memo[static_cast<size_t>(index)] = value;
+            return true;
+        }
+        const bool known = m_sparseMemo.count(index) != 0;
+        if (memoSize() >= kMaxMemo && !known)
             return false;
-        m_memo[index] = value;
+        if (index == m_memo.size()) {
+            if (known)
+                m_sparseMemo.erase(index);
+            m_memo.push_back(value);
+        } else {
+            m_sparseMemo[index] = value;
+        }
         return true;
+    }
+    const PickleValue *memoGet(quint64 index) const
+    {
+        if (index < m_memo.size())
+            return m_memo[static_cast<size_t>(index)];
+        const auto it = m_sparseMemo.find(index);
+        return it == m_sparseMemo.end() ? nullptr : it->second;
     }
     // Containers are built by reference; nesting deeper than kMaxNesting is refused so later
     // walks can recurse safely.
@@ -174,11 +213,13 @@ private:
     std::unique_ptr<PickleArena> m_arena;
     std::vector<const PickleValue *> m_stack;
     std::vector<size_t> m_marks;
-    std::unordered_map<quint64, const PickleValue *> m_memo;
+    std::vector<const PickleValue *> m_memo;
+    std::unordered_map<quint64, const PickleValue *> m_sparseMemo;
     std::unordered_map<qint64, const PickleValue *> m_ints; // shared Int values (makeInt)
     const PickleValue *m_true = nullptr;
     const PickleValue *m_false = nullptr;
     const PickleValue *m_none = nullptr;
+    const PickleValue *m_emptyTuple = nullptr;
 };
 
 bool Unpickler::nest(PickleValue *container, const PickleValue *child)
@@ -430,7 +471,12 @@ Result<Unpickled> Unpickler::run()
             value = makeString(QString::fromLatin1(text));
             break;
         }
-        case EMPTY_TUPLE: value = makeSequence(PickleKind::Tuple, {}); break;
+        case EMPTY_TUPLE:
+            // Immutable, so one value serves them all (torch writes one per tensor).
+            if (m_emptyTuple == nullptr)
+                m_emptyTuple = makeSequence(PickleKind::Tuple, {});
+            value = m_emptyTuple;
+            break;
         case EMPTY_LIST: value = make(PickleKind::List); break;
         case EMPTY_DICT: value = make(PickleKind::Dict); break;
         case EMPTY_SET: value = make(PickleKind::Set); break;
@@ -543,7 +589,7 @@ Result<Unpickled> Unpickler::run()
             } else if (opcode == LONG_BINPUT) {
                 index = m_reader.u32();
             } else if (opcode == MEMOIZE) {
-                index = m_memo.size();
+                index = memoSize();
             } else {
                 std::optional<QByteArray> line = readLine();
                 bool ok = false;
@@ -572,10 +618,9 @@ Result<Unpickled> Unpickler::run()
                 if (!ok)
                     return fail(QStringLiteral("invalid GET index"));
             }
-            const auto it = m_memo.find(index);
-            if (it == m_memo.end())
+            value = memoGet(index);
+            if (value == nullptr)
                 return fail(QStringLiteral("memo entry %1 does not exist").arg(index));
-            value = it->second;
             break;
         }
         case GLOBAL: {
@@ -829,14 +874,47 @@ QString summarise(const PickleValue *value, int depth)
 
 } // namespace
 
+PickleArena::~PickleArena()
+{
+    for (size_t b = 0; b < m_blocks.size(); ++b) {
+        const Block &block = m_blocks[b];
+        const size_t used = std::min(block.capacity, m_size - m_blockStart[b]);
+        std::destroy_n(block.values, used);
+        if (block.huge)
+            ::operator delete(block.values, block.bytes, std::align_val_t(kHugePage));
+        else
+            ::operator delete(block.values, block.bytes);
+    }
+}
+
 PickleValue *PickleArena::make(PickleKind kind)
 {
-    if (m_size % kBlockSize == 0)
-        m_blocks.push_back(std::make_unique<PickleValue[]>(kBlockSize));
-    PickleValue *value = &m_blocks.back()[m_size % kBlockSize];
+    if (m_blocks.empty() || m_size - m_blockStart.back() == m_blocks.back().capacity) {
+        Block block;
+        block.capacity = m_blocks.empty() ? kFirstBlock : std::min(m_blocks.back().capacity * 2, kLargestBlock);
+        block.bytes = block.capacity * sizeof(PickleValue);
+        block.huge = block.bytes >= kHugePage;
+        if (block.huge) {
+            block.bytes = (block.bytes + kHugePage - 1) / kHugePage * kHugePage;
+            block.capacity = block.bytes / sizeof(PickleValue);
+            block.values = static_cast<PickleValue *>(::operator new(block.bytes, std::align_val_t(kHugePage)));
+            adviseHugePages(block.values, block.bytes);
+        } else {
+            block.values = static_cast<PickleValue *>(::operator new(block.bytes));
+        }
+        m_blockStart.push_back(m_size);
+        m_blocks.push_back(block);
+    }
+    PickleValue *value = new (m_blocks.back().values + (m_size - m_blockStart.back())) PickleValue;
     value->kind = kind;
     ++m_size;
     return value;
+}
+
+const PickleValue &PickleArena::at(size_t i) const
+{
+    const size_t b = static_cast<size_t>(std::upper_bound(m_blockStart.begin(), m_blockStart.end(), i) - m_blockStart.begin()) - 1;
+    return m_blocks[b].values[i - m_blockStart[b]];
 }
 
 QString qualifiedName(const PickleValue *value)

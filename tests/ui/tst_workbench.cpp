@@ -3,6 +3,7 @@
 #include "checkpointopener.h"
 #include "checkpointtreemodel.h"
 #include "keyfilterproxymodel.h"
+#include "keytreeview.h"
 #include "mainwindow.h"
 #include "mappingcommands.h"
 #include "mappingdocument.h"
@@ -10,9 +11,11 @@
 #include "problemsmodel.h"
 
 #include <QAbstractItemModelTester>
+#include <QIdentityProxyModel>
 #include <QFile>
 #include <QImage>
 #include <QMimeData>
+#include <QRegularExpression>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -51,6 +54,18 @@ QString mappingText(const MappingDocument &document)
     return rows.join(QLatin1Char('\n'));
 }
 
+// Every row a proxy shows, as "parent/…/name" paths, depth first.
+QStringList visibleRows(const QAbstractItemModel &model, const QModelIndex &parent = {}, const QString &prefix = {})
+{
+    QStringList rows;
+    for (int row = 0; row < model.rowCount(parent); ++row) {
+        const QModelIndex index = model.index(row, 0, parent);
+        const QString path = prefix + QLatin1Char('/') + index.data().toString();
+        rows << path << visibleRows(model, index, path);
+    }
+    return rows;
+}
+
 } // namespace
 
 class TestWorkbench : public QObject {
@@ -63,6 +78,9 @@ private Q_SLOTS:
     void incompatibleDropIsRefused();
     void subtreeDropMatchesInsideTheSubtrees();
     void filteringKeepsAncestorsAndSortsNaturally();
+    void onePassTreeFilterAgreesWithQtsRecursiveFilter();
+    void keyFilterExpandsSmallResultsOnly();
+    void sortByStatusFollowsAMatchAtEveryDepth();
     void brokenFileShowsAnErrorAndTheWindowStaysUsable();
     void screenshotOfTheExample();
 };
@@ -243,6 +261,150 @@ void TestWorkbench::filteringKeepsAncestorsAndSortsNaturally()
     for (int row = 0; row < proxy.rowCount(classifier); ++row)
         order << proxy.index(row, 0, classifier).data().toString();
     QCOMPARE(order, (QStringList{QStringLiteral("0"), QStringLiteral("2"), QStringLiteral("3"), QStringLiteral("5"), QStringLiteral("6")}));
+}
+
+void TestWorkbench::onePassTreeFilterAgreesWithQtsRecursiveFilter()
+{
+    // The same tree filtered two ways: KeyFilterProxyModel's one pass over a FilterableKeyTree
+    // (CheckpointTreeModel) and, through an identity proxy that hides that interface,
+    // QSortFilterProxyModel's own recursive filtering row by row. Same rows for every filter.
+    MappingDocument document;
+    CheckpointTreeModel tree(&document, CheckpointTreeModel::Side::Source);
+    QIdentityProxyModel plain;
+    plain.setSourceModel(&tree);
+    KeyFilterProxyModel fast;
+    fast.setKeyRole(CheckpointTreeModel::KeyRole);
+    fast.setSourceModel(&tree);
+    KeyFilterProxyModel reference;
+    reference.setKeyRole(CheckpointTreeModel::KeyRole);
+    reference.setSourceModel(&plain);
+    QAbstractItemModelTester tester(&fast, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    document.setSource(open(QStringLiteral(GRAFT_FIXTURE_DIR "/resnet18.pth")));
+    QVERIFY(tree.filterRows().size() > 150);
+
+    const QList<std::pair<QString, bool>> filters = {
+        {QStringLiteral("layer1"), false},      {QStringLiteral("LAYER2.0.CONV"), false}, // case-insensitive
+        {QStringLiteral("bn1"), false},         {QStringLiteral("downsample"), false},    // a group name: its whole subtree
+        {QStringLiteral("0.weight"), false},    {QStringLiteral("weight"), false},        // across components; almost all
+        {QStringLiteral("running_"), false},    {QStringLiteral("fc"), false},
+        {QStringLiteral("."), false},           {QStringLiteral("s"), false},
+        {QStringLiteral("nothing-like-it"), false},
+        {QStringLiteral("bias\nlayer"), false}, // would only "match" across two rows of the search text
+        {QStringLiteral("layer[34]\\.1\\.bn"), true}, {QStringLiteral("^fc"), true}, {QStringLiteral("(unclosed"), true},
+    };
+    for (const auto &[text, regex] : filters) {
+        fast.setFilter(text, regex);
+        reference.setFilter(text, regex);
+        QCOMPARE(visibleRows(fast), visibleRows(reference));
+    }
+    // Matches that exist, so the comparison above compared something.
+    fast.setFilter(QStringLiteral("downsample"), false);
+    QCOMPARE(fast.acceptedLeafCount(), 3 * 6); // layer2-4: conv weight + bn weight/bias/mean/var/count
+    QVERIFY(visibleRows(fast).contains(QStringLiteral("/layer2/0/downsample/1/running_mean")));
+    fast.setFilter(QStringLiteral("bias\nlayer"), false);
+    QCOMPARE(fast.acceptedLeafCount(), 0);
+    QCOMPARE(fast.rowCount(), 0);
+    // The tree changes under a filter: the filter applies to the new tree.
+    fast.setFilter(QStringLiteral("classifier"), false);
+    QCOMPARE(fast.rowCount(), 0);
+    document.setSource(open(example("tiny_vgg.pth")));
+    reference.setFilter(QStringLiteral("classifier"), false);
+    const QStringList rows = visibleRows(fast);
+    QCOMPARE(rows, visibleRows(reference));
+    QVERIFY(rows.size() > 3);
+    QCOMPARE(rows.filter(QRegularExpression(QStringLiteral("^/classifier(/|$)"))).size(), rows.size());
+}
+
+void TestWorkbench::keyFilterExpandsSmallResultsOnly()
+{
+    // A safetensors file with more leaves than KeyTreeView expands for a filter.
+    const int blocks = static_cast<int>(KeyTreeView::kExpandMatchesLimit) + 500;
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("many.safetensors"));
+    {
+        QByteArray header = "{";
+        for (int i = 0; i < blocks; ++i)
+            header += QStringLiteral("%1\"blocks.%2.w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[%3,%4]}")
+                          .arg(i == 0 ? QString() : QStringLiteral(","))
+                          .arg(i)
+                          .arg(4 * i)
+                          .arg(4 * i + 4)
+                          .toUtf8();
+        header += "}";
+        while (header.size() % 8 != 0)
+            header += ' ';
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        const quint64 length = static_cast<quint64>(header.size());
+        QByteArray prefix(8, '\0');
+        for (int b = 0; b < 8; ++b)
+            prefix[b] = static_cast<char>((length >> (8 * b)) & 0xff);
+        file.write(prefix + header + QByteArray(4 * blocks, '\0'));
+    }
+    MappingDocument document;
+    CheckpointTreeModel tree(&document, CheckpointTreeModel::Side::Source);
+    KeyFilterProxyModel proxy;
+    proxy.setKeyRole(CheckpointTreeModel::KeyRole);
+    proxy.setSourceModel(&tree);
+    KeyTreeView view;
+    view.setModel(&proxy);
+    document.setSource(open(path));
+    view.collapseAll();
+    // Every leaf matches: too many to expand, the tree stays as it was.
+    QCOMPARE(view.setKeyFilter(QStringLiteral("blocks."), false), QString());
+    QCOMPARE(proxy.acceptedLeafCount(), blocks);
+    QVERIFY(!view.isExpanded(proxy.index(0, 0)));
+    // blocks.7, 70–79, 700–799: 111 leaves, expanded down to each of them.
+    QCOMPARE(view.setKeyFilter(QStringLiteral("blocks.7"), false), QString());
+    QCOMPARE(proxy.acceptedLeafCount(), 111);
+    const QModelIndex top = proxy.index(0, 0);
+    QCOMPARE(proxy.rowCount(top), 111);
+    QVERIFY(view.isExpanded(top));
+    QVERIFY(view.isExpanded(proxy.index(110, 0, top)));
+    // An invalid regex: the error comes back, nothing shows.
+    QVERIFY(!view.setKeyFilter(QStringLiteral("(blocks"), true).isEmpty());
+    QCOMPARE(proxy.rowCount(), 0);
+    // Clearing the filter leaves the expansion as it was.
+    view.collapseAll();
+    QCOMPARE(view.setKeyFilter(QString(), false), QString());
+    QCOMPARE(proxy.rowCount(proxy.index(0, 0)), blocks);
+    QVERIFY(!view.isExpanded(proxy.index(0, 0)));
+}
+
+void TestWorkbench::sortByStatusFollowsAMatchAtEveryDepth()
+{
+    // The tree reports a new match as one change of its top-level rows; a proxy sorted by the
+    // status column must still re-sort the rows below.
+    MappingDocument document;
+    CheckpointTreeModel target(&document, CheckpointTreeModel::Side::Target);
+    KeyFilterProxyModel proxy;
+    proxy.setSourceModel(&target);
+    proxy.setSortRole(CheckpointTreeModel::StatusRole);
+    document.setSource(open(example("tiny_vgg.pth")));
+    document.setTarget(open(example("tiny_vgg.skeleton.json")));
+    proxy.sort(CheckpointTreeModel::StatusColumn);
+    const auto statusesUnderFirstConv = [&] {
+        const QModelIndex features = proxy.index(0, 0).data().toString() == QLatin1String("features") ? proxy.index(0, 0) : proxy.index(1, 0);
+        QModelIndex conv;
+        for (int row = 0; row < proxy.rowCount(features); ++row) {
+            if (proxy.index(row, 0, features).data().toString() == QLatin1String("0"))
+                conv = proxy.index(row, 0, features);
+        }
+        QStringList rows;
+        for (int row = 0; row < proxy.rowCount(conv); ++row)
+            rows << proxy.index(row, 0, conv).data().toString() + QLatin1Char('=') + proxy.index(row, CheckpointTreeModel::StatusColumn, conv).data().toString();
+        return rows;
+    };
+    QCOMPARE(statusesUnderFirstConv(), (QStringList{QStringLiteral("weight=unmapped"), QStringLiteral("bias=unmapped")}));
+    // Match: exact sorts before fixable.
+    document.undoStack()->push(new ReplaceMappingCommand(&document, QStringLiteral("match"),
+                                                         matchCheckpoints(*document.source(), *document.target(), document.options()),
+                                                         document.options()));
+    QCOMPARE(statusesUnderFirstConv(), (QStringList{QStringLiteral("weight=exact"), QStringLiteral("bias=fixable")}));
+    // Keeping the weight (kept sorts after fixable) puts the bias first.
+    document.undoStack()->push(new SetMappingsCommand(&document, QStringLiteral("keep"), {document.keptMapping(QStringLiteral(".features[0].weight"))}));
+    QCOMPARE(statusesUnderFirstConv(), (QStringList{QStringLiteral("bias=fixable"), QStringLiteral("weight=kept")}));
 }
 
 void TestWorkbench::brokenFileShowsAnErrorAndTheWindowStaysUsable()
