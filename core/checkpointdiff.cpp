@@ -156,7 +156,8 @@ Result<CheckpointDiff> diffCheckpoints(const Checkpoint &a, const Checkpoint &b,
                 return !stopped;
             };
         }
-        Result<Comparison> comparison = compareTensors({left->data(), job.row.aDtype, job.numel}, {right->data(), job.row.dtype, job.numel},
+        Result<Comparison> comparison = compareTensors({left->data(), job.row.aDtype, job.numel, left->mappedFile()},
+                                                       {right->data(), job.row.dtype, job.numel, right->mappedFile()},
                                                        options.tolerance, options.tensorStatistics, statisticsOptions);
         if (!comparison) {
             if (stopped)

@@ -24,6 +24,7 @@
 
 #include "checkpointwriter.h"
 #include "dtype.h"
+#include "mappedfile.h"
 #include "result.h"
 
 #include <QtGlobal>
@@ -84,8 +85,11 @@ struct StatisticsOptions {
     int bins = 0;          ///< > 0: histograms with this many bins
     double lo = 0.0;       ///< histogram range; lo >= hi: the finite min..max (diffs: ±max |d|)
     double hi = 0.0;
-    /// Called after each chunk with (values done, values total); false cancels.
+    /// Called on the calling thread as chunks finish, with (values done, values total); false cancels.
     ProgressCallback progress;
+    /// Threads for one tensor: 0 = one per core (at most 8; a small tensor uses fewer). Every
+    /// figure is bit for bit the same whatever the number: chunks are merged in order.
+    int threads = 0;
 };
 
 /// A tensor's bytes as statistics take them: contiguous little-endian (Checkpoint::read).
@@ -93,6 +97,10 @@ struct TensorData {
     const uchar *data = nullptr;
     DType dtype = DType::Float32;
     qint64 numel = 0;
+    /// The map `data` points into, if any: chunks are then copied out of the file with pread
+    /// instead of read through the map (faster here, and the process stays small however big
+    /// the tensor).
+    const MappedFile *file = nullptr;
 };
 
 /// Statistics of one tensor. Fails only when cancelled (message says so, no file named).

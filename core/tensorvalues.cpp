@@ -53,6 +53,16 @@ double float8ToDouble(quint8 bits, int exponentBits, int bias, bool e4m3)
 template <typename T>
 void decodeAs(const uchar *data, qint64 count, double *out, size_t stride = sizeof(T))
 {
+    if (stride == sizeof(T)) {
+        // Contiguous: a loop with a constant stride, which the compiler vectorises (the
+        // general one below ran at a third of the speed on float32).
+        for (qint64 i = 0; i < count; ++i) {
+            T value;
+            std::memcpy(&value, data + static_cast<size_t>(i) * sizeof(T), sizeof(T));
+            out[i] = static_cast<double>(value);
+        }
+        return;
+    }
     for (qint64 i = 0; i < count; ++i) {
         T value;
         std::memcpy(&value, data + static_cast<size_t>(i) * stride, sizeof(T));

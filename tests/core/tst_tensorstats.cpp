@@ -340,6 +340,76 @@ private Q_SLOTS:
             QCOMPARE(comparison->pair.maxAbsDiff, 0.5); // -inf vs -inf is no difference; 1 vs 1.5 is
     }
 
+    void sameFiguresOnAnyNumberOfThreads()
+    {
+        // Chunks are merged in order: 2, 3 or 4 threads give the one-thread figures bit for bit.
+        const Checkpoint checkpoint = open(m_synthetic);
+        Result<TensorBytes> a = checkpoint.read(checkpoint.indexOf(QStringLiteral("a")));
+        Result<TensorBytes> c = checkpoint.read(checkpoint.indexOf(QStringLiteral("c")));
+        Result<TensorBytes> half = checkpoint.read(checkpoint.indexOf(QStringLiteral("half")));
+        QVERIFY(a.ok() && c.ok() && half.ok());
+        const TensorData x = dataOf(*a, checkpoint.tensors()[static_cast<size_t>(checkpoint.indexOf(QStringLiteral("a")))]);
+        const TensorData y = dataOf(*c, checkpoint.tensors()[static_cast<size_t>(checkpoint.indexOf(QStringLiteral("c")))]);
+        const TensorData h = dataOf(*half, checkpoint.tensors()[static_cast<size_t>(checkpoint.indexOf(QStringLiteral("half")))]);
+        const auto bitsOf = [](double v) {
+            quint64 bits;
+            std::memcpy(&bits, &v, 8);
+            return bits;
+        };
+        const auto statisticsText = [&](const TensorStatistics &s) {
+            QStringList parts;
+            for (double v : {s.mean, s.std, s.min, s.max, s.l2, s.maxAbs, s.zeroFraction})
+                parts << QString::number(bitsOf(v), 16);
+            parts << QString::number(s.count) << QString::number(s.finite) << QString::number(s.zeros) << QString::number(s.nan)
+                  << QString::number(s.inf);
+            for (qint64 count : s.histogram.value_or(Histogram{}).counts)
+                parts << QString::number(count);
+            return parts.join(QLatin1Char(' '));
+        };
+        const auto comparisonText = [&](const Comparison &comparison) {
+            const PairStatistics &p = comparison.pair;
+            QStringList parts;
+            for (double v : {p.maxAbsDiff, p.meanAbsDiff, p.rmsDiff, p.relL2, p.cosine})
+                parts << QString::number(bitsOf(v), 16);
+            parts << QString::number(p.differing) << QString::number(p.allclose);
+            for (qint64 count : p.diffHistogram.value_or(Histogram{}).counts)
+                parts << QString::number(count);
+            return parts.join(QLatin1Char(' ')) + QStringLiteral(" | ") + statisticsText(*comparison.a) + QStringLiteral(" | ")
+                 + statisticsText(*comparison.b);
+        };
+        QStringList reference;
+        for (int threads : {1, 2, 3, 4}) {
+            StatisticsOptions options;
+            options.threads = threads;
+            options.bins = 16; // automatic range: the second pass runs on the threads too
+            qint64 lastDone = 0;
+            options.progress = [&lastDone](qint64 done, qint64 total) {
+                if (done <= lastDone || done > total)
+                    return false; // progress must move forward and stay within the total
+                lastDone = done;
+                return true;
+            };
+            QStringList figures;
+            Result<TensorStatistics> single = tensorStatistics(x, options);
+            QVERIFY(single.ok());
+            QCOMPARE(lastDone, 2 * kSyntheticValues);
+            figures << statisticsText(*single);
+            lastDone = 0;
+            Result<Comparison> pair = compareTensors(x, y, Tolerance{1e-5, 1e-8}, true, options);
+            QVERIFY(pair.ok());
+            figures << comparisonText(*pair);
+            lastDone = 0;
+            Result<Comparison> mixed = compareTensors(h, x, Tolerance{}, true, options);
+            QVERIFY(mixed.ok());
+            figures << comparisonText(*mixed);
+            if (threads == 1)
+                reference = figures;
+            else
+                QCOMPARE(figures, reference);
+        }
+        QVERIFY(reference[1].contains(QLatin1Char('|'))); // the comparison ran with statistics
+    }
+
     void progressAndCancel()
     {
         const Checkpoint checkpoint = open(m_synthetic);
