@@ -1,5 +1,7 @@
 #include "cli/commandline.h"
 
+#include <QCommandLineParser>
+
 #include <cstdio>
 
 namespace graft::cli {
@@ -23,6 +25,20 @@ void printOut(const QString &text)
 {
     const QByteArray bytes = text.toUtf8();
     std::fwrite(bytes.constData(), 1, static_cast<size_t>(bytes.size()), stdout);
+}
+
+std::optional<int> parseArguments(QCommandLineParser &parser, const QString &command, const QStringList &arguments)
+{
+    parser.addHelpOption();
+    if (!parser.parse(QStringList{QStringLiteral("graft-cli ") + command} + arguments)) {
+        printUsageError(parser.errorText());
+        return BadInput;
+    }
+    if (parser.isSet(QStringLiteral("help"))) {
+        printOut(parser.helpText());
+        return Success;
+    }
+    return std::nullopt;
 }
 
 QString humanBytes(qint64 bytes)

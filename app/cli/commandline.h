@@ -4,7 +4,11 @@
 #include <QString>
 #include <QStringList>
 
+#include <optional>
+
 #include "result.h"
+
+class QCommandLineParser;
 
 namespace graft::cli {
 
@@ -17,6 +21,11 @@ void printError(const Error &error);
 void printUsageError(const QString &message);
 void printOut(const QString &text);
 void printWarning(const QString &text);
+
+/// Adds --help to `parser` and parses "graft-cli COMMAND ARGUMENTS…". Returns the exit code to
+/// stop with (BadInput after printing a usage error, Success after printing the help), or
+/// nothing when the command should go on.
+std::optional<int> parseArguments(QCommandLineParser &parser, const QString &command, const QStringList &arguments);
 
 /// "575.3 MB", "864 B".
 QString humanBytes(qint64 bytes);

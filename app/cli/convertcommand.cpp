@@ -27,15 +27,8 @@ int runConvert(const QStringList &arguments)
                                         QStringLiteral("leaves without a usable source keep the target's values"));
     const QCommandLineOption ruleOption(QStringLiteral("rule"), QStringLiteral("rename rule REGEX=>REPLACEMENT (repeatable)"), QStringLiteral("RULE"));
     parser.addOptions({outOption, profileOption, formatOption, keepOption, ruleOption});
-    parser.addHelpOption();
-    if (!parser.parse(QStringList{QStringLiteral("graft-cli convert")} + arguments)) {
-        printUsageError(parser.errorText());
-        return BadInput;
-    }
-    if (parser.isSet(QStringLiteral("help"))) {
-        printOut(parser.helpText());
-        return Success;
-    }
+    if (const std::optional<int> stop = parseArguments(parser, QStringLiteral("convert"), arguments))
+        return *stop;
     const QStringList files = parser.positionalArguments();
     if (files.size() != 2 || !parser.isSet(outOption)) {
         printUsageError(QStringLiteral("usage: graft-cli convert SOURCE TARGET -o OUT [--profile P] [--format eqx|safetensors|npz|pt] [--keep-unmapped]"));

@@ -48,15 +48,8 @@ int runDiff(const QStringList &arguments)
                                         QStringLiteral("A"));
     const QCommandLineOption jsonOption(QStringLiteral("json"), QStringLiteral("print JSON"));
     parser.addOptions({profileOption, rtolOption, atolOption, jsonOption});
-    parser.addHelpOption();
-    if (!parser.parse(QStringList{QStringLiteral("graft-cli diff")} + arguments)) {
-        printUsageError(parser.errorText());
-        return BadInput;
-    }
-    if (parser.isSet(QStringLiteral("help"))) {
-        printOut(parser.helpText());
-        return Success;
-    }
+    if (const std::optional<int> stop = parseArguments(parser, QStringLiteral("diff"), arguments))
+        return *stop;
     const QStringList files = parser.positionalArguments();
     if (files.size() != 2) {
         printUsageError(QStringLiteral("diff needs A and B (%1)").arg(QLatin1String(kDiffUsage)));

@@ -89,15 +89,8 @@ int runInspect(const QStringList &arguments)
     parser.addPositionalArgument(QStringLiteral("FILE"), QStringLiteral("checkpoint to inspect"));
     const QCommandLineOption jsonOption(QStringLiteral("json"), QStringLiteral("print JSON"));
     parser.addOption(jsonOption);
-    parser.addHelpOption();
-    if (!parser.parse(QStringList{QStringLiteral("graft-cli inspect")} + arguments)) {
-        printUsageError(parser.errorText());
-        return BadInput;
-    }
-    if (parser.isSet(QStringLiteral("help"))) {
-        printOut(parser.helpText());
-        return Success;
-    }
+    if (const std::optional<int> stop = parseArguments(parser, QStringLiteral("inspect"), arguments))
+        return *stop;
     if (parser.positionalArguments().size() != 1) {
         printUsageError(QStringLiteral("inspect needs exactly one FILE (usage: graft-cli inspect FILE [--json])"));
         return BadInput;

@@ -21,15 +21,8 @@ int runMap(const QStringList &arguments)
                                         QStringLiteral("OUT"));
     const QCommandLineOption jsonOption(QStringLiteral("json"), QStringLiteral("print JSON"));
     parser.addOptions({profileOption, ruleOption, saveOption, jsonOption});
-    parser.addHelpOption();
-    if (!parser.parse(QStringList{QStringLiteral("graft-cli map")} + arguments)) {
-        printUsageError(parser.errorText());
-        return BadInput;
-    }
-    if (parser.isSet(QStringLiteral("help"))) {
-        printOut(parser.helpText());
-        return Success;
-    }
+    if (const std::optional<int> stop = parseArguments(parser, QStringLiteral("map"), arguments))
+        return *stop;
     const QStringList files = parser.positionalArguments();
     if (files.size() != 2) {
         printUsageError(QStringLiteral("map needs SOURCE and TARGET (usage: graft-cli map SOURCE TARGET [--profile P] "

@@ -1,6 +1,7 @@
 // graft-cli as a user runs it (QProcess on the built binary): `inspect` and `map` outputs, the
 // JSON contracts (issue 3), exit codes 0 / 1 / 2 and the `graft-cli: error: <file>: ...` form.
 
+#include "clirun.h"
 #include "hostileinput.h"
 #include "manifestcheck.h"
 
@@ -16,33 +17,6 @@
 
 namespace {
 
-struct Run {
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
-
-Run runCli(const QStringList &arguments)
-{
-    QProcess process;
-    process.start(QStringLiteral(GRAFT_CLI_PATH), arguments);
-    Run run;
-    if (!process.waitForFinished(120000) || process.exitStatus() != QProcess::NormalExit) {
-        process.kill();
-        process.waitForFinished();
-        run.err = "graft-cli did not finish normally";
-        return run;
-    }
-    run.exitCode = process.exitCode();
-    run.out = process.readAllStandardOutput();
-    run.err = process.readAllStandardError();
-    return run;
-}
-
-QString describe(const Run &run)
-{
-    return QStringLiteral("exit %1\nstdout: %2\nstderr: %3").arg(run.exitCode).arg(QString::fromUtf8(run.out.left(2000)), QString::fromUtf8(run.err));
-}
 
 QString example(const QString &name) { return QStringLiteral(GRAFT_SOURCE_DIR "/resources/examples/") + name; }
 QString mappingFixture(const QString &name) { return QStringLiteral(GRAFT_FIXTURE_DIR "/mapping/") + name; }
@@ -131,7 +105,7 @@ void TestCliCommands::initTestCase()
 void TestCliCommands::inspectJson()
 {
     const QString path = example(QStringLiteral("tiny_vgg.pth"));
-    const Run run = runCli({QStringLiteral("inspect"), path, QStringLiteral("--json")});
+    const CliRun run = runCli({QStringLiteral("inspect"), path, QStringLiteral("--json")});
     QVERIFY2(run.exitCode == 0, qPrintable(describe(run)));
     QVERIFY2(run.err.isEmpty(), run.err.constData());
     const QJsonObject root = parseObject(run.out);
@@ -152,7 +126,7 @@ void TestCliCommands::inspectJson()
 
 void TestCliCommands::inspectJsonOtherEntries()
 {
-    const Run run = runCli({QStringLiteral("inspect"), graft::test::fixturePath(QStringLiteral("wrapped.pth")), QStringLiteral("--json")});
+    const CliRun run = runCli({QStringLiteral("inspect"), graft::test::fixturePath(QStringLiteral("wrapped.pth")), QStringLiteral("--json")});
     QVERIFY2(run.exitCode == 0, qPrintable(describe(run)));
     const QJsonArray other = parseObject(run.out).value("other").toArray();
     QVERIFY(!other.isEmpty());
@@ -167,7 +141,7 @@ void TestCliCommands::inspectJsonOtherEntries()
 
 void TestCliCommands::inspectTable()
 {
-    const Run run = runCli({QStringLiteral("inspect"), example(QStringLiteral("tiny_vgg.skeleton.json"))});
+    const CliRun run = runCli({QStringLiteral("inspect"), example(QStringLiteral("tiny_vgg.skeleton.json"))});
     QVERIFY2(run.exitCode == 0, qPrintable(describe(run)));
     const QString out = QString::fromUtf8(run.out);
     QVERIFY(out.contains(QStringLiteral(".features[0].bias")));
@@ -187,7 +161,7 @@ void TestCliCommands::inspectErrors_data()
 void TestCliCommands::inspectErrors()
 {
     QFETCH(QString, file);
-    const Run run = runCli({QStringLiteral("inspect"), file});
+    const CliRun run = runCli({QStringLiteral("inspect"), file});
     QVERIFY2(run.exitCode == 2, qPrintable(describe(run)));
     QVERIFY(run.out.isEmpty());
     const QString err = QString::fromUtf8(run.err);
@@ -202,7 +176,7 @@ void TestCliCommands::inspectErrors()
 
 void TestCliCommands::mapExample()
 {
-    const Run run = runCli({QStringLiteral("map"), example(QStringLiteral("tiny_vgg.pth")), example(QStringLiteral("tiny_vgg.skeleton.json"))});
+    const CliRun run = runCli({QStringLiteral("map"), example(QStringLiteral("tiny_vgg.pth")), example(QStringLiteral("tiny_vgg.skeleton.json"))});
     QVERIFY2(run.exitCode == 0, qPrintable(describe(run)));
     const QString out = QString::fromUtf8(run.out);
     QVERIFY2(out.contains(QStringLiteral("w[:, None, None]")), qPrintable(out));
@@ -214,7 +188,7 @@ void TestCliCommands::mapJsonContract()
 {
     const QString source = example(QStringLiteral("tiny_vgg.pth"));
     const QString target = example(QStringLiteral("tiny_vgg.skeleton.json"));
-    const Run run = runCli({QStringLiteral("map"), source, target, QStringLiteral("--json")});
+    const CliRun run = runCli({QStringLiteral("map"), source, target, QStringLiteral("--json")});
     QVERIFY2(run.exitCode == 0, qPrintable(describe(run)));
     const QJsonObject root = parseObject(run.out);
     const QSet<QString> contract{"source", "target", "mappings", "unused_sources", "ambiguous", "summary"};
@@ -278,7 +252,7 @@ void TestCliCommands::mapProblemsExitOne()
     QFETCH(QString, target);
     QFETCH(int, ambiguous);
     QFETCH(int, unmapped);
-    const Run run = runCli({QStringLiteral("map"), source, target, QStringLiteral("--json")});
+    const CliRun run = runCli({QStringLiteral("map"), source, target, QStringLiteral("--json")});
     QVERIFY2(run.exitCode == 1, qPrintable(describe(run)));
     const QJsonObject root = parseObject(run.out);
     QCOMPARE(root.value("ambiguous").toArray().size(), ambiguous);
@@ -295,7 +269,7 @@ void TestCliCommands::mapProblemsExitOne()
 
 void TestCliCommands::mapBadRule()
 {
-    const Run run = runCli({QStringLiteral("map"), example(QStringLiteral("tiny_vgg.pth")), example(QStringLiteral("tiny_vgg.skeleton.json")),
+    const CliRun run = runCli({QStringLiteral("map"), example(QStringLiteral("tiny_vgg.pth")), example(QStringLiteral("tiny_vgg.skeleton.json")),
                             QStringLiteral("--rule"), QStringLiteral("bad[regex=>x")});
     QVERIFY2(run.exitCode == 2, qPrintable(describe(run)));
     QVERIFY(run.out.isEmpty());
@@ -325,7 +299,7 @@ void TestCliCommands::mapBadInput()
 {
     QFETCH(QStringList, arguments);
     QFETCH(QString, message);
-    const Run run = runCli(arguments);
+    const CliRun run = runCli(arguments);
     QVERIFY2(run.exitCode == 2, qPrintable(describe(run)));
     QVERIFY2(QString::fromUtf8(run.err).startsWith(message), qPrintable(describe(run)));
 }
@@ -335,12 +309,12 @@ void TestCliCommands::mapProfileRoundTrip()
     const QString source = mappingFixture(QStringLiteral("vgg11.pth"));
     const QString target = mappingFixture(QStringLiteral("vgg11_renamed.skeleton.json"));
     const QString profile = m_dir.filePath(QStringLiteral("vgg.graft.json"));
-    const Run first = runCli({QStringLiteral("map"), source, target, QStringLiteral("--json"), QStringLiteral("--save-profile"), profile});
+    const CliRun first = runCli({QStringLiteral("map"), source, target, QStringLiteral("--json"), QStringLiteral("--save-profile"), profile});
     QVERIFY2(first.exitCode == 0, qPrintable(describe(first)));
     QVERIFY(QFileInfo(profile).isFile());
     QCOMPARE(parseObject(graft::test::readBytes(profile)).value("format").toString(), QStringLiteral("graft-profile"));
 
-    const Run second = runCli({QStringLiteral("map"), source, target, QStringLiteral("--json"), QStringLiteral("--profile"), profile});
+    const CliRun second = runCli({QStringLiteral("map"), source, target, QStringLiteral("--json"), QStringLiteral("--profile"), profile});
     QVERIFY2(second.exitCode == 0, qPrintable(describe(second)));
     QVERIFY2(second.err.isEmpty(), second.err.constData()); // same files: no mismatch warning
     const QStringList before = mappingDecisions(parseObject(first.out));
@@ -353,10 +327,10 @@ void TestCliCommands::mapStaleProfileIsReported()
     // The vgg profile applied to another pair: a warning about the files, every stale entry
     // listed, exit 1 (the mapping is not complete).
     const QString profile = m_dir.filePath(QStringLiteral("vgg-for-stale.graft.json"));
-    const Run made = runCli({QStringLiteral("map"), mappingFixture(QStringLiteral("vgg11.pth")),
+    const CliRun made = runCli({QStringLiteral("map"), mappingFixture(QStringLiteral("vgg11.pth")),
                              mappingFixture(QStringLiteral("vgg11_eqx.skeleton.json")), QStringLiteral("--save-profile"), profile});
     QVERIFY2(made.exitCode == 0, qPrintable(describe(made)));
-    const Run run = runCli({QStringLiteral("map"), mappingFixture(QStringLiteral("mha.pth")), mappingFixture(QStringLiteral("vgg11_eqx.skeleton.json")),
+    const CliRun run = runCli({QStringLiteral("map"), mappingFixture(QStringLiteral("mha.pth")), mappingFixture(QStringLiteral("vgg11_eqx.skeleton.json")),
                             QStringLiteral("--profile"), profile, QStringLiteral("--json")});
     QVERIFY2(run.exitCode == 1, qPrintable(describe(run)));
     QVERIFY2(run.err.contains("graft-cli: warning: the profile was made for source 'vgg11.pth'"), run.err.constData());

@@ -2,6 +2,8 @@
 // JSON contract of issue 6 (keys and their order, NaN/inf as null), the readable report, the
 // `graft-cli: error: <file>: ...` form, and checking a converted file through a profile.
 
+#include "clirun.h"
+
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -13,33 +15,6 @@
 
 namespace {
 
-struct Run {
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
-
-Run runCli(const QStringList &arguments)
-{
-    QProcess process;
-    process.start(QStringLiteral(GRAFT_CLI_PATH), arguments);
-    Run run;
-    if (!process.waitForFinished(120000) || process.exitStatus() != QProcess::NormalExit) {
-        process.kill();
-        process.waitForFinished();
-        run.err = "graft-cli did not finish normally";
-        return run;
-    }
-    run.exitCode = process.exitCode();
-    run.out = process.readAllStandardOutput();
-    run.err = process.readAllStandardError();
-    return run;
-}
-
-QString describe(const Run &run)
-{
-    return QStringLiteral("exit %1\nstdout: %2\nstderr: %3").arg(run.exitCode).arg(QString::fromUtf8(run.out.left(3000)), QString::fromUtf8(run.err));
-}
 
 QString diffFixture(const QString &name) { return QStringLiteral(GRAFT_FIXTURE_DIR "/diff/") + name; }
 QString example(const QString &name) { return QStringLiteral(GRAFT_SOURCE_DIR "/resources/examples/") + name; }
@@ -147,7 +122,7 @@ private Q_SLOTS:
     {
         QFETCH(QStringList, arguments);
         QFETCH(int, exitCode);
-        const Run run = runCli(QStringList{QStringLiteral("diff")} + arguments);
+        const CliRun run = runCli(QStringList{QStringLiteral("diff")} + arguments);
         QVERIFY2(run.exitCode == exitCode, qPrintable(describe(run)));
         if (exitCode == 2)
             QVERIFY2(run.out.isEmpty(), qPrintable(describe(run)));
@@ -184,7 +159,7 @@ private Q_SLOTS:
     {
         QFETCH(QStringList, arguments);
         QFETCH(QString, expected);
-        const Run run = runCli(QStringList{QStringLiteral("diff")} + arguments);
+        const CliRun run = runCli(QStringList{QStringLiteral("diff")} + arguments);
         QCOMPARE(run.exitCode, 2);
         QVERIFY2(QString::fromUtf8(run.err).startsWith(expected), qPrintable(describe(run)));
         QCOMPARE(run.err.count('\n'), 1); // one line, one error
@@ -193,7 +168,7 @@ private Q_SLOTS:
     void jsonContract()
     {
         const QString a = diffFixture(QStringLiteral("a.pth")), b = diffFixture(QStringLiteral("b.pth"));
-        const Run run = runCli({QStringLiteral("diff"), a, b, QStringLiteral("--json")});
+        const CliRun run = runCli({QStringLiteral("diff"), a, b, QStringLiteral("--json")});
         QCOMPARE(run.exitCode, 1);
         const QJsonObject report = parseObject(run.out);
         QVERIFY2(!report.isEmpty(), qPrintable(describe(run)));
@@ -257,7 +232,7 @@ private Q_SLOTS:
     void nonFiniteAsNull()
     {
         const QString file = QStringLiteral(GRAFT_FIXTURE_DIR "/empty_tensor.pth");
-        const Run run = runCli({QStringLiteral("diff"), file, file, QStringLiteral("--json")});
+        const CliRun run = runCli({QStringLiteral("diff"), file, file, QStringLiteral("--json")});
         QCOMPARE(run.exitCode, 0);
         const QJsonObject report = parseObject(run.out);
         QVERIFY2(!report.isEmpty(), qPrintable(describe(run)));
@@ -275,7 +250,7 @@ private Q_SLOTS:
     void readableReport()
     {
         const QString a = diffFixture(QStringLiteral("a.pth")), b = diffFixture(QStringLiteral("b.pth"));
-        const Run run = runCli({QStringLiteral("diff"), a, b});
+        const CliRun run = runCli({QStringLiteral("diff"), a, b});
         QCOMPARE(run.exitCode, 1);
         const QString out = QString::fromUtf8(run.out);
         QVERIFY2(out.contains(QStringLiteral("DIFFERENT: 3 of 6 compared tensors differ; 1 only in A; 1 only in B; 1 shape changed; 1 dtype changed (rtol 0, atol 0)\n")),
@@ -309,7 +284,7 @@ private Q_SLOTS:
         const QString source = example(QStringLiteral("tiny_vgg.pth")), skeleton = example(QStringLiteral("tiny_vgg.skeleton.json"));
         const QString profile = m_dir.filePath(QStringLiteral("tiny_vgg.graft.json"));
         const QString output = m_dir.filePath(QStringLiteral("tiny_vgg_grafted.") + suffix);
-        Run run = runCli({QStringLiteral("map"), source, skeleton, QStringLiteral("--save-profile"), profile});
+        CliRun run = runCli({QStringLiteral("map"), source, skeleton, QStringLiteral("--save-profile"), profile});
         QVERIFY2(run.exitCode == 0, qPrintable(describe(run)));
         run = runCli({QStringLiteral("convert"), source, skeleton, QStringLiteral("-o"), output, QStringLiteral("--profile"), profile});
         QVERIFY2(run.exitCode == 0, qPrintable(describe(run)));
@@ -340,7 +315,7 @@ private Q_SLOTS:
 
     void listedInUsage()
     {
-        const Run run = runCli({QStringLiteral("--help")});
+        const CliRun run = runCli({QStringLiteral("--help")});
         QCOMPARE(run.exitCode, 0);
         QVERIFY(run.out.contains("diff A B [--profile P] [--rtol R] [--atol A] [--json]"));
     }
