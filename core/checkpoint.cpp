@@ -235,10 +235,14 @@ Result<TensorBytes> Checkpoint::read(int index) const
     } catch (const std::bad_alloc &) {
         return Error{m_path, QStringLiteral("tensor '%1': not enough memory for %2 bytes").arg(entry.key).arg(nbytes)};
     }
-    if (entry.isContiguous())
-        std::memcpy(buffer.data(), base, static_cast<size_t>(nbytes));
-    else
+    // An empty tensor (a 0 dim) leaves buffer.data() null, and memcpy with a null pointer is
+    // undefined even for 0 bytes (found by fuzz_npz: a big-endian '>f4' of shape (0, 3)).
+    if (entry.isContiguous()) {
+        if (nbytes > 0)
+            std::memcpy(buffer.data(), base, static_cast<size_t>(nbytes));
+    } else {
         gather(base, entry, buffer.data());
+    }
     if (entry.bigEndian) {
         const int width = isComplex(entry.dtype) ? dtypeSize(entry.dtype) / 2 : dtypeSize(entry.dtype);
         swapBytes(buffer.data(), nbytes / width, width);

@@ -11,7 +11,6 @@ namespace {
 
 QMutex g_mutex;
 std::unique_ptr<TensorEngine> g_engine;
-QLibrary *g_library = nullptr; // never unloaded: the engine's code must outlive it
 
 QStringList candidateDirectories()
 {
@@ -40,15 +39,16 @@ Result<TensorEngine *> tensorEngine()
         const QString path = QDir(directory).filePath(QStringLiteral("libgraft_torch.so"));
         if (!QFile::exists(path))
             continue;
-        auto *library = new QLibrary(path);
-        library->setLoadHints(QLibrary::ResolveAllSymbolsHint);
-        auto create = reinterpret_cast<GraftCreateTensorEngine>(library->resolve("graftCreateTensorEngine"));
+        // The module is never unloaded (the engine's code must outlive it): QLibrary's destructor
+        // leaves a loaded library in memory, only unload() would close it. (A heap QLibrary kept
+        // in a global that nothing read was optimised away and reported by LeakSanitizer.)
+        QLibrary library(path);
+        library.setLoadHints(QLibrary::ResolveAllSymbolsHint);
+        auto create = reinterpret_cast<GraftCreateTensorEngine>(library.resolve("graftCreateTensorEngine"));
         if (create == nullptr) {
-            failures << QStringLiteral("%1: %2").arg(path, library->errorString());
-            delete library;
+            failures << QStringLiteral("%1: %2").arg(path, library.errorString());
             continue;
         }
-        g_library = library;
         g_engine.reset(create());
         return g_engine.get();
     }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds (if needed) and runs one libFuzzer harness for SECONDS, one worker, niced; prints the
-# executions libFuzzer reports at the end. Crashes are saved in build-fuzz/artifacts/HARNESS/.
+# Builds (if needed) and runs one libFuzzer harness for SECONDS, in-process, niced; prints the
+# executions and exec/s libFuzzer reports at the end. Crashes are saved in
+# build-fuzz/artifacts/HARNESS/.
 #   fuzz/run.sh HARNESS SECONDS [extra libFuzzer flags]
+# Environment: JOBS (build parallelism, default 1), FUZZ_BUILD_DIR (default build-fuzz).
 # Harnesses: pickle torchzip torchpickle legacy safetensors safetensorsindex npyheader npz eqx
 #            skeleton profile
 set -euo pipefail
@@ -12,7 +14,7 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
   generator=(); command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
   CXX=clang++-14 cmake -S fuzz -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 fi
-cmake --build "$build" -j2 --target "fuzz_$harness"
+cmake --build "$build" -j"${JOBS:-1}" --target "fuzz_$harness"
 [ -d "$build/corpus/$harness" ] || fuzz/make-corpora.sh "$build/corpus"
 mkdir -p "$build/artifacts/$harness" "$build/logs"
 log="$build/logs/$harness.log"
@@ -21,14 +23,15 @@ for d in /dev/shm/graft-fuzz-*; do [ -d "$d" ] && ! kill -0 "${d##*-}" 2>/dev/nu
 set +e
 ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}" \
 UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
-nice -n 10 "$build/fuzz_$harness" "$build/corpus/$harness" -jobs=1 -workers=1 \
+nice -n 10 "$build/fuzz_$harness" "$build/corpus/$harness" \
   -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
   -artifact_prefix="$build/artifacts/$harness/" "$@" > "$log" 2>&1
 status=$?
 set -e
 for d in /dev/shm/graft-fuzz-*; do [ -d "$d" ] && ! kill -0 "${d##*-}" 2>/dev/null && rm -rf "$d"; done
 execs=$(grep -m1 'stat::number_of_executed_units' "$log" | awk '{print $2}')
-echo "$harness: ${execs:-?} executions in ${seconds}s, exit $status, log $log"
+rate=$(grep -m1 'stat::average_exec_per_sec' "$log" | awk '{print $2}')
+echo "$harness: ${execs:-?} executions in ${seconds}s (${rate:-?} exec/s), exit $status, log $log"
 grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error)' "$log" | head -5 || true
 ls "$build/artifacts/$harness" | sed 's/^/  artifact: /' || true
 exit $status

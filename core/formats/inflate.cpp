@@ -2,10 +2,20 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <limits>
 
 namespace graft {
 namespace {
+
+// Deflate cannot expand data by more than 1032:1 (a 258-byte match costs at least 2 bits), so
+// `compressed` bytes inflate to at most this many (one byte of slack for tiny streams).
+qint64 maxInflatedSize(qint64 compressed)
+{
+    constexpr qint64 kMaxRatio = 1032;
+    return compressed >= std::numeric_limits<qint64>::max() / kMaxRatio - 1 ? std::numeric_limits<qint64>::max()
+                                                                            : (compressed + 1) * kMaxRatio;
+}
 
 // zlib (not Qt's qUncompress, which wants zlib-wrapped data with a size prefix) is the
 // well-kept library for raw deflate; we only bound its output.
@@ -13,6 +23,15 @@ Result<std::vector<uchar>> inflateBounded(const uchar *data, qint64 size, qint64
 {
     if (size < 0 || outputSize < 0)
         return Error{QString(), QStringLiteral("invalid compressed sizes")};
+    // The output buffer is allocated up front, so the declared size must first be one the
+    // compressed bytes can really produce: a 1.5 KB torch zip whose data.pkl declared 2 GiB made
+    // us allocate 2 GiB (found by fuzz_torchzip). Allocations now stay within 1032x the file.
+    if (outputSize > maxInflatedSize(size)) {
+        if (requireEnd)
+            return Error{QString(), QStringLiteral("%1 compressed bytes cannot inflate to the %2 bytes declared")
+                                        .arg(size).arg(outputSize)};
+        outputSize = maxInflatedSize(size); // a prefix: the stream cannot hold more anyway
+    }
     std::vector<uchar> output;
     try {
         output.resize(static_cast<size_t>(outputSize));

@@ -5,6 +5,7 @@
 #include <QJsonArray>
 #include <QSet>
 
+#include <algorithm>
 #include <vector>
 
 namespace graft {
@@ -97,7 +98,20 @@ Result<QJsonDocument> readStrictJsonFile(const QString &path, qint64 maxBytes)
     if (file.size() > maxBytes)
         return Error{path, QStringLiteral("%1 bytes is larger than the %2-byte limit for this JSON file")
                                .arg(file.size()).arg(maxBytes)};
-    const QByteArray json = file.read(maxBytes + 1);
+    // Never file.read(maxBytes + 1): QIODevice::read(n) allocates n bytes up front, so every
+    // skeleton (256 MiB limit) or index (64 MiB) cost that much memory even when it held a few
+    // bytes (found by fuzz_skeleton and fuzz_safetensorsindex, which ran at 1 input/s). Ask for
+    // the size the file reports plus one byte, then in 16 KiB steps in case it grew (or is not a
+    // regular file), still stopping one byte past the limit.
+    QByteArray json;
+    qint64 chunk = std::min(file.size(), maxBytes) + 1;
+    while (json.size() <= maxBytes) {
+        const QByteArray part = file.read(std::min<qint64>(chunk, maxBytes + 1 - json.size()));
+        if (part.isEmpty())
+            break;
+        json += part;
+        chunk = 16 * 1024;
+    }
     if (json.size() > maxBytes)
         return Error{path, QStringLiteral("larger than the %1-byte limit for this JSON file").arg(maxBytes)};
     if (json.isEmpty())

@@ -49,7 +49,7 @@ private:
 };
 
 /// The leaves in order, produced one at a time. Holds no bytes itself: whatever produce()
-/// returns is dropped by the caller before it asks for the next leaf.
+/// returns is dropped by the caller before it asks for the next leaf. `leaves` must outlive it.
 class LeafStream {
 public:
     LeafStream(QString path, const std::vector<OutputLeaf> &leaves, const ProgressCallback &progress)
@@ -67,8 +67,8 @@ public:
 
 private:
     QString m_path;
-    const std::vector<OutputLeaf> &m_leaves;
-    const ProgressCallback &m_progress;
+    const std::vector<OutputLeaf> &m_leaves; // the caller's list, alive for the whole write
+    ProgressCallback m_progress;             // a copy: a temporary `{}` argument must not dangle (ASan found one)
 };
 
 /// Bytes of a leaf's data per its spec (numel × itemsize). Valid after checkLeafSpecs().

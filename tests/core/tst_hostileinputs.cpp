@@ -206,6 +206,50 @@ void TestHostileInputs::hostileFiles_data()
     addCase("zip bomb: header inflates past its member", "t.npz", deflatedZip("a.npy", npyHeader("|u1", "(1000000000,)") + QByteArray(1 << 20, '\0'), (1 << 20) + 64), QString());
     addCase("zip bomb: 16 MiB of zeros, declared honestly", "t.npz", deflatedZip("a.npy", npyHeader("|u1", "(16777216,)") + QByteArray(16 << 20, '\0'), (16 << 20) + 64), QString(), Outcome::MayOpen);
 
+    // Fuzz findings (fuzz/run.sh HARNESS SECONDS), each crashing input verbatim.
+    // fuzz_torchzip, oom-1279ffc5f64fd145146bb893f5f183ff2bedd8fd: a 1497-byte torch zip whose
+    // data.pkl is deflated (method 8) with 0 compressed bytes declaring 2 GiB; inflateRaw()
+    // allocated the declared size before inflating. Now refused: deflate expands at most 1032:1.
+    const QByteArray fuzzTorchZipOom = QByteArray::fromBase64(
+        "UEsDBAAACAgAAAAAAAAAAAAAAAAAAAAAAAAPABMAbmVzdGVkL2RhdGEucGtsRkIPAFpaWlpaWlpaWlpaWlpaWoACfXEA"
+        "KFgGAAAAbGF5ZXJzcQFdcQIoY3RvcmNoLl91dGlscwpfcmVidWlsZF90ZW5zb3JfdjIKcQMoKFgHAAAAc3RvcmFnZXEE"
+        "Y3RvcmNoCkZsb2F0U3RvcmFnZQpxBVgBAAAAMHEGWAMAAABjcHVxB0sCdHEIUUsASwKFcQlLAYVxColjY29sbGVjdGlv"
+        "bnMKT3JkZXJlZERpY3QKcQspUnEMdHENUnEOaAMoKGgEaAVYAQAAADJxD2gHSwN0cRBRSwBLA4VxEUsBhXESiWgLKVJx"
+        "E3RxFFJxFWgDKChoBGgFWAEAAAAxcRZoB0sCdHEXUUsASwFLAoZxGEsCSwGGcRmJaAspUnEadHEbUnEchnEdZVgEAAAA"
+        "bWV0YXEefXEfKFgEAAAAc3RlcHEgSwdYAwAAAGVtYXEhfXEiWAEAAAB3cSNoAygoaARoBVgBAAAAM3EkaAdLBHRxJVFL"
+        "AEsCSwKGcSZLAksBhnEniWgLKVJxKHRxKVJxKnN1dS5QSwcI/hSeeH4BAAB+AQAAUEsDBAAACAgAAAAAAAAAAAAAAAAA"
+        "AAAAAAANAAcAbmVzdGWc0JuodGEvMEZCAwBaWlrB5Io+/e6iv1BLBwg7aGSVCAAAAAgAAABQSwMEAAAICAAAAAAAAAAA"
+        "AAAAAAAAAAAAAA0APQBuZXN0ZWQvZGF0YS8xRkI5AFpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpa"
+        "WlpaWlpaWlpaWlpaWlpaWlpaWsGwAD+sDtY+CrEjv1BLBwjk/ionDAAAAAwAAABQSwMEAAAICAAAAAAAAAAAAAAAAAAA"
+        "AAAAAA0AOQBuZXN0ZWQvZGF0YS8yRkI1AFpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpa"
+        "WlpaWlpaWlpaRSgpvwDBEr5QSwcID715jggAAAAIAAAAUEsDBAAACAgAAAAAAAAAAAAAAAAAAAAAAAANAD0AbmVzdGVk"
+        "L2RhdGEvM0ZCOQBaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlr1"
+        "otW9JwDEv769IT9YIay/UEsHCP2DfDIQAAAAEAAAAFBLAwQAAAgIAAAAAAAAAAAAAAAAAAAAAAAADgA0AG5lc3RlZC92"
+        "ZXJzaW9uRkIwAFpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWjMKUEsHCNGeZ1UC"
+        "AAAAAgAAAFBLAQIAAAAAAAAIAAgAAAD+FAEAAAAAAAAAAIAPAAAAAAAAAAAAAAAAAAAAAABuZXN0ZWQvZGF0YS5wa2xQ"
+        "SwECAAAAAAgIAAAAAAAAO2hklQgAAAAIAAAADQAAAAAAAAAAAAAAAADOAQAAbmVzdGVkL2RhdGEvMFBLAQIAAAAACAgA"
+        "AAAAAADk/ionDAAAAAwAAAANAAAAAAAACQAAAAAAABgCAABuZXN0ZWQvZGF0YS8xUEsBAgAAAAAICAAAAAAAAA+9eY4I"
+        "AAAACAAAAA0AAAAAAAAAAAAAAAAAnAIAAG5lc3RlZC9kYXRhLzJQSwECAAAAAAgIAAAAAAAA/YN8MhAAAAAQAAAADQAA"
+        "AAAAAAAAAAAAAAAYAwAAbmVzdGVkL2RhdGEvM1BLAQIAAAAACAgAAAAAAADRnmdVAgAAAAIAAAAOAAAAAAAAAAAAAAAA"
+        "AKADAABuZXN0ZWQvdmVyc2lvblBLBgYsAAAAAAAAAB4DLQAAAAAAAAAAAAYAAAAAAAAABgAAAAAAAABlAQAAAAAAABIE"
+        "AAAAAAAAUEsGBwAAAAB3BQAAAAAAAAEAAABQSwUGAAAAAAYABgBlAQAAEgQAAAAA");
+    addCase("fuzz: torchzip oom-1279ffc5, data.pkl declares 2 GiB", "t.pth", fuzzTorchZipOom,
+            "0 compressed bytes cannot inflate to the 2147483648 bytes declared");
+    // fuzz_npz, crash-8aeffabbee511f81589e5fde6bf3ca5667be335c: an npz whose a.npy is a big-endian
+    // '>f4' of shape (0, 3); reading it passed a null pointer to memcpy (0 bytes: undefined, UBSan
+    // aborts). It may open; every tensor it lists is read back by hostileFiles().
+    const QByteArray fuzzNpzEmptyBigEndian = QByteArray::fromBase64(
+        "UEsDBBQAAAAIAAAAIQDCMpU3YAAAAJgAAAAFABQAYS5ucHkBABAAmAAAAAAAAABgAAAAAAAAAJvsF+obEMnIUMZQrZ6S"
+        "WpxcpG6loG6XZqKuo6Cell9UUpSYF59flJIKEndLzClOBYoXZyQWpAL5GgY6CsaaOgq1CmQDrperGR2uGHEfYLBgPbA8"
+        "fPF+8VkC9nsfP7UHAFBLAwQUAAAACAAAACEAl4Sk+FMAAACMAAAABQAUAGIubnB5AQAQAIwAAAAAAAAAUwAAAAAAAACb"
+        "7BfqGxDJyFDGUK2eklqcXKRupaBuk2akrqOgnpZfVFKUmBefX5SSChJ3S8wpTgWKF2ckFqQC+RrGOgpGmjoKtQpkAy6G"
+        "gwz7GP7/////////AFBLAwQUAAAACAAAACEAGW5iK1AAAACoAAAABQAUAGMubnB5AQAQAKgAAAAAAAAAUAAAAAAAAACb"
+        "7BfqGxDJyFDGUK2eklqcXKRupaBul2mhrqOgnpZfVFKUmBefX5SSChJ3S8wpTgWKF2ckFqQC+RqmOpo6CrUKFAAuBhD4"
+        "jwAMUMDOgAIcAFBLAQIUAxQAAAAIAAAAIQDCMpU3YAAAAJgAAAAFAAAAAAAAAAAAAACAAQAAAABhLm5weVBLAQIUAxQA"
+        "AAAIAAAAIQCXhKT4UwAAAIwAAAAFAAAAAAAAAAAAAACAAZcAAABiLm5weVBLAQIUAxQAAAAIAAAAIQAZbmIrUAAAAKgA"
+        "AAAFAAAAAAAAAAAAAACAASEBAABjLm5weVBLBQYAAAAAAwADAJkAAACoAQAAAAA=");
+    addCase("fuzz: npz crash-8aeffabb, empty big-endian member", "t.npz", fuzzNpzEmptyBigEndian, QString(), Outcome::MayOpen);
+
     // Legacy torch: the same attacks in the object pickle of the chain.
     addCase("legacy: dim product overflow", "t.pth", legacyTorch(dictPickle({{w, tensor(16, 0, {qint64(1) << 40, qint64(1) << 40}, {qint64(1) << 40, 1})}})), QString());
     addCase("legacy: storage offset outside", "t.pth", legacyTorch(dictPickle({{w, tensor(16, 1000000000000, {4}, {1})}})), QString());
