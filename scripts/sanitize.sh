@@ -20,11 +20,13 @@ if [ ! -f "$build_dir/CMakeCache.txt" ]; then
     -DCMAKE_MODULE_LINKER_FLAGS="-fsanitize=address,undefined"
 fi
 cmake --build "$build_dir" -j"$jobs"
-# LibTorch (uninstrumented, loaded by the graft_torch module) allocates and frees across the
-# boundary and defines some globals twice: ODR and new/delete-mismatch checks would only report
-# LibTorch itself. Leak checking stays on; Qt's own one-off allocations are suppressed.
+# Every ASan check stays on, ODR-violation and new/delete-mismatch included: the run of
+# 2026-11-28 (docs/reliability.md) found none of either, with LibTorch loaded by the transform,
+# writer and CLI tests. LeakSanitizer is on; scripts/lsan.supp holds suppressions for leaks that
+# are truly inside Qt or LibTorch (none were needed in that run). halt_on_error for UBSan: a
+# finding fails the test instead of scrolling by.
 supp="$PWD/scripts/lsan.supp"
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_odr_violation=0:alloc_dealloc_mismatch=0:detect_leaks=1:abort_on_error=0:strict_string_checks=0}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$supp:print_suppressions=0}"
 ctest --test-dir "$build_dir" --output-on-failure -j"$jobs" --timeout 1200 "$@"

@@ -215,7 +215,10 @@ private Q_SLOTS:
     {
         QSet<int> seen;
         for (const QString &file : statisticsFiles()) {
-            for (const TensorEntry &entry : open(file).tensors())
+            // Named: `for (... : open(file).tensors())` iterates a reference into a temporary
+            // Checkpoint destroyed before the loop body runs (ASan: stack-use-after-scope).
+            const Checkpoint checkpoint = open(file);
+            for (const TensorEntry &entry : checkpoint.tensors())
                 seen.insert(static_cast<int>(entry.dtype));
         }
         for (int d = static_cast<int>(DType::Bool); d <= static_cast<int>(DType::Float8E5M2); ++d)
