@@ -249,6 +249,12 @@ void TestHostileInputs::hostileFiles_data()
         "AAAIAAAAIQCXhKT4UwAAAIwAAAAFAAAAAAAAAAAAAACAAZcAAABiLm5weVBLAQIUAxQAAAAIAAAAIQAZbmIrUAAAAKgA"
         "AAAFAAAAAAAAAAAAAACAASEBAABjLm5weVBLBQYAAAAAAwADAJkAAACoAQAAAAA=");
     addCase("fuzz: npz crash-8aeffabb, empty big-endian member", "t.npz", fuzzNpzEmptyBigEndian, QString(), Outcome::MayOpen);
+    // Found by the eqx fuzzer: a record whose shape holds a 0 (so it is empty) beside dims whose
+    // product overflows int64; deriving its strides overflowed (UBSan). Refused like numpy does.
+    const QByteArray fuzzEqxZeroDimOverflow = QByteArray::fromBase64(
+        "k05VTVBZAQCAAHsnZGVzY3InOic8aTEnLCAnZm9ydHJhbl9vcmRlcic6IEZhbHNlLCAnc2hhcGUnOiAoOSwgMyw4LDMs"
+        "ICA1LCAzLDgsIDMsIDIsIDAsIDMwMiwgMywgMzAxMTExMTExMTExLCAyLDgsIDMsIDMsIDcpLCB9ICAgIAkgICAgICAg");
+    addCase("fuzz: eqx crash-1caea01f, empty shape whose other dims overflow", "t.eqx", fuzzEqxZeroDimOverflow, "is too large");
 
     // Legacy torch: the same attacks in the object pickle of the chain.
     addCase("legacy: dim product overflow", "t.pth", legacyTorch(dictPickle({{w, tensor(16, 0, {qint64(1) << 40, qint64(1) << 40}, {qint64(1) << 40, 1})}})), QString());

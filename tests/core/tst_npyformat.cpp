@@ -168,6 +168,8 @@ void TestNpyFormat::refusesHeaders_data()
     QTest::newRow("dim beyond 64 bits") << npyBytes(1, dict("<f4", "(99999999999999999999,)")) << -1 << "does not fit 64 bits";
     QTest::newRow("dim product overflow") << npyBytes(1, dict("<f4", "(4294967296, 4294967296)")) << -1
                                           << "shape [4294967296, 4294967296] is too large";
+    QTest::newRow("empty, but the other dims overflow") << npyBytes(1, dict("<f4", "(0, 4294967296, 4294967296)")) << -1
+                                                        << "shape [0, 4294967296, 4294967296] is too large";
     QTest::newRow("one element without comma") << npyBytes(1, dict("<f4", "(3)")) << -1 << "needs a trailing comma";
     QTest::newRow("expression in the shape") << npyBytes(1, dict("<f4", "(3*4,)")) << -1 << "expected ',' or ')'";
     QTest::newRow("leading zero") << npyBytes(1, dict("<f4", "(03,)")) << -1 << "leading zero";
