@@ -2,28 +2,61 @@
 
 #include <QCommandLineParser>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace graft::cli {
 
+namespace {
+
+// Names and paths in messages come from the files read: a NUL would cut a printed line short
+// (the file named, the problem lost), and an escape sequence would drive the user's terminal.
+// Control characters are shown as \xNN; `keepLines` keeps newlines and tabs (tables, JSON).
+QByteArray terminalSafe(const QString &text, bool keepLines)
+{
+    QByteArray bytes = text.toUtf8();
+    const auto isControl = [keepLines](uchar c) {
+        return (c < 0x20 && !(keepLines && (c == '\n' || c == '\t'))) || c == 0x7f;
+    };
+    if (std::none_of(bytes.cbegin(), bytes.cend(), [&](char c) { return isControl(static_cast<uchar>(c)); }))
+        return bytes;
+    QByteArray escaped;
+    escaped.reserve(bytes.size() + 16);
+    for (const char c : std::as_const(bytes)) {
+        if (isControl(static_cast<uchar>(c)))
+            escaped += "\\x" + QByteArray::number(static_cast<uchar>(c), 16).rightJustified(2, '0');
+        else
+            escaped += c;
+    }
+    return escaped;
+}
+
+void printLine(const char *prefix, const QString &text)
+{
+    const QByteArray line = prefix + terminalSafe(text, false) + '\n';
+    std::fwrite(line.constData(), 1, static_cast<size_t>(line.size()), stderr);
+}
+
+} // namespace
+
 void printError(const Error &error)
 {
-    std::fprintf(stderr, "graft-cli: error: %s\n", qUtf8Printable(error.toString()));
+    printLine("graft-cli: error: ", error.toString());
 }
 
 void printUsageError(const QString &message)
 {
-    std::fprintf(stderr, "graft-cli: error: %s\n", qUtf8Printable(message));
+    printLine("graft-cli: error: ", message);
 }
 
 void printWarning(const QString &text)
 {
-    std::fprintf(stderr, "graft-cli: warning: %s\n", qUtf8Printable(text));
+    printLine("graft-cli: warning: ", text);
 }
 
 void printOut(const QString &text)
 {
-    const QByteArray bytes = text.toUtf8();
+    const QByteArray bytes = terminalSafe(text, true);
     std::fwrite(bytes.constData(), 1, static_cast<size_t>(bytes.size()), stdout);
 }
 

@@ -14,6 +14,7 @@
 #include <QSet>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QtEndian>
 
 namespace {
 
@@ -58,6 +59,7 @@ private Q_SLOTS:
     void inspectTable();
     void inspectErrors_data();
     void inspectErrors();
+    void errorsShowControlCharactersEscaped();
     void mapExample();
     void mapJsonContract();
     void mapProblemsExitOne_data();
@@ -168,6 +170,29 @@ void TestCliCommands::inspectErrors()
     QVERIFY2(err.startsWith(QStringLiteral("graft-cli: error: ") + file + QStringLiteral(": ")), qPrintable(err));
     QVERIFY2(err.trimmed().size() > QStringLiteral("graft-cli: error: ").size() + file.size() + 3, qPrintable(err)); // says what
     QCOMPARE(err.count(QLatin1Char('\n')), 1);
+}
+
+// A hostile tensor name holding an escape sequence and a NUL: the error still names the file and
+// says what is wrong on one line, with the control characters shown as \xNN, never raw.
+void TestCliCommands::errorsShowControlCharactersEscaped()
+{
+    const QByteArray header = R"({"w\u001b[31m\u0000x": {"dtype": "F32", "shape": [4294967296, 4294967296], "data_offsets": [0, 8]}})";
+    QByteArray bytes(8, '\0');
+    qToLittleEndian<quint64>(static_cast<quint64>(header.size()), bytes.data());
+    bytes += header + QByteArray(8, '\0');
+    const QString file = m_dir.filePath(QStringLiteral("hostile-name.safetensors"));
+    QFile out(file);
+    QVERIFY(out.open(QIODevice::WriteOnly) && out.write(bytes) == bytes.size());
+    out.close();
+
+    const CliRun run = runCli({QStringLiteral("inspect"), file});
+    QVERIFY2(run.exitCode == 2, qPrintable(describe(run)));
+    QVERIFY2(run.err.startsWith("graft-cli: error: " + file.toUtf8() + ": "), run.err.constData());
+    QVERIFY2(run.err.contains("w\\x1b[31m\\x00x"), run.err.constData());
+    QVERIFY2(run.err.contains("overflows"), run.err.constData());
+    QVERIFY(!run.err.contains('\x1b'));
+    QVERIFY(!run.err.contains('\0'));
+    QCOMPARE(run.err.count('\n'), 1);
 }
 
 // ---------------------------------------------------------------------------------------------

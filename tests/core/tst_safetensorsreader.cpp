@@ -224,6 +224,9 @@ void TestSafetensorsReader::refusesBrokenIndexes_data()
     QTest::newRow("absolute shard path")
         << edited([](QJsonObject &map) { map.insert(QStringLiteral("fc.bias"), QStringLiteral("/tmp/x.safetensors")); })
         << false << indexName << "names an absolute path '/tmp/x.safetensors'";
+    QTest::newRow("NUL in a shard name")
+        << edited([](QJsonObject &map) { map.insert(QStringLiteral("fc.bias"), QStringLiteral("x\u0000.safetensors")); })
+        << false << indexName << "weight_map entry 'fc.bias' names a file with a NUL character in it";
     QTest::newRow("shard name not a string") << edited([](QJsonObject &map) { map.insert(QStringLiteral("fc.bias"), 7); })
                                              << false << indexName << "weight_map entry 'fc.bias' is not a file name";
     QTest::newRow("empty weight_map") << edited([](QJsonObject &map) { map = QJsonObject(); }) << false << indexName

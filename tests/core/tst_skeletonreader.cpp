@@ -141,6 +141,9 @@ void TestSkeletonReader::refusesBrokenSkeletons_data()
     row("absolute leaves_file",
         skeletonWith([](QJsonObject &r) { r.insert(QStringLiteral("leaves_file"), QStringLiteral("/etc/leaves.eqx")); }),
         QStringLiteral("leaves_file '/etc/leaves.eqx' is an absolute path"));
+    row("NUL in leaves_file",
+        skeletonWith([](QJsonObject &r) { r.insert(QStringLiteral("leaves_file"), QStringLiteral("leaves\u0000.eqx")); }),
+        QStringLiteral("leaves_file holds a NUL character"));
     row("leaves not an array", skeletonWith([](QJsonObject &r) { r.insert(QStringLiteral("leaves"), 3); }),
         QStringLiteral("'leaves' is not an array"));
     row("leaf not an object", skeletonWith([](QJsonObject &r) {
