@@ -269,8 +269,8 @@ Result<Checkpoint> readSafetensorsIndex(const QString &indexPath)
         const QString shardName = it.value().toString();
         if (shardName.isEmpty())
             return Error{indexPath, QStringLiteral("weight_map entry '%1' is not a file name").arg(it.key())};
-        // A NUL cannot be in a file name; Qt would print a warning and open a truncated path
-        // (found by fuzz_safetensorsindex).
+        // A NUL cannot be in a file name: Qt warns on stderr, and the error naming the path is cut
+        // short where it is printed as a C string (found by fuzz_safetensorsindex).
         if (shardName.contains(QChar(u'\0')))
             return Error{indexPath, QStringLiteral("weight_map entry '%1' names a file with a NUL character in it").arg(it.key())};
         if (QDir::isAbsolutePath(shardName))

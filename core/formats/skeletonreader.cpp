@@ -100,7 +100,7 @@ Result<std::vector<Leaf>> parseSkeleton(const QJsonDocument &document, QString &
     leavesFile = root.value(QLatin1String("leaves_file")).toString();
     if (leavesFile.isEmpty())
         return Error{QString(), QStringLiteral("'leaves_file' is missing or not a file name")};
-    if (leavesFile.contains(QChar(u'\0'))) // Qt would warn and open a truncated path (found by fuzz_skeleton)
+    if (leavesFile.contains(QChar(u'\0'))) // Qt warns; an error naming it is cut at the NUL (fuzz_skeleton)
         return Error{QString(), QStringLiteral("leaves_file holds a NUL character; it must be a file name")};
     if (QDir::isAbsolutePath(leavesFile))
         return Error{QString(), QStringLiteral("leaves_file '%1' is an absolute path; it must be relative to the "
