@@ -4,7 +4,9 @@
 # build-fuzz/artifacts/HARNESS/.
 #   fuzz/run.sh HARNESS SECONDS [extra libFuzzer flags]
 #   fuzz/run.sh eqx 10800 -runs=3000000     # stop after a number of executions instead
-# Environment: JOBS (build parallelism, default 1), FUZZ_BUILD_DIR (default build-fuzz).
+# Environment: JOBS (build parallelism, default 1), FUZZ_BUILD_DIR (default build-fuzz),
+# FUZZ_LOG_NAME (default HARNESS: the log is build-fuzz/logs/FUZZ_LOG_NAME.log; give two
+# processes of one harness different names to run them at once on the shared corpus).
 # Harnesses: pickle torchzip torchpickle legacy safetensors safetensorsindex npyheader npz eqx
 #            skeleton profile
 set -euo pipefail
@@ -15,10 +17,11 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
   generator=(); command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
   CXX=clang++-14 cmake -S fuzz -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 fi
-cmake --build "$build" -j"${JOBS:-1}" --target "fuzz_$harness"
+# One build at a time in the build folder: another run.sh may be starting in the other lane.
+flock "$build/.build-lock" cmake --build "$build" -j"${JOBS:-1}" --target "fuzz_$harness"
 [ -d "$build/corpus/$harness" ] || fuzz/make-corpora.sh "$build/corpus"
 mkdir -p "$build/artifacts/$harness" "$build/logs"
-log="$build/logs/$harness.log"
+log="$build/logs/${FUZZ_LOG_NAME:-$harness}.log"
 # Scratch folders of harness processes that are gone (each run makes /dev/shm/graft-fuzz-PID).
 for d in /dev/shm/graft-fuzz-*; do [ -d "$d" ] && ! kill -0 "${d##*-}" 2>/dev/null && rm -rf "$d"; done
 set +e

@@ -21,6 +21,7 @@ constexpr size_t kMaxMemo = 10'000'000;
 constexpr qint64 kMaxLineLength = 1 << 20;
 constexpr size_t kMaxSharedInts = 1 << 16;
 constexpr int kMaxNesting = 1000;
+constexpr qint64 kMaxLongDisplayBytes = 32; // a wider LONG shows its low 32 bytes
 constexpr size_t kHugePage = size_t(2) << 20;
 
 // Asks for transparent huge pages (when the kernel offers them on request); only a hint.
@@ -241,12 +242,18 @@ const PickleValue *Unpickler::makeLong(const uchar *bytes, qint64 length)
         v->integer = static_cast<qint64>(raw);
         return v;
     }
-    // Wider than 64 bits: keep a hex rendering for display; such values are never sizes.
+    // Wider than 64 bits: keep a hex rendering (two's complement, most significant byte first)
+    // for display and for the legacy format's magic number; such values are never sizes. A
+    // hostile LONG4 can be as long as the file: past kMaxLongDisplayBytes the rendering keeps
+    // the low bytes and says how long the number was, so an error message stays readable.
     v->integerOverflow = true;
-    QString hex;
-    for (qint64 i = length; i-- > 0;)
-        hex += QString::asprintf("%02x", bytes[i]);
-    v->text = QStringLiteral("0x") + hex;
+    const qint64 shown = std::min<qint64>(length, kMaxLongDisplayBytes);
+    QByteArray bigEndian(static_cast<qsizetype>(shown), Qt::Uninitialized);
+    for (qint64 i = 0; i < shown; ++i)
+        bigEndian[static_cast<qsizetype>(i)] = static_cast<char>(bytes[shown - 1 - i]);
+    v->text = QStringLiteral("0x") + QString::fromLatin1(bigEndian.toHex());
+    if (shown < length)
+        v->text = QStringLiteral("%1… (a %2-byte integer, low %3 bytes shown)").arg(v->text).arg(length).arg(shown);
     return v;
 }
 

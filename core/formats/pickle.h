@@ -55,9 +55,9 @@ struct PickleValue {
     PickleKind kind = PickleKind::None;
     bool boolean = false;
     qint64 integer = 0;
-    bool integerOverflow = false;  ///< LONG wider than 64 bits (text keeps its decimal)
+    bool integerOverflow = false;  ///< LONG wider than 64 bits (text keeps its hex)
     double number = 0;
-    QString text;                  ///< String; Global/Object module.name; big integer digits
+    QString text;                  ///< String; Global/Object module.name; big integer as 0x hex
     QByteArray bytes;
     std::vector<const PickleValue *> items;                                  ///< List/Tuple/Set
     std::vector<std::pair<const PickleValue *, const PickleValue *>> entries; ///< Dict

@@ -39,6 +39,7 @@ private Q_SLOTS:
     void hostilePickles_data();
     void hostilePickles();
     void deepNestingIsRefused();
+    void integersWiderThan64BitsShowAsHex();
 };
 
 void TestPickle::buildsPlainValues()
@@ -130,6 +131,35 @@ void TestPickle::deepNestingIsRefused()
     Result<Unpickled> result = unpickleBytes(p);
     QVERIFY(!result.ok());
     QVERIFY2(result.error().message.contains(QStringLiteral("nested deeper than")), qPrintable(result.error().message));
+}
+
+void TestPickle::integersWiderThan64BitsShowAsHex()
+{
+    // pickle.dumps(2**64, 2) and pickle.dumps(-2**64, 2): LONG1 with 9 little-endian bytes.
+    Result<Unpickled> positive = unpickleBytes(raw("\x80\x02\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00\x01."));
+    QVERIFY(positive.ok());
+    QVERIFY(positive->root->integerOverflow);
+    QCOMPARE(pickleSummary(positive->root), QStringLiteral("0x010000000000000000"));
+    Result<Unpickled> negative = unpickleBytes(raw("\x80\x02\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00\xff."));
+    QVERIFY(negative.ok());
+    QCOMPARE(pickleSummary(negative->root), QStringLiteral("0xff0000000000000000"));
+
+    // A LONG4 as long as a hostile file likes (8 MiB here): the rendering keeps the low 32
+    // bytes and the length, so messages naming the value stay short.
+    const qint32 length = 8 << 20;
+    QByteArray p = raw("\x80\x02\x8b\x00\x00\x80\x00"); // LONG4, length 0x00800000 little-endian
+    QByteArray digits(length, '\0');
+    for (int i = 0; i < 32; ++i)
+        digits[i] = char(0xa0 + i);
+    digits[length - 1] = 0x01;
+    p += digits + '.';
+    Result<Unpickled> wide = unpickleBytes(p);
+    QVERIFY(wide.ok());
+    QString expected = QStringLiteral("0x");
+    for (int i = 31; i >= 0; --i)
+        expected += QString::number(0xa0 + i, 16);
+    expected += QStringLiteral("… (a 8388608-byte integer, low 32 bytes shown)");
+    QCOMPARE(wide->root->text, expected);
 }
 
 QTEST_GUILESS_MAIN(TestPickle)
