@@ -748,7 +748,14 @@ Result<Unpickled> Unpickler::run()
     }
 }
 
-QString quoted(const QString &text) { return QLatin1Char('\'') + text + QLatin1Char('\''); }
+// A summary shows at most this much of a string: a pickled string can be as long as the file.
+constexpr qsizetype kMaxSummaryText = 256;
+QString quoted(const QString &text)
+{
+    if (text.size() > kMaxSummaryText)
+        return QLatin1Char('\'') + text.left(kMaxSummaryText) + QStringLiteral("…'");
+    return QLatin1Char('\'') + text + QLatin1Char('\'');
+}
 
 QString formatFloat(double value)
 {
@@ -811,9 +818,11 @@ std::optional<QString> numpyScalarValue(const PickleValue *object, QString *type
     return QStringLiteral("%1 bytes").arg(bytes.size());
 }
 
-QString summarise(const PickleValue *value, int depth)
+// Renders at most 4 levels, 8 items per container and `budget` values in all: shared values
+// (the memo) would otherwise make a small pickle's summary exponential.
+QString summarise(const PickleValue *value, int depth, int &budget)
 {
-    if (depth > 3)
+    if (depth > 3 || --budget < 0)
         return QStringLiteral("…");
     switch (value->kind) {
     case PickleKind::None: return QStringLiteral("None");
@@ -822,7 +831,7 @@ QString summarise(const PickleValue *value, int depth)
     case PickleKind::Float: return formatFloat(value->number);
     case PickleKind::String: return quoted(value->text);
     case PickleKind::Bytes: return QStringLiteral("<%1 bytes>").arg(value->bytes.size());
-    case PickleKind::Global: return value->text;
+    case PickleKind::Global: return value->text.left(kMaxSummaryText);
     case PickleKind::Tensor: return QStringLiteral("tensor%1").arg(shapeToString(value->tensor->shape));
     case PickleKind::PersistentId: return QStringLiteral("<persistent id>");
     case PickleKind::Mark: return QString();
@@ -835,7 +844,7 @@ QString summarise(const PickleValue *value, int depth)
                 parts << QStringLiteral("…");
                 break;
             }
-            parts << summarise(item, depth + 1);
+            parts << summarise(item, depth + 1, budget);
         }
         const QString body = parts.join(QStringLiteral(", "));
         if (value->kind == PickleKind::List)
@@ -851,7 +860,7 @@ QString summarise(const PickleValue *value, int depth)
                 parts << QStringLiteral("…");
                 break;
             }
-            parts << summarise(k, depth + 1) + QStringLiteral(": ") + summarise(v, depth + 1);
+            parts << summarise(k, depth + 1, budget) + QStringLiteral(": ") + summarise(v, depth + 1, budget);
         }
         return QLatin1Char('{') + parts.join(QStringLiteral(", ")) + QLatin1Char('}');
     }
@@ -860,19 +869,21 @@ QString summarise(const PickleValue *value, int depth)
         if (std::optional<QString> scalar = numpyScalarValue(value, &numpyType))
             return *scalar;
         const QString name = qualifiedName(value);
-        const QString shortName = name.section(QLatin1Char('.'), -1);
+        const QString shortName = name.section(QLatin1Char('.'), -1).left(kMaxSummaryText);
         QStringList parts;
-        if (value->args != nullptr) {
-            for (const PickleValue *arg : value->args->items)
-                parts << summarise(arg, depth + 1);
-        }
+        const size_t argCount = value->args != nullptr ? value->args->items.size() : 0;
+        for (size_t i = 0; i < argCount && parts.size() < 8; ++i)
+            parts << summarise(value->args->items[i], depth + 1, budget);
         // Attribute state (argparse.Namespace and most objects): name=value pairs.
-        if (value->state != nullptr && value->state->kind == PickleKind::Dict) {
-            for (const auto &[k, v] : value->state->entries) {
-                const QString key = k->kind == PickleKind::String ? k->text : summarise(k, depth + 1);
-                parts << key + QLatin1Char('=') + summarise(v, depth + 1);
-            }
+        const bool hasState = value->state != nullptr && value->state->kind == PickleKind::Dict;
+        const size_t stateCount = hasState ? value->state->entries.size() : 0;
+        for (size_t i = 0; i < stateCount && parts.size() < 8; ++i) {
+            const auto &[k, v] = value->state->entries[i];
+            const QString key = k->kind == PickleKind::String ? k->text.left(kMaxSummaryText) : summarise(k, depth + 1, budget);
+            parts << key + QLatin1Char('=') + summarise(v, depth + 1, budget);
         }
+        if (static_cast<size_t>(parts.size()) < argCount + stateCount)
+            parts << QStringLiteral("…");
         return shortName + QLatin1Char('(') + parts.join(QStringLiteral(", ")) + QLatin1Char(')');
     }
     }
@@ -937,7 +948,8 @@ QString qualifiedName(const PickleValue *value)
 
 QString pickleSummary(const PickleValue *value, int maxLength)
 {
-    QString text = summarise(value, 0);
+    int budget = 64;
+    QString text = summarise(value, 0, budget);
     if (text.size() > maxLength)
         text = text.left(maxLength - 1) + QStringLiteral("…");
     return text;

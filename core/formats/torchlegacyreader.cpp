@@ -137,7 +137,7 @@ Result<Checkpoint> readTorchLegacy(const MappedFilePtr &file)
             return Error{path, QStringLiteral("storage views (PyTorch < 0.4 files) are not supported")};
         return resolved;
     };
-    Status status = collectTorchObjects(pickles[3].root, resolve, checkpoint);
+    Status status = collectTorchObjects(pickles[3], resolve, checkpoint);
     if (!status)
         return status.error();
     return checkpoint;

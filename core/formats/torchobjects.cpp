@@ -3,15 +3,32 @@
 #include <QSet>
 
 #include <limits>
+#include <unordered_map>
 
 namespace graft {
 namespace {
 
 constexpr int kMaxWalkDepth = 1000;
+// A pickle is a graph: the memo lets one container appear under many keys, and 40 levels of
+// `x = [x, x]` take 1 KB yet flatten to 2^40 entries ("billion laughs"). Real checkpoints share
+// a little (tied weights, `{'model': sd, 'ema': sd}`), so the walk may make this many steps per
+// value the pickle holds, plus a floor for tiny pickles; past that the file is refused.
+constexpr qint64 kWalkStepsPerValue = 8;
+constexpr qint64 kMinWalkSteps = 4096;
+// Keys are paths: 1000 nested dicts over a list of a million memo references is a 2 MB pickle
+// whose flattened keys would take 4 GB. The keys the walk builds (stored or on the current path)
+// may take this many characters per byte of pickle, plus a floor; real state dicts use < 1.
+constexpr qint64 kKeyCharsPerPickleByte = 64;
+constexpr qint64 kMinKeyChars = qint64(1) << 20;
 
 class ObjectWalker {
 public:
-    ObjectWalker(const StorageResolver &resolve, Checkpoint &checkpoint) : m_resolve(resolve), m_checkpoint(checkpoint) {}
+    ObjectWalker(const StorageResolver &resolve, Checkpoint &checkpoint, const Unpickled &unpickled)
+        : m_resolve(resolve), m_checkpoint(checkpoint),
+          m_maxSteps(kMinWalkSteps + kWalkStepsPerValue * static_cast<qint64>(unpickled.arena->size())),
+          m_maxKeyChars(kMinKeyChars + kKeyCharsPerPickleByte * unpickled.bytesConsumed)
+    {
+    }
 
     Status walk(const PickleValue *value, const QString &key, int depth);
 
@@ -21,11 +38,18 @@ private:
     {
         m_checkpoint.addOther({key, pickleTypeName(value), pickleSummary(value)});
     }
-    static bool containsTensor(const PickleValue *value, int depth);
+    bool containsTensor(const PickleValue *value, int depth);
 
     const StorageResolver &m_resolve;
     Checkpoint &m_checkpoint;
+    const qint64 m_maxSteps;
+    const qint64 m_maxKeyChars;
+    qint64 m_steps = 0;
+    qint64 m_keyChars = 0;
     QSet<const PickleValue *> m_onPath; // cycle guard
+    // containsTensor's answer per value, so shared containers are searched once. A value still
+    // being searched counts as tensor-free: a cycle adds nothing its first visit does not find.
+    std::unordered_map<const PickleValue *, bool> m_containsTensor;
 };
 
 QString join(const QString &prefix, const QString &name)
@@ -44,26 +68,31 @@ QString keyText(const PickleValue *key)
 
 bool ObjectWalker::containsTensor(const PickleValue *value, int depth)
 {
-    if (value == nullptr || depth > 32)
+    if (value == nullptr || depth > kMaxWalkDepth)
         return false;
     switch (value->kind) {
     case PickleKind::Tensor: return true;
     case PickleKind::Dict:
-        for (const auto &entry : value->entries) {
-            if (containsTensor(entry.second, depth + 1))
-                return true;
-        }
-        return false;
     case PickleKind::List:
     case PickleKind::Tuple:
-        for (const PickleValue *item : value->items) {
-            if (containsTensor(item, depth + 1))
-                return true;
-        }
-        return false;
-    case PickleKind::Object: return containsTensor(value->state, depth + 1);
+    case PickleKind::Object: break;
     default: return false;
     }
+    if (const auto known = m_containsTensor.find(value); known != m_containsTensor.end())
+        return known->second;
+    m_containsTensor[value] = false; // in progress
+    bool found = false;
+    if (value->kind == PickleKind::Dict) {
+        for (size_t i = 0; i < value->entries.size() && !found; ++i)
+            found = containsTensor(value->entries[i].second, depth + 1);
+    } else if (value->kind == PickleKind::Object) {
+        found = containsTensor(value->state, depth + 1);
+    } else {
+        for (size_t i = 0; i < value->items.size() && !found; ++i)
+            found = containsTensor(value->items[i], depth + 1);
+    }
+    m_containsTensor[value] = found;
+    return found;
 }
 
 Status ObjectWalker::addTensor(const PickleValue *value, const QString &key)
@@ -92,6 +121,21 @@ Status ObjectWalker::walk(const PickleValue *value, const QString &key, int dept
 {
     if (depth > kMaxWalkDepth)
         return Error{m_checkpoint.path(), QStringLiteral("objects nested deeper than %1 levels at '%2'").arg(kMaxWalkDepth).arg(key)};
+    if (++m_steps > m_maxSteps)
+        return Error{m_checkpoint.path(),
+                     QStringLiteral("objects in the pickle are shared so often that they would flatten to more than %1 entries "
+                                    "(a \"billion laughs\" pickle); stopped at '%2'")
+                         .arg(m_maxSteps)
+                         .arg(key.left(200))};
+    m_keyChars += key.size();
+    if (m_keyChars > m_maxKeyChars)
+        return Error{m_checkpoint.path(),
+                     QStringLiteral("the flattened keys would take more than %1 characters (%2 per byte of pickle); "
+                                    "stopped at '%3…' (%4 characters)")
+                         .arg(m_maxKeyChars)
+                         .arg(kKeyCharsPerPickleByte)
+                         .arg(key.left(200))
+                         .arg(key.size())};
     if (m_onPath.contains(value)) {
         addOther(value, key); // a container that contains itself: shown, not followed
         return Status::success();
@@ -157,10 +201,10 @@ std::optional<DType> dtypeOfStorageClass(const QString &qualifiedName)
     return std::nullopt;
 }
 
-Status collectTorchObjects(const PickleValue *root, const StorageResolver &resolve, Checkpoint &checkpoint)
+Status collectTorchObjects(const Unpickled &unpickled, const StorageResolver &resolve, Checkpoint &checkpoint)
 {
-    ObjectWalker walker(resolve, checkpoint);
-    return walker.walk(root, QString(), 0);
+    ObjectWalker walker(resolve, checkpoint, unpickled);
+    return walker.walk(unpickled.root, QString(), 0);
 }
 
 } // namespace graft

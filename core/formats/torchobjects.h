@@ -24,7 +24,9 @@ using StorageResolver = std::function<Result<ResolvedStorage>(const PickleValue 
 /// Element type named by a torch storage class ("torch.FloatStorage" -> Float32).
 std::optional<DType> dtypeOfStorageClass(const QString &qualifiedName);
 
-/// Walks `root` and adds its tensors and other leaves to `checkpoint`.
-Status collectTorchObjects(const PickleValue *root, const StorageResolver &resolve, Checkpoint &checkpoint);
+/// Walks the unpickled root and adds its tensors and other leaves to `checkpoint`. Shared
+/// containers appear under each of their keys, within a budget of steps proportional to the
+/// pickle's size (errors name the file).
+Status collectTorchObjects(const Unpickled &unpickled, const StorageResolver &resolve, Checkpoint &checkpoint);
 
 } // namespace graft

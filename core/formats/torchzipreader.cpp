@@ -106,7 +106,7 @@ Result<Checkpoint> readTorchZip(const MappedFilePtr &file, const ZipArchive &arc
         storages.insert(storageKey + QLatin1Char('/') + className, resolved);
         return resolved;
     };
-    Status status = collectTorchObjects(unpickled->root, resolve, checkpoint);
+    Status status = collectTorchObjects(*unpickled, resolve, checkpoint);
     if (!status)
         return status.error();
     return checkpoint;

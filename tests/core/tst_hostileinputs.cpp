@@ -167,6 +167,9 @@ void TestHostileInputs::hostileFiles_data()
     addCase("zip: negative stride", "t.pth", torchZip(dictPickle({{w, tensor(16, 4, {4}, {-1})}})), QString(), Outcome::MayOpen);
     addCase("zip: duplicate keys", "t.pth", torchZip(dictPickle({{w, tensor(16, 0, {4}, {1})}, {w, tensor(16, 4, {4}, {1})}})), QString(), Outcome::MayOpen);
     addCase("zip: deep nesting", "t.pth", torchZip(deepPickle()), "nested deeper than");
+    addCase("zip: billion laughs, (x, x) 40 levels deep", "t.pth", torchZip(dictPickle({{w, tensor(16, 0, {4}, {1})}, {"laughs", laughs()}})), "billion laughs");
+    addCase("zip: keys of 1000 characters for 10,000 memo references", "t.pth", torchZip(dictPickle({{w, longKeys(500, 10'000)}})),
+            "flattened keys would take more than");
     addCase("zip: huge memo index", "t.pth", torchZip(QByteArray("\x80\x02j\xff\xff\xff\xff.", 8)), "memo entry");
     addCase("zip: unknown opcode", "t.pth", torchZip(QByteArray("\x80\x02\xff", 3)), "unknown or unsupported opcode");
     addCase("zip: data.pkl truncated", "t.pth", torchZip(QByteArray("\x80\x02}(", 4)), "ends before STOP");
@@ -255,12 +258,22 @@ void TestHostileInputs::hostileFiles_data()
         "k05VTVBZAQCAAHsnZGVzY3InOic8aTEnLCAnZm9ydHJhbl9vcmRlcic6IEZhbHNlLCAnc2hhcGUnOiAoOSwgMyw4LDMs"
         "ICA1LCAzLDgsIDMsIDIsIDAsIDMwMiwgMywgMzAxMTExMTExMTExLCAyLDgsIDMsIDMsIDcpLCB9ICAgIAkgICAgICAg");
     addCase("fuzz: eqx crash-1caea01f, empty shape whose other dims overflow", "t.eqx", fuzzEqxZeroDimOverflow, "is too large");
+    // Found by the torchpickle fuzzer (round 3, a "slow unit": 11 s under ASan): 150 bytes of
+    // dicts and tuples shared through DUP, whose summaries (every other entry gets one) walked
+    // every shared path. Summaries now stop after 64 values; the walk has a budget.
+    const QByteArray fuzzTorchPickleSharedSummaries = QByteArray::fromBase64(
+        "gAJ9cQAoWAYAAABsYYWFhSeFhZWFhYWFhYWFhYWFYwp1CoWFhYWFhYWVhYWFhYUyMjIwMDIyMjIyMjIyMjIyMjIyMjIy"
+        "MjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyhYWFhYWF"
+        "hYWFhYhKKix99XUu");
+    addCase("fuzz: torchpickle slow-unit-6fedd66e, summaries of shared objects", "t.pth",
+            torchZip(fuzzTorchPickleSharedSummaries), QString(), Outcome::MayOpen);
 
     // Legacy torch: the same attacks in the object pickle of the chain.
     addCase("legacy: dim product overflow", "t.pth", legacyTorch(dictPickle({{w, tensor(16, 0, {qint64(1) << 40, qint64(1) << 40}, {qint64(1) << 40, 1})}})), QString());
     addCase("legacy: storage offset outside", "t.pth", legacyTorch(dictPickle({{w, tensor(16, 1000000000000, {4}, {1})}})), QString());
     addCase("legacy: storage size lie", "t.pth", legacyTorch(dictPickle({{w, tensor(1 << 30, 0, {4}, {1})}})), QString());
     addCase("legacy: deep nesting", "t.pth", legacyTorch(deepPickle()), "nested deeper than");
+    addCase("legacy: billion laughs, (x, x) 40 levels deep", "t.pth", legacyTorch(dictPickle({{w, tensor(16, 0, {4}, {1})}, {"laughs", laughs()}})), "billion laughs");
     addCase("legacy: huge memo index", "t.pth", legacyTorch(QByteArray("\x80\x02j\xff\xff\xff\xff.", 8)), "memo entry");
     addCase("legacy: unknown opcode", "t.pth", legacyTorch(QByteArray("\x80\x02\xff", 3)), "unknown or unsupported opcode");
     addCase("legacy: os.system", "t.pth", legacyTorch(reduceCall("os", "system", touch)), QString(), Outcome::MayOpen);

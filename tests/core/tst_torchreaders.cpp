@@ -23,8 +23,8 @@ void TestTorchReaders::listingMatchesTorch_data()
 {
     QTest::addColumn<QString>("file");
     for (const char *name : {"resnet18.pth", "tiny_vgg.pth", "wrapped.pth", "dtypes.pth", "views.pth", "params.pth",
-                             "one_key.pth", "nested.pth", "empty_tensor.pth", "torch2_style.pth",
-                             "legacy_resnet18.pth", "legacy_dtypes.pth", "legacy_views.pth"})
+                             "one_key.pth", "nested.pth", "empty_tensor.pth", "torch2_style.pth", "shared.pth",
+                             "legacy_resnet18.pth", "legacy_dtypes.pth", "legacy_views.pth", "legacy_shared.pth"})
         QTest::newRow(name) << QString::fromLatin1(name);
 }
 

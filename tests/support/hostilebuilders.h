@@ -58,6 +58,28 @@ inline QByteArray reduceCall(const char *module, const char *name, const QByteAr
 {
     return QByteArray("\x80\x02", 2) + global(module, name) + str(argument) + "\x85R.";
 }
+/// Value opcodes of `x = 1`, then `levels` times `x = (x, x)` through the memo: ~11 bytes a
+/// level that flatten to 2^levels entries (the pickle version of "billion laughs").
+inline QByteArray laughs(int levels = 40)
+{
+    QByteArray out = integer(1);
+    for (int i = 0; i < levels; ++i)
+        out += 'r' + le(quint64(i), 4) + 'j' + le(quint64(i), 4) + '\x86'; // LONG_BINPUT, LONG_BINGET, TUPLE2
+    return out;
+}
+/// Value opcodes of `depth` nested dicts {'k': {'k': ...}} around a list of `items` memo
+/// references to one int: 2 bytes an item, and keys ('k.k.k…k.N') of 2 * depth characters each.
+inline QByteArray longKeys(int depth, int items)
+{
+    QByteArray out;
+    for (int i = 0; i < depth; ++i)
+        out += '}' + QByteArray("(") + str("k");
+    out += QByteArray("](") + integer(1) + QByteArray("q\x00", 2);
+    for (int i = 1; i < items; ++i)
+        out += QByteArray("h\x00", 2);
+    out += 'e';
+    return out + QByteArray(depth, 'u');
+}
 /// 100,000 nested lists (EMPTY_LIST then APPEND), the pickle version of a stack bomb.
 inline QByteArray deepPickle(int depth = 100'000)
 {
