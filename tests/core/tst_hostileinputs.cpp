@@ -452,8 +452,19 @@ void TestHostileInputs::cliRefusesHostileFiles()
 void TestHostileInputs::cleanupTestCase()
 {
     const long growth = maxRssMegabytes() - m_rssAtStart;
-    qInfo("hostile cases: %d; peak RSS grew by %ld MB over the suite", m_cases, growth);
-    QVERIFY2(growth < 200, qPrintable(QStringLiteral("peak RSS grew by %1 MB").arg(growth)));
+    // Under AddressSanitizer freed memory stays in its quarantine (256 MB by default,
+    // ASAN_OPTIONS=quarantine_size_mb) before it is reused, so the peak grows by up to that much
+    // more: 234 MB at 84b6437 with the default, 91 MB with quarantine_size_mb=16.
+    long limit = 200;
+#if defined(__SANITIZE_ADDRESS__)
+    limit += 256;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    limit += 256;
+#endif
+#endif
+    qInfo("hostile cases: %d; peak RSS grew by %ld MB over the suite (limit %ld MB)", m_cases, growth, limit);
+    QVERIFY2(growth < limit, qPrintable(QStringLiteral("peak RSS grew by %1 MB").arg(growth)));
 }
 
 QTEST_GUILESS_MAIN(TestHostileInputs)
