@@ -18,7 +18,8 @@ QColor statusColor(MatchStatus status)
     return {};
 }
 
-QColor statusBackground(MatchStatus status)
+// An empty QVariant (not an invalid QColor, which views paint black) leaves the row's own colour.
+QVariant statusBackground(MatchStatus status)
 {
     switch (status) {
     case MatchStatus::Exact: return QColor(0xe3, 0xf4, 0xe4);

@@ -4,13 +4,14 @@
 #include "shapeanalysis.h"
 
 #include <QColor>
+#include <QVariant>
 #include <QIcon>
 #include <QString>
 
 namespace graft::ui {
 
-/// Soft background for a row of this status (invalid colour: no background).
-QColor statusBackground(MatchStatus status);
+/// Soft background for a row of this status, for Qt::BackgroundRole (empty: no background).
+QVariant statusBackground(MatchStatus status);
 /// Strong colour for text, icons and drop hints.
 QColor statusColor(MatchStatus status);
 /// A small round icon in the status colour.

@@ -8,6 +8,7 @@
 #include "mappingcommands.h"
 #include "mappingdocument.h"
 #include "mappingtablemodel.h"
+#include "statusstyle.h"
 #include "problemsmodel.h"
 
 #include <QAbstractItemModelTester>
@@ -72,6 +73,7 @@ class TestWorkbench : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void modelsPassTheModelTester();
+    void unmappedRowsKeepTheViewsBackground();
     void treeGroupsKeysByPathComponent();
     void undoRedoOfEveryCommand();
     void dropMapsWithTheSuggestedFix();
@@ -105,6 +107,24 @@ void TestWorkbench::modelsPassTheModelTester()
     document.undoStack()->undo();
     QCOMPARE(table.rowCount(), 18);
     QCOMPARE(source.rowCount(), 2); // features, classifier
+}
+
+// An unmapped row has no background of its own: an invalid QColor in Qt::BackgroundRole was
+// painted black, hiding the row's text (seen in a screenshot with a source that failed to open).
+void TestWorkbench::unmappedRowsKeepTheViewsBackground()
+{
+    const QVariant unmapped = statusBackground(MatchStatus::Unmapped); // not a QVariant holding QColor()
+    QVERIFY(!unmapped.isValid());
+    for (MatchStatus status : {MatchStatus::Exact, MatchStatus::Fixable, MatchStatus::Incompatible, MatchStatus::Kept})
+        QVERIFY(statusBackground(status).value<QColor>().isValid());
+
+    // Through the model: every row of the example is mapped or kept, so each has a colour.
+    MappingDocument document;
+    MappingTableModel table(&document);
+    loadExample(document);
+    QVERIFY(table.rowCount() > 0);
+    for (int row = 0; row < table.rowCount(); ++row)
+        QCOMPARE(table.index(row, 0).data(Qt::BackgroundRole).typeId(), int(QMetaType::QColor));
 }
 
 void TestWorkbench::treeGroupsKeysByPathComponent()
