@@ -16,7 +16,7 @@
 
 #include "benchsupport.h"
 
-#include "checkpointopener.h"
+#include "checkpoint/checkpointopener.h"
 #include "checkpointtreemodel.h"
 #include "keyfilterproxymodel.h"
 #include "keytreeview.h"

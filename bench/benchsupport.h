@@ -6,8 +6,8 @@
 //   KeySpec list: one tensor a line, `key<TAB>dtype<TAB>d0,d1,...<TAB>array|scalar`
 //   rules:        one `REGEX=>REPLACEMENT` a line (RenameRule::parse)
 
-#include "automatcher.h"
-#include "renamerule.h"
+#include "mapping/automatcher.h"
+#include "mapping/renamerule.h"
 
 #include <QElapsedTimer>
 #include <QFile>

@@ -1,6 +1,6 @@
 // libFuzzer harness: a bare .eqx file (npy records back to back).
 #include "fuzzcommon.h"
-#include "formats/readers.h"
+#include "checkpoint/formats/readers.h"
 
 using namespace graft;
 

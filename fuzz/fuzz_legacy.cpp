@@ -1,6 +1,6 @@
 // libFuzzer harness: a legacy (< 1.6) torch.save file: the pickle chain and the raw storages after it.
 #include "fuzzcommon.h"
-#include "formats/readers.h"
+#include "checkpoint/formats/readers.h"
 
 using namespace graft;
 

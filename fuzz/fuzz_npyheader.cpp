@@ -1,6 +1,6 @@
 // libFuzzer harness: the .npy header parser on raw bytes, plain and with a void dtype expected.
 #include "fuzzcommon.h"
-#include "formats/npyheader.h"
+#include "checkpoint/formats/npyheader.h"
 
 using namespace graft;
 

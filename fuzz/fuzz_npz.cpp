@@ -1,6 +1,6 @@
 // libFuzzer harness: a .npz (zip of stored or deflated .npy members).
 #include "fuzzcommon.h"
-#include "formats/readers.h"
+#include "checkpoint/formats/readers.h"
 
 using namespace graft;
 

@@ -1,6 +1,6 @@
 // libFuzzer harness: the allowlist unpickler on raw bytes (no container).
 #include "fuzzcommon.h"
-#include "formats/pickle.h"
+#include "checkpoint/formats/pickle.h"
 
 using namespace graft;
 

@@ -1,6 +1,6 @@
 // libFuzzer harness: a saved mapping profile (JSON).
 #include "fuzzcommon.h"
-#include "profile.h"
+#include "mapping/profile.h"
 
 using namespace graft;
 

@@ -1,6 +1,6 @@
 // libFuzzer harness: a .safetensors file (header length, JSON header, offsets vs data).
 #include "fuzzcommon.h"
-#include "formats/readers.h"
+#include "checkpoint/formats/readers.h"
 
 using namespace graft;
 

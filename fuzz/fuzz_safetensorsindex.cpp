@@ -1,6 +1,6 @@
 // libFuzzer harness: a model.safetensors.index.json next to the two real shards of the fixture.
 #include "fuzzcommon.h"
-#include "formats/readers.h"
+#include "checkpoint/formats/readers.h"
 
 using namespace graft;
 

@@ -1,6 +1,6 @@
 // libFuzzer harness: a Graft skeleton JSON next to the fixtures' real leaves files.
 #include "fuzzcommon.h"
-#include "formats/readers.h"
+#include "checkpoint/formats/readers.h"
 
 using namespace graft;
 

@@ -2,7 +2,7 @@
 // container whose storages data/0..data/3 exist (4 KiB each), so mutations reach the tensor
 // rebuild checks (offsets, strides, sizes against the storage) instead of the zip checks.
 #include "fuzzcommon.h"
-#include "formats/readers.h"
+#include "checkpoint/formats/readers.h"
 
 using namespace graft;
 

@@ -1,6 +1,6 @@
 // libFuzzer harness: a whole torch.save zip (container + data.pkl + storages).
 #include "fuzzcommon.h"
-#include "formats/readers.h"
+#include "checkpoint/formats/readers.h"
 
 using namespace graft;
 

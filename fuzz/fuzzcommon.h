@@ -4,7 +4,7 @@
 // way a user's file is. Companion files (skeleton leaves, safetensors shards) are copied there
 // once from GRAFT_FUZZ_FIXTURES.
 
-#include "checkpoint.h"
+#include "checkpoint/checkpoint.h"
 
 #include <QByteArray>
 #include <QDir>

@@ -6,7 +6,7 @@
 // document for a proposal and push one undo command.
 
 #include "filterablekeytree.h"
-#include "mapping.h"
+#include "mapping/mapping.h"
 
 #include <QAbstractItemModel>
 

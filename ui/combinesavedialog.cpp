@@ -1,7 +1,7 @@
 #include "combinesavedialog.h"
 
-#include "checkpointwriter.h"
-#include "conversionplan.h"
+#include "checkpoint/checkpointwriter.h"
+#include "mapping/conversionplan.h"
 #include "mappingdocument.h"
 
 #include <QCheckBox>

@@ -2,7 +2,7 @@
 // The rows of a checkpoint diff: key, shape, dtype, equal, and the pair statistics, coloured by
 // the size of the relative difference. Sortable through a KeyFilterProxyModel (SortRole).
 
-#include "checkpointdiff.h"
+#include "diff/checkpointdiff.h"
 
 #include <QAbstractTableModel>
 

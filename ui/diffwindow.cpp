@@ -1,14 +1,14 @@
 #include "diffwindow.h"
 
-#include "checkpointdiff.h"
-#include "checkpointopener.h"
-#include "conversionplan.h"
+#include "diff/checkpointdiff.h"
+#include "checkpoint/checkpointopener.h"
+#include "mapping/conversionplan.h"
 #include "difftablemodel.h"
-#include "heatmap.h"
+#include "tensor/heatmap.h"
 #include "heatmapwidget.h"
 #include "keyfilterproxymodel.h"
-#include "tensorstats.h"
-#include "tensorvalues.h"
+#include "tensor/tensorstats.h"
+#include "tensor/tensorvalues.h"
 
 #include <QChart>
 #include <QChartView>

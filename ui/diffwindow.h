@@ -4,8 +4,8 @@
 // coloured by the size of the difference; for the selected key, overlaid histograms of A and B,
 // the histogram of A − B, and heat maps of A, B and A − B. Statistics run off the GUI thread.
 
-#include "checkpoint.h"
-#include "mapping.h"
+#include "checkpoint/checkpoint.h"
+#include "mapping/mapping.h"
 
 #include <QMainWindow>
 

@@ -3,7 +3,7 @@
 // around zero, a scale bar, zoom with the wheel, pan by dragging, and a tooltip with the index
 // under the cursor and the values there (from a callback, so it can show both A and B).
 
-#include "heatmap.h"
+#include "tensor/heatmap.h"
 
 #include <QImage>
 #include <QWidget>

@@ -3,7 +3,7 @@
 #include "mappingcommands.h"
 #include "mappingdocument.h"
 #include "statusstyle.h"
-#include "tensorvalues.h"
+#include "tensor/tensorvalues.h"
 
 #include <QChart>
 #include <QChartView>

@@ -1,6 +1,6 @@
 #include "mainwindow.h"
 
-#include "checkpointopener.h"
+#include "checkpoint/checkpointopener.h"
 #include "checkpointtreemodel.h"
 #include "combinesavedialog.h"
 #include "diffwindow.h"
@@ -11,7 +11,7 @@
 #include "mappingdocument.h"
 #include "mappingtablemodel.h"
 #include "problemsmodel.h"
-#include "profile.h"
+#include "mapping/profile.h"
 
 #include <QAction>
 #include <QApplication>

@@ -4,7 +4,7 @@
 // (opening files, matching, saving) runs off the GUI thread with a progress indicator; its
 // results come back as values and edits are pushed as undo commands.
 
-#include "automatcher.h"
+#include "mapping/automatcher.h"
 
 #include <QFutureWatcher>
 #include <QMainWindow>

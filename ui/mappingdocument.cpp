@@ -1,6 +1,6 @@
 #include "mappingdocument.h"
 
-#include "shapeanalysis.h"
+#include "mapping/shapeanalysis.h"
 
 #include <QSet>
 

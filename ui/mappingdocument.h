@@ -4,9 +4,9 @@
 // is a QUndoCommand (mappingcommands.h) that calls the mutators below; views listen to the
 // signals and never change the mapping themselves.
 
-#include "automatcher.h"
-#include "checkpoint.h"
-#include "mapping.h"
+#include "mapping/automatcher.h"
+#include "checkpoint/checkpoint.h"
+#include "mapping/mapping.h"
 
 #include <QObject>
 #include <QUndoStack>

@@ -1,7 +1,7 @@
 #pragma once
 // Colours and labels for mapping statuses, shared by every view so they agree.
 
-#include "shapeanalysis.h"
+#include "mapping/shapeanalysis.h"
 
 #include <QColor>
 #include <QVariant>

@@ -6,7 +6,7 @@
 
 #include <optional>
 
-#include "result.h"
+#include "base/result.h"
 
 class QCommandLineParser;
 

@@ -1,10 +1,10 @@
 #include "cli/convertcommand.h"
 
-#include "checkpointwriter.h"
+#include "checkpoint/checkpointwriter.h"
 #include "cli/commandline.h"
 #include "cli/mappingreport.h"
 #include "cli/mappingsetup.h"
-#include "conversionplan.h"
+#include "mapping/conversionplan.h"
 
 #include <QCommandLineParser>
 #include <QElapsedTimer>

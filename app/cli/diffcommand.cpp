@@ -1,8 +1,8 @@
 #include "cli/diffcommand.h"
 
-#include "automatcher.h"
-#include "checkpointdiff.h"
-#include "checkpointopener.h"
+#include "mapping/automatcher.h"
+#include "diff/checkpointdiff.h"
+#include "checkpoint/checkpointopener.h"
 #include "cli/commandline.h"
 #include "cli/diffreport.h"
 #include "cli/mappingsetup.h"

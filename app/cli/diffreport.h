@@ -1,7 +1,7 @@
 #pragma once
 // Printing a CheckpointDiff: the readable report and the JSON of `graft-cli diff`.
 
-#include "checkpointdiff.h"
+#include "diff/checkpointdiff.h"
 
 #include <QString>
 

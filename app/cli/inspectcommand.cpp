@@ -1,6 +1,6 @@
 #include "cli/inspectcommand.h"
 
-#include "checkpointopener.h"
+#include "checkpoint/checkpointopener.h"
 #include "cli/commandline.h"
 #include "cli/jsonwriter.h"
 

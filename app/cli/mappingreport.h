@@ -2,7 +2,7 @@
 // Printing a MappingResult: the table and the JSON of `graft-cli map` (also used by convert
 // when it refuses).
 
-#include "mapping.h"
+#include "mapping/mapping.h"
 
 #include <QString>
 

@@ -1,6 +1,6 @@
 #include "cli/mappingsetup.h"
 
-#include "checkpointopener.h"
+#include "checkpoint/checkpointopener.h"
 
 namespace graft::cli {
 

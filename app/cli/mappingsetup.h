@@ -1,9 +1,9 @@
 #pragma once
 // Opening what `map` and `convert` share: source, target, profile and --rule options.
 
-#include "automatcher.h"
-#include "checkpoint.h"
-#include "profile.h"
+#include "mapping/automatcher.h"
+#include "checkpoint/checkpoint.h"
+#include "mapping/profile.h"
 
 #include <optional>
 

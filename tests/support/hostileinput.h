@@ -2,8 +2,8 @@
 // Helpers for the hostile-input tables of the reader tests: write corrupted bytes to a
 // temporary file and check that opening it fails cleanly, naming the right file and problem.
 
-#include "checkpoint.h"
-#include "checkpointopener.h"
+#include "checkpoint/checkpoint.h"
+#include "checkpoint/checkpointopener.h"
 
 #include <QFile>
 #include <QTemporaryDir>

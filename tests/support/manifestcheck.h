@@ -3,7 +3,7 @@
 // torch.load / numpy see (F.expected.json): same keys in the same order, shapes, dtypes,
 // nbytes, and the SHA-256 of the tensor bytes read back (bit-exact). Header-only test support.
 
-#include "checkpointopener.h"
+#include "checkpoint/checkpointopener.h"
 
 #include <QCryptographicHash>
 #include <QFile>

@@ -3,12 +3,12 @@
 // transform chains from their JSON contract form, and applying a mapping's chain to the real
 // source bytes through the tensor engine. Header-only test support.
 
-#include "automatcher.h"
-#include "checkpointopener.h"
+#include "mapping/automatcher.h"
+#include "checkpoint/checkpointopener.h"
 #include "hostileinput.h"
 #include "manifestcheck.h"
-#include "tensorengine.h"
-#include "transform.h"
+#include "tensor/tensorengine.h"
+#include "mapping/transform.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>

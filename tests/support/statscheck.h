@@ -3,7 +3,7 @@
 // (run with GRAFT_PYTHON) and comparing Graft's figures with them (rtol 1e-6, counts exact,
 // NaN and infinities exactly). Header-only test support.
 
-#include "tensorstats.h"
+#include "tensor/tensorstats.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>

@@ -3,8 +3,8 @@
 // they must read back as, the real consumer run on the output (tests/python/read_*.py with
 // GRAFT_PYTHON), and the round trip through Graft's own reader. Header-only test support.
 
-#include "checkpointopener.h"
-#include "checkpointwriter.h"
+#include "checkpoint/checkpointopener.h"
+#include "checkpoint/checkpointwriter.h"
 #include "manifestcheck.h"
 
 #include <QDir>

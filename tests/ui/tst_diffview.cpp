@@ -1,12 +1,12 @@
 // The visual diff: its table model, the heat-map pooling, and the window on real files.
 
-#include "automatcher.h"
-#include "checkpointopener.h"
-#include "checkpointwriter.h"
-#include "conversionplan.h"
+#include "mapping/automatcher.h"
+#include "checkpoint/checkpointopener.h"
+#include "checkpoint/checkpointwriter.h"
+#include "mapping/conversionplan.h"
 #include "difftablemodel.h"
 #include "diffwindow.h"
-#include "heatmap.h"
+#include "tensor/heatmap.h"
 #include "heatmapwidget.h"
 
 #include <QAbstractItemModelTester>

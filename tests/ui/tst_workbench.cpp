@@ -1,6 +1,6 @@
 // The workbench's models, commands and window, offscreen, on real files.
 
-#include "checkpointopener.h"
+#include "checkpoint/checkpointopener.h"
 #include "checkpointtreemodel.h"
 #include "keyfilterproxymodel.h"
 #include "keytreeview.h"

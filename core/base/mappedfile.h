@@ -1,0 +1,54 @@
+#pragma once
+// A read-only memory map of a whole input file. Readers index it without copying; tensor data
+// is read on demand straight from the map, so opening a 20 GB checkpoint costs no I/O beyond
+// its headers.
+
+#include "base/result.h"
+
+#include <QFile>
+#include <QString>
+
+#include <memory>
+
+namespace graft {
+
+class MappedFile {
+public:
+    /// Maps `path` read-only. Errors (missing, a directory, unreadable, mmap failure) name the
+    /// file. An empty file maps to a valid object of size 0.
+    static Result<std::shared_ptr<const MappedFile>> open(const QString &path);
+
+    ~MappedFile();
+    MappedFile(const MappedFile &) = delete;
+    MappedFile &operator=(const MappedFile &) = delete;
+
+    const QString &path() const { return m_path; }
+    qint64 size() const { return m_size; }
+    const uchar *data() const { return m_data; }
+    /// The open file descriptor behind the map (writers copy byte ranges file to file with it).
+    int handle() const { return m_file.handle(); }
+
+    /// Copies `length` bytes at `offset` into `out` with pread, without touching the map:
+    /// readers that hop from header to header (zip local headers, .eqx records) would
+    /// otherwise fault a page per hop into this process and look as big as the file.
+    /// False when the range is not inside the file or the read fails.
+    bool readAt(qint64 offset, uchar *out, qint64 length) const;
+
+    /// True when [offset, offset + length) lies inside the file (overflow-safe).
+    bool contains(qint64 offset, qint64 length) const
+    {
+        return offset >= 0 && length >= 0 && offset <= m_size && length <= m_size - offset;
+    }
+
+private:
+    MappedFile() = default;
+
+    QString m_path;
+    QFile m_file;
+    const uchar *m_data = nullptr;
+    qint64 m_size = 0;
+};
+
+using MappedFilePtr = std::shared_ptr<const MappedFile>;
+
+} // namespace graft

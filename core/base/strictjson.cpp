@@ -1,0 +1,125 @@
+#include "base/strictjson.h"
+
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QSet>
+
+#include <algorithm>
+#include <vector>
+
+namespace graft {
+namespace {
+
+// The decoded text of the string token json[begin..end] (quotes included).
+QString decodeString(const QByteArray &json, qsizetype begin, qsizetype end)
+{
+    const QByteArray token = json.mid(begin, end - begin);
+    if (!token.contains('\\'))
+        return QString::fromUtf8(token.constData() + 1, token.size() - 2);
+    // Let Qt's own parser decode escapes, so keys compare exactly as QJsonDocument sees them.
+    return QJsonDocument::fromJson('[' + token + ']').array().at(0).toString();
+}
+
+// Scans valid JSON for an object with a repeated key. Returns the message, or an empty string.
+QString findDuplicateKey(const QByteArray &json)
+{
+    struct Frame {
+        bool isObject = false;
+        bool expectingKey = false;
+        QString name;       // key under which this container sits in its parent
+        QSet<QString> keys;
+    };
+    std::vector<Frame> stack;
+    QString lastKey;
+    const qsizetype size = json.size();
+    for (qsizetype i = 0; i < size; ++i) {
+        const char c = json[i];
+        if (c == '{' || c == '[') {
+            Frame frame;
+            frame.isObject = c == '{';
+            frame.expectingKey = frame.isObject;
+            frame.name = lastKey;
+            stack.push_back(std::move(frame));
+        } else if (c == '}' || c == ']') {
+            if (!stack.empty())
+                stack.pop_back();
+        } else if (c == ',' && !stack.empty()) {
+            stack.back().expectingKey = stack.back().isObject;
+        } else if (c == ':' && !stack.empty()) {
+            stack.back().expectingKey = false;
+        } else if (c == '"') {
+            const qsizetype begin = i;
+            for (++i; i < size && json[i] != '"'; ++i) {
+                if (json[i] == '\\')
+                    ++i;
+            }
+            if (stack.empty() || !stack.back().expectingKey)
+                continue;
+            Frame &frame = stack.back();
+            const QString key = decodeString(json, begin, i + 1);
+            if (frame.keys.contains(key)) {
+                if (stack.size() == 1)
+                    return QStringLiteral("duplicate key '%1'").arg(key);
+                return QStringLiteral("duplicate key '%1' inside '%2'").arg(key, frame.name);
+            }
+            frame.keys.insert(key);
+            lastKey = key;
+        }
+    }
+    return QString();
+}
+
+} // namespace
+
+Result<QJsonDocument> parseStrictJson(const QByteArray &json)
+{
+    QJsonParseError parseError;
+    QJsonDocument document = QJsonDocument::fromJson(json, &parseError);
+    if (parseError.error != QJsonParseError::NoError)
+        return Error{QString(), QStringLiteral("not valid JSON: %1 at byte %2")
+                                    .arg(parseError.errorString()).arg(parseError.offset)};
+    const QString duplicate = findDuplicateKey(json);
+    if (!duplicate.isEmpty())
+        return Error{QString(), duplicate};
+    return document;
+}
+
+Result<QJsonDocument> readStrictJsonFile(const QString &path, qint64 maxBytes)
+{
+    const QFileInfo info(path);
+    if (!info.exists())
+        return Error{path, QStringLiteral("no such file")};
+    if (info.isDir())
+        return Error{path, QStringLiteral("is a directory, not a JSON file")};
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return Error{path, QStringLiteral("cannot open: %1").arg(file.errorString())};
+    if (file.size() > maxBytes)
+        return Error{path, QStringLiteral("%1 bytes is larger than the %2-byte limit for this JSON file")
+                               .arg(file.size()).arg(maxBytes)};
+    // Never file.read(maxBytes + 1): QIODevice::read(n) allocates n bytes up front, so every
+    // skeleton (256 MiB limit) or index (64 MiB) cost that much memory even when it held a few
+    // bytes (found by fuzz_skeleton and fuzz_safetensorsindex, which ran at 1 input/s). Ask for
+    // the size the file reports plus one byte, then in 16 KiB steps in case it grew (or is not a
+    // regular file), still stopping one byte past the limit.
+    QByteArray json;
+    qint64 chunk = std::min(file.size(), maxBytes) + 1;
+    while (json.size() <= maxBytes) {
+        const QByteArray part = file.read(std::min<qint64>(chunk, maxBytes + 1 - json.size()));
+        if (part.isEmpty())
+            break;
+        json += part;
+        chunk = 16 * 1024;
+    }
+    if (json.size() > maxBytes)
+        return Error{path, QStringLiteral("larger than the %1-byte limit for this JSON file").arg(maxBytes)};
+    if (json.isEmpty())
+        return Error{path, QStringLiteral("the file is empty")};
+    Result<QJsonDocument> document = parseStrictJson(json);
+    if (!document)
+        return Error{path, document.error().message};
+    return document;
+}
+
+} // namespace graft

@@ -1,0 +1,25 @@
+#pragma once
+// JSON for untrusted headers and sidecar files: QJsonDocument, plus the checks it lacks.
+// QJsonDocument refuses nesting deeper than 1024 by itself (measured with Qt 6.4: 10M nested
+// arrays give "too deeply nested document", no crash) but silently keeps one of two equal keys
+// in an object, which for a tensor index means a hidden tensor. parseStrictJson() rescans the
+// text for that.
+
+#include "base/result.h"
+
+#include <QByteArray>
+#include <QJsonDocument>
+#include <QString>
+
+namespace graft {
+
+/// Parses `json`; refuses invalid JSON (with the byte offset) and any object holding the same
+/// key twice (naming the key and, below the top level, the key of the enclosing object).
+/// Errors carry no file name; callers add it.
+Result<QJsonDocument> parseStrictJson(const QByteArray &json);
+
+/// Reads the whole file at `path` (at most `maxBytes`, checked before reading) and parses it
+/// with parseStrictJson(). Errors name the file.
+Result<QJsonDocument> readStrictJsonFile(const QString &path, qint64 maxBytes);
+
+} // namespace graft

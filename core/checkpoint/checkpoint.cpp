@@ -1,0 +1,252 @@
+#include "checkpoint/checkpoint.h"
+
+#include "checkpoint/formats/inflate.h"
+
+#include <QStringList>
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+namespace graft {
+
+QString formatName(CheckpointFormat format)
+{
+    switch (format) {
+    case CheckpointFormat::PyTorchZip: return QStringLiteral("pytorch-zip");
+    case CheckpointFormat::PyTorchLegacy: return QStringLiteral("pytorch-legacy");
+    case CheckpointFormat::Safetensors: return QStringLiteral("safetensors");
+    case CheckpointFormat::Npy: return QStringLiteral("npy");
+    case CheckpointFormat::Npz: return QStringLiteral("npz");
+    case CheckpointFormat::Eqx: return QStringLiteral("eqx");
+    case CheckpointFormat::GraftSkeleton: return QStringLiteral("graft-skeleton");
+    }
+    return QString();
+}
+
+qint64 checkedNumel(const Shape &shape, qint64 limit)
+{
+    // numpy's rule: a zero dim makes the array empty, but the product of the other dims must
+    // still fit, or strides (and every partial product) overflow (found by fuzzing: an .eqx
+    // record of shape (9, ..., 0, ..., 301111111111, ...)).
+    qint64 span = 1;
+    bool empty = false;
+    for (qint64 dim : shape) {
+        if (dim < 0)
+            return -1;
+        if (dim == 0) {
+            empty = true;
+            continue;
+        }
+        if (span > limit / dim)
+            return -1;
+        span *= dim;
+    }
+    return empty ? 0 : span;
+}
+
+Shape contiguousStrides(const Shape &shape)
+{
+    Shape strides(shape.size(), 1);
+    qint64 stride = 1;
+    for (size_t i = shape.size(); i-- > 0;) {
+        strides[i] = stride;
+        stride *= std::max<qint64>(shape[i], 1);
+    }
+    return strides;
+}
+
+QString shapeToString(const Shape &shape)
+{
+    QStringList parts;
+    for (qint64 dim : shape)
+        parts << QString::number(dim);
+    return QLatin1Char('[') + parts.join(QStringLiteral(", ")) + QLatin1Char(']');
+}
+
+qint64 TensorEntry::numel() const
+{
+    qint64 numel = 1;
+    for (qint64 dim : shape)
+        numel *= dim;
+    return numel;
+}
+
+bool TensorEntry::isContiguous() const
+{
+    if (numel() <= 1)
+        return true;
+    const Shape expected = contiguousStrides(shape);
+    for (size_t i = 0; i < shape.size(); ++i) {
+        if (shape[i] != 1 && strides[i] != expected[i])
+            return false;
+    }
+    return true;
+}
+
+TensorBytes TensorBytes::view(MappedFilePtr file, const uchar *data, qint64 size)
+{
+    TensorBytes bytes;
+    bytes.m_file = std::move(file);
+    bytes.m_data = data;
+    bytes.m_size = size;
+    return bytes;
+}
+
+TensorBytes TensorBytes::owned(std::vector<uchar> buffer)
+{
+    TensorBytes bytes;
+    bytes.m_buffer = std::make_shared<std::vector<uchar>>(std::move(buffer));
+    bytes.m_data = bytes.m_buffer->data();
+    bytes.m_size = static_cast<qint64>(bytes.m_buffer->size());
+    return bytes;
+}
+
+qint64 Checkpoint::totalBytes() const
+{
+    qint64 total = 0;
+    for (const TensorEntry &entry : m_tensors)
+        total += entry.nbytes();
+    return total;
+}
+
+int Checkpoint::addFile(MappedFilePtr file)
+{
+    m_files.push_back(std::move(file));
+    return static_cast<int>(m_files.size()) - 1;
+}
+
+int Checkpoint::addSegment(const Segment &segment)
+{
+    m_segments.push_back(segment);
+    return static_cast<int>(m_segments.size()) - 1;
+}
+
+Status Checkpoint::addTensor(TensorEntry entry)
+{
+    // Built only on failure: a 100k-tensor file adds 100k tensors.
+    const auto where = [&entry] { return QStringLiteral("tensor '%1'").arg(entry.key); };
+    if (entry.segment < 0 || entry.segment >= static_cast<int>(m_segments.size()))
+        return Error{m_path, where() + QStringLiteral(": no storage for its data")};
+    if (entry.shape.size() > 64)
+        return Error{m_path, where() + QStringLiteral(": %1 dimensions (at most 64)").arg(entry.shape.size())};
+    // Checked before strides are derived from the shape, so that they cannot overflow.
+    const qint64 numel = checkedNumel(entry.shape, std::numeric_limits<qint64>::max() / 16);
+    if (numel < 0)
+        return Error{m_path, where() + QStringLiteral(": shape %1 is invalid or its size overflows")
+                                         .arg(shapeToString(entry.shape))};
+    if (entry.strides.empty() && !entry.shape.empty())
+        entry.strides = contiguousStrides(entry.shape);
+    if (entry.strides.size() != entry.shape.size())
+        return Error{m_path, where() + QStringLiteral(": %1 strides for %2 dimensions")
+                                         .arg(entry.strides.size()).arg(entry.shape.size())};
+
+    const Segment &segment = m_segments[entry.segment];
+    const qint64 available = segment.logicalSize();
+    const qint64 itemSize = dtypeSize(entry.dtype);
+    if (numel > 0) {
+        // The furthest element addressed, checked without overflow against the real bytes.
+        qint64 lastElement = 0;
+        for (size_t i = 0; i < entry.shape.size(); ++i) {
+            if (entry.strides[i] < 0)
+                return Error{m_path, where() + QStringLiteral(": negative stride")};
+            const qint64 reach = entry.shape[i] - 1;
+            if (entry.strides[i] != 0 && reach > (available / itemSize) / entry.strides[i])
+                return Error{m_path, where() + QStringLiteral(": data lies beyond the end of its storage")};
+            lastElement += reach * entry.strides[i];
+            if (lastElement > available / itemSize)
+                return Error{m_path, where() + QStringLiteral(": data lies beyond the end of its storage")};
+        }
+        if (entry.byteOffset < 0 || entry.byteOffset > available
+            || (lastElement + 1) * itemSize > available - entry.byteOffset)
+            return Error{m_path, where() + QStringLiteral(": needs %1 bytes at offset %2 but its storage holds %3")
+                                             .arg((lastElement + 1) * itemSize).arg(entry.byteOffset).arg(available)};
+    }
+    if (!m_index.contains(entry.key))
+        m_index.insert(entry.key, static_cast<int>(m_tensors.size()));
+    m_tensors.push_back(std::move(entry));
+    return Status::success();
+}
+
+namespace {
+
+void swapBytes(uchar *data, qint64 count, int width)
+{
+    for (qint64 i = 0; i < count; ++i)
+        std::reverse(data + i * width, data + (i + 1) * width);
+}
+
+// Copies a strided tensor into C order, one element at a time (odometer over the index).
+void gather(const uchar *base, const TensorEntry &entry, uchar *out)
+{
+    const qint64 itemSize = dtypeSize(entry.dtype);
+    const qint64 numel = entry.numel();
+    const size_t rank = entry.shape.size();
+    std::vector<qint64> index(rank, 0);
+    qint64 offset = 0;
+    for (qint64 n = 0; n < numel; ++n) {
+        std::memcpy(out + n * itemSize, base + offset * itemSize, static_cast<size_t>(itemSize));
+        for (size_t d = rank; d-- > 0;) {
+            if (++index[d] < entry.shape[d]) {
+                offset += entry.strides[d];
+                break;
+            }
+            offset -= (index[d] - 1) * entry.strides[d];
+            index[d] = 0;
+        }
+    }
+}
+
+} // namespace
+
+Result<TensorBytes> Checkpoint::read(int index) const
+{
+    if (index < 0 || index >= static_cast<int>(m_tensors.size()))
+        return Error{m_path, QStringLiteral("no tensor #%1").arg(index)};
+    const TensorEntry &entry = m_tensors[index];
+    const Segment &segment = m_segments[entry.segment];
+    const MappedFilePtr &file = m_files[segment.file];
+    const qint64 nbytes = entry.nbytes();
+
+    std::vector<uchar> inflated;
+    const uchar *segmentData = file->data() + segment.offset;
+    if (segment.deflated) {
+        Result<std::vector<uchar>> result =
+            inflateRaw(segmentData, segment.size, segment.inflatedSize);
+        if (!result)
+            return Error{m_path, QStringLiteral("tensor '%1': %2").arg(entry.key, result.error().message)};
+        inflated = std::move(result).value();
+        segmentData = inflated.data();
+    }
+    const uchar *base = segmentData + entry.byteOffset;
+
+    if (entry.isContiguous() && !entry.bigEndian) {
+        if (!segment.deflated)
+            return TensorBytes::view(file, base, nbytes);
+        if (entry.byteOffset == 0 && static_cast<qint64>(inflated.size()) == nbytes)
+            return TensorBytes::owned(std::move(inflated));
+        return TensorBytes::owned(std::vector<uchar>(base, base + nbytes));
+    }
+
+    std::vector<uchar> buffer;
+    try {
+        buffer.resize(static_cast<size_t>(nbytes));
+    } catch (const std::bad_alloc &) {
+        return Error{m_path, QStringLiteral("tensor '%1': not enough memory for %2 bytes").arg(entry.key).arg(nbytes)};
+    }
+    // An empty tensor (a 0 dim) leaves buffer.data() null, and memcpy with a null pointer is
+    // undefined even for 0 bytes (found by fuzz_npz: a big-endian '>f4' of shape (0, 3)).
+    if (entry.isContiguous()) {
+        if (nbytes > 0)
+            std::memcpy(buffer.data(), base, static_cast<size_t>(nbytes));
+    } else {
+        gather(base, entry, buffer.data());
+    }
+    if (entry.bigEndian) {
+        const int width = isComplex(entry.dtype) ? dtypeSize(entry.dtype) / 2 : dtypeSize(entry.dtype);
+        swapBytes(buffer.data(), nbytes / width, width);
+    }
+    return TensorBytes::owned(std::move(buffer));
+}
+
+} // namespace graft

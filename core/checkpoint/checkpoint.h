@@ -1,0 +1,143 @@
+#pragma once
+// The index of an opened checkpoint: which tensors it holds (key, dtype, shape, strides) and
+// where their bytes are. Readers build it from headers alone; Checkpoint::read() fetches one
+// tensor's data on demand from the memory map (zero-copy when the layout allows).
+
+#include "base/dtype.h"
+#include "base/mappedfile.h"
+#include "base/result.h"
+
+#include <QHash>
+#include <QString>
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+namespace graft {
+
+using Shape = std::vector<qint64>;
+
+enum class CheckpointFormat { PyTorchZip, PyTorchLegacy, Safetensors, Npy, Npz, Eqx, GraftSkeleton };
+
+/// "pytorch-zip", "pytorch-legacy", "safetensors", "npy", "npz", "eqx", "graft-skeleton".
+QString formatName(CheckpointFormat format);
+
+/// A region of one mapped file holding tensor bytes: stored as is, or as a raw deflate stream
+/// (an npz member written by np.savez_compressed) that is inflated when a tensor is read.
+struct Segment {
+    int file = 0;             ///< index into Checkpoint::files()
+    qint64 offset = 0;        ///< start of the region in that file
+    qint64 size = 0;          ///< bytes of the region in the file
+    bool deflated = false;    ///< raw deflate stream
+    qint64 inflatedSize = 0;  ///< bytes after inflating (deflated segments only)
+
+    qint64 logicalSize() const { return deflated ? inflatedSize : size; }
+};
+
+/// Whether an Equinox skeleton leaf is an array or a Python/numpy scalar saved as a 0-d record.
+enum class LeafKind { Array, Scalar };
+
+/// One tensor of the index. Element (i0, i1, ...) lives at byte
+/// `byteOffset + itemsize * sum(ik * strides[k])` of the segment's (inflated) bytes.
+struct TensorEntry {
+    QString key;
+    DType dtype = DType::Float32;
+    Shape shape;
+    Shape strides;            ///< in elements, like torch
+    int segment = 0;          ///< index into Checkpoint::segments()
+    qint64 byteOffset = 0;    ///< bytes from segment start to element 0
+    bool bigEndian = false;   ///< stored big-endian (some .npy files); read() converts
+    LeafKind kind = LeafKind::Array;
+
+    qint64 numel() const;
+    qint64 nbytes() const { return numel() * dtypeSize(dtype); }
+    bool isContiguous() const;
+};
+
+/// A non-tensor object found in a checkpoint (an epoch number, argparse.Namespace, a numpy
+/// scalar...). Never executed; shown with a readable summary.
+struct OtherEntry {
+    QString key;
+    QString type;
+    QString summary;
+};
+
+/// Contiguous little-endian bytes of one tensor: a view into the memory map when possible,
+/// otherwise an owned buffer. Keeps the map alive while it exists.
+class TensorBytes {
+public:
+    TensorBytes() = default;
+    static TensorBytes view(MappedFilePtr file, const uchar *data, qint64 size);
+    static TensorBytes owned(std::vector<uchar> buffer);
+
+    const uchar *data() const { return m_data; }
+    qint64 size() const { return m_size; }
+    bool isZeroCopy() const { return m_file != nullptr; }
+    /// For a zero-copy view: the mapped file and the offset of data() in it, so that a writer
+    /// can copy the bytes file to file (copy_file_range) without faulting the map into memory.
+    /// nullptr / -1 for owned bytes.
+    const MappedFile *mappedFile() const { return m_file.get(); }
+    qint64 fileOffset() const { return m_file ? static_cast<qint64>(m_data - m_file->data()) : -1; }
+
+private:
+    MappedFilePtr m_file;
+    std::shared_ptr<std::vector<uchar>> m_buffer;
+    const uchar *m_data = nullptr;
+    qint64 m_size = 0;
+};
+
+/// An opened checkpoint. Cheap to copy (shares its maps).
+class Checkpoint {
+public:
+    Checkpoint() = default;
+    Checkpoint(QString path, CheckpointFormat format) : m_path(std::move(path)), m_format(format) {}
+
+    const QString &path() const { return m_path; }
+    CheckpointFormat format() const { return m_format; }
+    const std::vector<TensorEntry> &tensors() const { return m_tensors; }
+    const std::vector<OtherEntry> &others() const { return m_others; }
+    const std::vector<MappedFilePtr> &files() const { return m_files; }
+    const std::vector<Segment> &segments() const { return m_segments; }
+    /// Key/value metadata the format carries (safetensors __metadata__, skeleton framework...).
+    const std::vector<std::pair<QString, QString>> &metadata() const { return m_metadata; }
+
+    /// Index of the tensor with this key (the first, should a reader allow a repeat), or -1. O(1).
+    int indexOf(const QString &key) const { return m_index.value(key, -1); }
+    /// Total bytes of all tensors.
+    qint64 totalBytes() const;
+
+    /// The tensor's values as C-contiguous little-endian bytes. Zero-copy for contiguous,
+    /// little-endian tensors in stored segments. Errors name the file and the key.
+    Result<TensorBytes> read(int index) const;
+
+    // Building (used by the readers).
+    int addFile(MappedFilePtr file);
+    int addSegment(const Segment &segment);
+    /// Adds a tensor after checking that every element it addresses lies in its segment.
+    Status addTensor(TensorEntry entry);
+    void addOther(OtherEntry entry) { m_others.push_back(std::move(entry)); }
+    void addMetadata(QString key, QString value) { m_metadata.emplace_back(std::move(key), std::move(value)); }
+    void setFormat(CheckpointFormat format) { m_format = format; }
+
+private:
+    QString m_path;
+    CheckpointFormat m_format = CheckpointFormat::PyTorchZip;
+    std::vector<MappedFilePtr> m_files;
+    std::vector<Segment> m_segments;
+    std::vector<TensorEntry> m_tensors;
+    QHash<QString, int> m_index; ///< key -> position in m_tensors
+    std::vector<OtherEntry> m_others;
+    std::vector<std::pair<QString, QString>> m_metadata;
+};
+
+/// Row-major (C order) strides for a shape, in elements.
+Shape contiguousStrides(const Shape &shape);
+
+/// numel of a shape, or -1 when a dim is negative or the product overflows `limit`.
+qint64 checkedNumel(const Shape &shape, qint64 limit);
+
+/// "[64, 3, 3, 3]".
+QString shapeToString(const Shape &shape);
+
+} // namespace graft

@@ -1,0 +1,73 @@
+#include "checkpoint/checkpointopener.h"
+
+#include "checkpoint/formats/readers.h"
+
+#include <QFileInfo>
+
+#include <cstring>
+
+namespace graft {
+namespace {
+
+bool startsWith(const MappedFile &file, const char *magic, qint64 length)
+{
+    return file.size() >= length && std::memcmp(file.data(), magic, static_cast<size_t>(length)) == 0;
+}
+
+// safetensors: u64 header length, then a JSON object.
+bool looksLikeSafetensors(const MappedFile &file)
+{
+    if (file.size() < 10)
+        return false;
+    quint64 headerSize = 0;
+    std::memcpy(&headerSize, file.data(), 8);
+    return headerSize >= 2 && headerSize <= static_cast<quint64>(file.size() - 8) && file.data()[8] == '{';
+}
+
+// Legacy torch files start with a protocol-2 pickle of the magic number (PROTO 2, LONG1).
+bool looksLikeLegacyTorch(const MappedFile &file) { return startsWith(file, "\x80\x02\x8a\x0a", 4); }
+
+} // namespace
+
+Result<Checkpoint> openCheckpoint(const QString &path)
+{
+    const QString name = QFileInfo(path).fileName();
+    if (name.endsWith(QLatin1String(".json"), Qt::CaseInsensitive)) {
+        if (name.endsWith(QLatin1String(".index.json"), Qt::CaseInsensitive))
+            return readSafetensorsIndex(path);
+        return readSkeleton(path);
+    }
+
+    Result<MappedFilePtr> mapped = MappedFile::open(path);
+    if (!mapped)
+        return mapped.error();
+    const MappedFilePtr &file = *mapped;
+    if (file->size() == 0)
+        return Error{path, QStringLiteral("the file is empty")};
+
+    if (ZipArchive::looksLikeZip(*file)) {
+        Result<ZipArchive> archive = ZipArchive::read(file);
+        if (!archive)
+            return archive.error();
+        for (const ZipEntry &entry : archive->entries()) {
+            if (entry.name == QLatin1String("data.pkl") || entry.name.endsWith(QLatin1String("/data.pkl")))
+                return readTorchZip(file, *archive);
+        }
+        return readNpz(file, *archive);
+    }
+    if (startsWith(*file, "\x93NUMPY", 6)) {
+        if (name.endsWith(QLatin1String(".npy"), Qt::CaseInsensitive))
+            return readNpy(file);
+        return readEqx(file);
+    }
+    if (looksLikeLegacyTorch(*file))
+        return readTorchLegacy(file);
+    if (looksLikeSafetensors(*file))
+        return readSafetensors(file);
+    if (file->data()[0] == '{')
+        return readSkeleton(path);
+    return Error{path, QStringLiteral("not a recognised checkpoint (expected a PyTorch, safetensors, "
+                                      "npy/npz, .eqx or Graft skeleton file)")};
+}
+
+} // namespace graft

@@ -1,0 +1,54 @@
+#pragma once
+// Writes a checkpoint file one tensor at a time, atomically: the bytes go to a temporary file
+// in the destination folder, which is renamed over the destination only when complete. On any
+// error or cancel, no output and no temporary file remain and an existing destination file is
+// untouched.
+
+#include "checkpoint/checkpoint.h"
+#include "base/progress.h"
+#include "base/result.h"
+#include "mapping/transform.h"
+
+#include <QString>
+
+#include <functional>
+#include <vector>
+
+namespace graft {
+
+enum class OutputFormat { Eqx, Safetensors, Npz, Torch };
+
+/// "eqx", "safetensors", "npz", "pt".
+QString outputFormatName(OutputFormat format);
+/// From a name ("eqx", "safetensors", "npz", "pt") or a file suffix (".eqx", ".safetensors",
+/// ".npz", ".pt"/".pth"/".bin"); std::nullopt when unknown.
+std::optional<OutputFormat> outputFormatFromName(const QString &nameOrSuffix);
+
+/// One tensor of the output. `produce` is called exactly once, in order, when the writer
+/// reaches this leaf; it returns the leaf's contiguous little-endian bytes (which must be
+/// spec.dtype × spec.shape), so peak memory is one tensor, not the model.
+struct OutputLeaf {
+    QString key;
+    TensorSpec spec;
+    std::function<Result<TensorBytes>()> produce;
+};
+
+struct WriteOptions {
+    OutputFormat format = OutputFormat::Safetensors;
+    /// safetensors __metadata__ (string -> string); Graft adds "graft_version".
+    std::vector<std::pair<QString, QString>> metadata;
+    /// Paths the output must not replace (the inputs).
+    QStringList protectedPaths;
+    ProgressCallback progress;
+};
+
+struct WriteSummary {
+    qint64 leaves = 0;
+    qint64 bytes = 0; ///< size of the written file
+};
+
+/// Writes `leaves` to `path` in `options.format`. Errors name the output file, or the leaf
+/// whose bytes could not be produced.
+Result<WriteSummary> writeCheckpoint(const QString &path, const std::vector<OutputLeaf> &leaves, const WriteOptions &options);
+
+} // namespace graft

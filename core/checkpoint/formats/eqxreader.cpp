@@ -1,0 +1,96 @@
+// readEqx and readEqxRecords: see eqxreader.h for the layout.
+
+#include "checkpoint/formats/eqxreader.h"
+
+#include "checkpoint/formats/readers.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace graft {
+namespace {
+
+constexpr qint64 kNpyPreamble = 12; // magic (6), version (2), header length (2 or 4), rounded up
+
+} // namespace
+
+Result<std::vector<EqxRecord>> readEqxRecords(const MappedFile &file, const std::vector<std::optional<DType>> &voidAs)
+{
+    const QString &path = file.path();
+    std::vector<EqxRecord> records;
+    std::vector<uchar> buffer; // one record's header, read with pread (MappedFile::readAt)
+    qint64 position = 0;
+    // Each pass consumes a whole record (at least its 10-byte preamble), so the loop ends.
+    while (position < file.size()) {
+        const qint64 index = static_cast<qint64>(records.size());
+        const qint64 remaining = file.size() - position;
+        // The preamble (magic, version, header length), then the whole header when its length
+        // makes sense; parseNpyHeader judges both exactly as it would on the mapped bytes.
+        qint64 headerBytes = std::min<qint64>(kNpyPreamble, remaining);
+        buffer.resize(static_cast<size_t>(headerBytes));
+        if (!file.readAt(position, buffer.data(), headerBytes))
+            return Error{path, QStringLiteral("cannot read record [%1] at byte %2").arg(index).arg(position)};
+        if (Result<qint64> dataOffset = npyDataOffset(buffer.data(), headerBytes); dataOffset && *dataOffset > headerBytes) {
+            headerBytes = std::min({*dataOffset, remaining, kNpyPreamble + kMaxNpyHeaderLength});
+            buffer.resize(static_cast<size_t>(headerBytes));
+            if (!file.readAt(position, buffer.data(), headerBytes))
+                return Error{path, QStringLiteral("cannot read record [%1] at byte %2").arg(index).arg(position)};
+        }
+        const uchar *start = buffer.data();
+        if (remaining < 6 || std::memcmp(start, "\x93NUMPY", 6) != 0)
+            return Error{path, QStringLiteral("%1 trailing bytes at offset %2 after %3 records are not an .npy record")
+                                   .arg(remaining).arg(position).arg(index)};
+        if (index >= kMaxEqxRecords)
+            return Error{path, QStringLiteral("more than %1 records").arg(kMaxEqxRecords)};
+
+        const std::optional<DType> expected = index < static_cast<qint64>(voidAs.size()) ? voidAs[index] : std::nullopt;
+        Result<NpyHeader> header = parseNpyHeader(start, headerBytes, expected);
+        const auto where = [&] { return QStringLiteral("record [%1] at byte %2: ").arg(index).arg(position); };
+        if (!header)
+            return Error{path, where() + header.error().message};
+        const qint64 nbytes = header->nbytes();
+        if (nbytes > remaining - header->dataOffset)
+            return Error{path, where() + QStringLiteral("shape %1 of %2 needs %3 bytes of data but only %4 remain")
+                                           .arg(shapeToString(header->shape), dtypeName(header->dtype))
+                                           .arg(nbytes).arg(remaining - header->dataOffset)};
+        EqxRecord record;
+        record.header = std::move(header).value();
+        record.offset = position;
+        record.dataOffset = position + record.header.dataOffset;
+        position = record.dataOffset + nbytes;
+        records.push_back(std::move(record));
+    }
+    return records;
+}
+
+Result<Checkpoint> readEqx(const MappedFilePtr &file)
+{
+    if (file->size() == 0)
+        return Error{file->path(), QStringLiteral("the file is empty")};
+    Result<std::vector<EqxRecord>> records = readEqxRecords(*file);
+    if (!records)
+        return records.error();
+
+    Checkpoint checkpoint(file->path(), CheckpointFormat::Eqx);
+    // One segment over the whole file; each tensor points at its record's data.
+    Segment segment;
+    segment.file = checkpoint.addFile(file);
+    segment.size = file->size();
+    const int segmentIndex = checkpoint.addSegment(segment);
+    for (size_t i = 0; i < records->size(); ++i) {
+        const EqxRecord &record = (*records)[i];
+        TensorEntry entry;
+        entry.key = QStringLiteral("[%1]").arg(i);
+        entry.dtype = record.header.dtype;
+        entry.shape = record.header.shape;
+        entry.strides = record.header.strides();
+        entry.segment = segmentIndex;
+        entry.byteOffset = record.dataOffset;
+        entry.bigEndian = record.header.bigEndian;
+        if (Status status = checkpoint.addTensor(std::move(entry)); !status)
+            return status.error();
+    }
+    return checkpoint;
+}
+
+} // namespace graft

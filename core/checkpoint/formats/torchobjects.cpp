@@ -1,0 +1,210 @@
+#include "checkpoint/formats/torchobjects.h"
+
+#include <QSet>
+
+#include <limits>
+#include <unordered_map>
+
+namespace graft {
+namespace {
+
+constexpr int kMaxWalkDepth = 1000;
+// A pickle is a graph: the memo lets one container appear under many keys, and 40 levels of
+// `x = [x, x]` take 1 KB yet flatten to 2^40 entries ("billion laughs"). Real checkpoints share
+// a little (tied weights, `{'model': sd, 'ema': sd}`), so the walk may make this many steps per
+// value the pickle holds, plus a floor for tiny pickles; past that the file is refused.
+constexpr qint64 kWalkStepsPerValue = 8;
+constexpr qint64 kMinWalkSteps = 4096;
+// Keys are paths: 1000 nested dicts over a list of a million memo references is a 2 MB pickle
+// whose flattened keys would take 4 GB. The keys the walk builds (stored or on the current path)
+// may take this many characters per byte of pickle, plus a floor; real state dicts use < 1.
+constexpr qint64 kKeyCharsPerPickleByte = 64;
+constexpr qint64 kMinKeyChars = qint64(1) << 20;
+
+class ObjectWalker {
+public:
+    ObjectWalker(const StorageResolver &resolve, Checkpoint &checkpoint, const Unpickled &unpickled)
+        : m_resolve(resolve), m_checkpoint(checkpoint),
+          m_maxSteps(kMinWalkSteps + kWalkStepsPerValue * static_cast<qint64>(unpickled.arena->size())),
+          m_maxKeyChars(kMinKeyChars + kKeyCharsPerPickleByte * unpickled.bytesConsumed)
+    {
+    }
+
+    Status walk(const PickleValue *value, const QString &key, int depth);
+
+private:
+    Status addTensor(const PickleValue *value, const QString &key);
+    void addOther(const PickleValue *value, const QString &key)
+    {
+        m_checkpoint.addOther({key, pickleTypeName(value), pickleSummary(value)});
+    }
+    bool containsTensor(const PickleValue *value, int depth);
+
+    const StorageResolver &m_resolve;
+    Checkpoint &m_checkpoint;
+    const qint64 m_maxSteps;
+    const qint64 m_maxKeyChars;
+    qint64 m_steps = 0;
+    qint64 m_keyChars = 0;
+    QSet<const PickleValue *> m_onPath; // cycle guard
+    // containsTensor's answer per value, so shared containers are searched once. A value still
+    // being searched counts as tensor-free: a cycle adds nothing its first visit does not find.
+    std::unordered_map<const PickleValue *, bool> m_containsTensor;
+};
+
+QString join(const QString &prefix, const QString &name)
+{
+    return prefix.isEmpty() ? name : prefix + QLatin1Char('.') + name;
+}
+
+QString keyText(const PickleValue *key)
+{
+    switch (key->kind) {
+    case PickleKind::String: return key->text;
+    case PickleKind::Int: return key->integerOverflow ? key->text : QString::number(key->integer);
+    default: return pickleSummary(key, 60);
+    }
+}
+
+bool ObjectWalker::containsTensor(const PickleValue *value, int depth)
+{
+    if (value == nullptr || depth > kMaxWalkDepth)
+        return false;
+    switch (value->kind) {
+    case PickleKind::Tensor: return true;
+    case PickleKind::Dict:
+    case PickleKind::List:
+    case PickleKind::Tuple:
+    case PickleKind::Object: break;
+    default: return false;
+    }
+    if (const auto known = m_containsTensor.find(value); known != m_containsTensor.end())
+        return known->second;
+    m_containsTensor[value] = false; // in progress
+    bool found = false;
+    if (value->kind == PickleKind::Dict) {
+        for (size_t i = 0; i < value->entries.size() && !found; ++i)
+            found = containsTensor(value->entries[i].second, depth + 1);
+    } else if (value->kind == PickleKind::Object) {
+        found = containsTensor(value->state, depth + 1);
+    } else {
+        for (size_t i = 0; i < value->items.size() && !found; ++i)
+            found = containsTensor(value->items[i], depth + 1);
+    }
+    m_containsTensor[value] = found;
+    return found;
+}
+
+Status ObjectWalker::addTensor(const PickleValue *value, const QString &key)
+{
+    const PickledTensor &pickled = *value->tensor;
+    const PickleValue *id = pickled.storage->state;
+    Result<ResolvedStorage> storage = m_resolve(id);
+    if (!storage)
+        return Error{storage.error().file, QStringLiteral("tensor '%1': %2").arg(key, storage.error().message)};
+    TensorEntry entry;
+    entry.key = key;
+    entry.dtype = storage->untyped ? pickled.dtype.value_or(DType::UInt8) : storage->dtype;
+    if (pickled.dtype && !storage->untyped && *pickled.dtype != storage->dtype)
+        entry.dtype = *pickled.dtype; // v3 states the dtype; a typed storage of bytes is reinterpreted
+    entry.shape = pickled.shape;
+    entry.strides = pickled.strides;
+    entry.segment = storage->segment;
+    entry.bigEndian = storage->bigEndian && dtypeSize(entry.dtype) > 1;
+    if (pickled.storageOffset < 0 || pickled.storageOffset > (std::numeric_limits<qint64>::max() / 16))
+        return Error{m_checkpoint.path(), QStringLiteral("tensor '%1': invalid storage offset %2").arg(key).arg(pickled.storageOffset)};
+    entry.byteOffset = pickled.storageOffset * dtypeSize(entry.dtype);
+    return m_checkpoint.addTensor(std::move(entry));
+}
+
+Status ObjectWalker::walk(const PickleValue *value, const QString &key, int depth)
+{
+    if (depth > kMaxWalkDepth)
+        return Error{m_checkpoint.path(), QStringLiteral("objects nested deeper than %1 levels at '%2'").arg(kMaxWalkDepth).arg(key)};
+    if (++m_steps > m_maxSteps)
+        return Error{m_checkpoint.path(),
+                     QStringLiteral("objects in the pickle are shared so often that they would flatten to more than %1 entries "
+                                    "(a \"billion laughs\" pickle); stopped at '%2'")
+                         .arg(m_maxSteps)
+                         .arg(key.left(200))};
+    m_keyChars += key.size();
+    if (m_keyChars > m_maxKeyChars)
+        return Error{m_checkpoint.path(),
+                     QStringLiteral("the flattened keys would take more than %1 characters (%2 per byte of pickle); "
+                                    "stopped at '%3…' (%4 characters)")
+                         .arg(m_maxKeyChars)
+                         .arg(kKeyCharsPerPickleByte)
+                         .arg(key.left(200))
+                         .arg(key.size())};
+    if (m_onPath.contains(value)) {
+        addOther(value, key); // a container that contains itself: shown, not followed
+        return Status::success();
+    }
+    switch (value->kind) {
+    case PickleKind::Tensor:
+        return addTensor(value, key.isEmpty() ? QStringLiteral("tensor") : key);
+    case PickleKind::Dict:
+    case PickleKind::List:
+    case PickleKind::Tuple: {
+        m_onPath.insert(value);
+        Status status;
+        if (value->kind == PickleKind::Dict) {
+            for (const auto &[k, v] : value->entries) {
+                status = walk(v, join(key, keyText(k)), depth + 1);
+                if (!status)
+                    break;
+            }
+        } else {
+            for (size_t i = 0; i < value->items.size() && status; ++i)
+                status = walk(value->items[i], join(key, QString::number(i)), depth + 1);
+        }
+        m_onPath.remove(value);
+        return status;
+    }
+    case PickleKind::Object:
+        // An object whose attributes hold tensors (a TorchScript module, an EMA wrapper):
+        // descend into its state so the tensors are found. Otherwise one opaque entry.
+        if (value->state != nullptr && value->state->kind == PickleKind::Dict && containsTensor(value->state, 0)) {
+            m_onPath.insert(value);
+            Status status = walk(value->state, key, depth + 1);
+            m_onPath.remove(value);
+            return status;
+        }
+        addOther(value, key);
+        return Status::success();
+    default:
+        addOther(value, key);
+        return Status::success();
+    }
+}
+
+} // namespace
+
+std::optional<DType> dtypeOfStorageClass(const QString &qualifiedName)
+{
+    static const std::pair<const char *, DType> kClasses[] = {
+        {"FloatStorage", DType::Float32}, {"DoubleStorage", DType::Float64},
+        {"HalfStorage", DType::Float16}, {"BFloat16Storage", DType::BFloat16},
+        {"LongStorage", DType::Int64}, {"IntStorage", DType::Int32},
+        {"ShortStorage", DType::Int16}, {"CharStorage", DType::Int8},
+        {"ByteStorage", DType::UInt8}, {"BoolStorage", DType::Bool},
+        {"ComplexFloatStorage", DType::Complex64}, {"ComplexDoubleStorage", DType::Complex128},
+        {"UntypedStorage", DType::UInt8},
+    };
+    if (!qualifiedName.startsWith(QLatin1String("torch.")))
+        return std::nullopt;
+    const QString name = qualifiedName.mid(6);
+    for (const auto &[className, dtype] : kClasses) {
+        if (name == QLatin1String(className))
+            return dtype;
+    }
+    return std::nullopt;
+}
+
+Status collectTorchObjects(const Unpickled &unpickled, const StorageResolver &resolve, Checkpoint &checkpoint)
+{
+    ObjectWalker walker(resolve, checkpoint, unpickled);
+    return walker.walk(unpickled.root, QString(), 0);
+}
+
+} // namespace graft

@@ -1,0 +1,32 @@
+#pragma once
+// Turns an unpickled torch.save object tree into Checkpoint entries: tensors keyed by their
+// dotted path from the root (dict keys joined with '.', list/tuple indices as numbers), and
+// every other leaf (numbers, strings, Namespace, numpy scalars...) as an OtherEntry.
+// Shared by the zip and legacy readers, which differ only in where storages live.
+
+#include "checkpoint/formats/pickle.h"
+
+#include <functional>
+
+namespace graft {
+
+/// A storage named by a persistent id, resolved by the container reader.
+struct ResolvedStorage {
+    int segment = -1;
+    DType dtype = DType::Float32; ///< element type the storage class names
+    bool untyped = false;         ///< torch.UntypedStorage: the tensor's own dtype applies
+    bool bigEndian = false;       ///< the checkpoint was written on a big-endian machine
+};
+
+/// Maps a persistent id (the tuple inside a PersistentId value) to a storage, or an error.
+using StorageResolver = std::function<Result<ResolvedStorage>(const PickleValue *persistentId)>;
+
+/// Element type named by a torch storage class ("torch.FloatStorage" -> Float32).
+std::optional<DType> dtypeOfStorageClass(const QString &qualifiedName);
+
+/// Walks the unpickled root and adds its tensors and other leaves to `checkpoint`. Shared
+/// containers appear under each of their keys, within a budget of steps proportional to the
+/// pickle's size (errors name the file).
+Status collectTorchObjects(const Unpickled &unpickled, const StorageResolver &resolve, Checkpoint &checkpoint);
+
+} // namespace graft

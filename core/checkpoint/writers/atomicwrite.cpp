@@ -1,0 +1,206 @@
+// The machinery every output format shares: the sink, the leaf stream, the checks made before
+// any file exists, and the atomic QSaveFile wrapper. See formatwriters.h.
+
+#include "checkpoint/writers/formatwriters.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QSaveFile>
+#include <QSet>
+
+#include <limits>
+
+#ifdef Q_OS_UNIX
+#include <sys/stat.h>
+#endif
+#ifdef Q_OS_LINUX
+#include <cerrno>
+#include <cstring>
+#include <unistd.h>
+#endif
+
+namespace graft::writers {
+namespace {
+
+// The file QSaveFile will replace: it follows symlinks (also dangling ones) to their target.
+QFileInfo replacedFile(const QString &path)
+{
+    QFileInfo info(path);
+    for (int depth = 0; depth < 128 && info.isSymLink(); ++depth)
+        info.setFile(info.symLinkTarget());
+    return info;
+}
+
+bool sameInode(const QString &a, const QString &b)
+{
+#ifdef Q_OS_UNIX
+    struct stat first {};
+    struct stat second {};
+    if (::stat(QFile::encodeName(a).constData(), &first) != 0 || ::stat(QFile::encodeName(b).constData(), &second) != 0)
+        return false;
+    return first.st_dev == second.st_dev && first.st_ino == second.st_ino;
+#else
+    Q_UNUSED(a);
+    Q_UNUSED(b);
+    return false;
+#endif
+}
+
+} // namespace
+
+Status OutputSink::write(const char *data, qint64 size, const QString &what)
+{
+    qint64 done = 0;
+    while (done < size) {
+        const qint64 written = m_device.write(data + done, size - done);
+        if (written <= 0)
+            return Error{m_path, QStringLiteral("cannot write %1 at byte %2: %3")
+                                     .arg(what).arg(m_position + done).arg(m_device.errorString())};
+        done += written;
+    }
+    m_position += size;
+    return Status::success();
+}
+
+Status OutputSink::write(const TensorBytes &bytes, const QString &what)
+{
+#ifdef Q_OS_LINUX
+    // Small tensors aren't worth the flush and the extra system calls.
+    constexpr qint64 kFileCopyMinimum = 64 * 1024;
+    const MappedFile *file = bytes.mappedFile();
+    qint64 done = 0;
+    if (file != nullptr && m_fileCopy && bytes.size() >= kFileCopyMinimum && m_device.handle() >= 0) {
+        if (!m_device.flush())
+            return Error{m_path, QStringLiteral("cannot write %1 at byte %2: %3").arg(what).arg(m_position).arg(m_device.errorString())};
+        loff_t offset = bytes.fileOffset();
+        while (done < bytes.size()) {
+            const ssize_t copied = ::copy_file_range(file->handle(), &offset, m_device.handle(), nullptr,
+                                                     static_cast<size_t>(bytes.size() - done), 0);
+            if (copied > 0) {
+                done += copied;
+                continue;
+            }
+            if (copied < 0 && errno == EINTR)
+                continue;
+            if (copied < 0 && done == 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL || errno == EBADF)) {
+                m_fileCopy = false; // not here: write from the map instead, from now on
+                break;
+            }
+            if (copied == 0)
+                break; // the input shrank under us: write() from the map reports what is left
+            return Error{m_path, QStringLiteral("cannot write %1 at byte %2: %3")
+                                     .arg(what).arg(m_position + done).arg(QString::fromLocal8Bit(std::strerror(errno)))};
+        }
+        m_position += done;
+        // The descriptor moved past what QFileDevice knows: tell it where the file ends.
+        if (done > 0 && !m_device.seek(m_position))
+            return Error{m_path, QStringLiteral("cannot write %1 at byte %2: %3").arg(what).arg(m_position).arg(m_device.errorString())};
+    }
+    return write(reinterpret_cast<const char *>(bytes.data()) + done, bytes.size() - done, what);
+#else
+    return write(reinterpret_cast<const char *>(bytes.data()), bytes.size(), what);
+#endif
+}
+
+Status OutputSink::patch(qint64 position, const QByteArray &bytes, const QString &what)
+{
+    if (!m_device.seek(position) || m_device.write(bytes) != bytes.size() || !m_device.seek(m_position))
+        return Error{m_path, QStringLiteral("cannot update %1 at byte %2: %3").arg(what).arg(position).arg(m_device.errorString())};
+    return Status::success();
+}
+
+Result<TensorBytes> LeafStream::produce(size_t index) const
+{
+    const OutputLeaf &leaf = m_leaves[index];
+    if (!leaf.produce)
+        return Error{m_path, QStringLiteral("leaf '%1' has no data source").arg(leaf.key)};
+    Result<TensorBytes> bytes = leaf.produce();
+    if (!bytes)
+        return Error{m_path, QStringLiteral("cannot produce leaf '%1': %2").arg(leaf.key, bytes.error().toString())};
+    const qint64 expected = leafBytes(leaf);
+    if (bytes->size() != expected)
+        return Error{m_path, QStringLiteral("leaf '%1' produced %2 bytes, but %3 %4 needs %5")
+                                 .arg(leaf.key).arg(bytes->size())
+                                 .arg(dtypeName(leaf.spec.dtype), shapeToString(leaf.spec.shape)).arg(expected)};
+    if (expected > 0 && bytes->data() == nullptr)
+        return Error{m_path, QStringLiteral("leaf '%1' produced no data").arg(leaf.key)};
+    return bytes;
+}
+
+Status LeafStream::finished(size_t index) const
+{
+    if (m_progress && !m_progress(static_cast<qint64>(index) + 1, static_cast<qint64>(m_leaves.size())))
+        return Error{m_path, QStringLiteral("writing cancelled after %1 of %2 leaves; nothing was written")
+                                 .arg(index + 1).arg(m_leaves.size())};
+    return Status::success();
+}
+
+qint64 leafBytes(const OutputLeaf &leaf)
+{
+    return checkedNumel(leaf.spec.shape, std::numeric_limits<qint64>::max()) * dtypeSize(leaf.spec.dtype);
+}
+
+Status checkLeafSpecs(const QString &path, const std::vector<OutputLeaf> &leaves, int maxRank)
+{
+    for (const OutputLeaf &leaf : leaves) {
+        if (static_cast<int>(leaf.spec.shape.size()) > maxRank)
+            return Error{path, QStringLiteral("leaf '%1' has %2 dimensions; this format allows at most %3")
+                                   .arg(leaf.key).arg(leaf.spec.shape.size()).arg(maxRank)};
+        const qint64 limit = std::numeric_limits<qint64>::max() / dtypeSize(leaf.spec.dtype);
+        if (checkedNumel(leaf.spec.shape, limit) < 0)
+            return Error{path, QStringLiteral("leaf '%1' has an impossible shape %2")
+                                   .arg(leaf.key, shapeToString(leaf.spec.shape))};
+    }
+    return Status::success();
+}
+
+Status checkUniqueKeys(const QString &path, const std::vector<OutputLeaf> &leaves)
+{
+    QSet<QString> seen;
+    for (const OutputLeaf &leaf : leaves) {
+        if (seen.contains(leaf.key))
+            return Error{path, QStringLiteral("two leaves are named '%1'; this format stores names, which must be unique")
+                                   .arg(leaf.key)};
+        seen.insert(leaf.key);
+    }
+    return Status::success();
+}
+
+Status checkNotProtected(const QString &path, const QStringList &protectedPaths)
+{
+    const QFileInfo target = replacedFile(path);
+    const QString targetPath = target.exists() ? target.canonicalFilePath() : QDir::cleanPath(target.absoluteFilePath());
+    for (const QString &protectedPath : protectedPaths) {
+        const QFileInfo input(protectedPath);
+        const QString inputPath = input.exists() ? input.canonicalFilePath() : QDir::cleanPath(input.absoluteFilePath());
+        // Same canonical path, or the same file under another name (a hard link).
+        if (targetPath == inputPath || (target.exists() && input.exists() && sameInode(targetPath, inputPath)))
+            return Error{path, QStringLiteral("refusing to overwrite input file %1").arg(protectedPath)};
+    }
+    return Status::success();
+}
+
+Result<WriteSummary> writeAtomically(const QString &path, qint64 leafCount, const std::function<Status(OutputSink &)> &body)
+{
+    if (QFileInfo(path).isDir())
+        return Error{path, QStringLiteral("cannot write the output: it is a folder")};
+    // QSaveFile writes to a temporary beside `path` (unnamed where the OS allows) and renames it
+    // over `path` in commit(); with direct-write fallback off (the default) it never writes
+    // into an existing file in place.
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly))
+        return Error{path, QStringLiteral("cannot create the output file: %1").arg(file.errorString())};
+    OutputSink sink(file, path);
+    if (Status status = body(sink); !status) {
+        file.cancelWriting();
+        return status.error(); // the QSaveFile destructor removes the temporary
+    }
+    if (!file.commit())
+        return Error{path, QStringLiteral("cannot finish writing the output file: %1").arg(file.errorString())};
+    WriteSummary summary;
+    summary.leaves = leafCount;
+    summary.bytes = sink.position();
+    return summary;
+}
+
+} // namespace graft::writers

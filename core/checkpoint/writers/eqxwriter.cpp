@@ -1,0 +1,36 @@
+// .eqx output: what eqx.tree_serialise_leaves writes, one .npy v1.0 record per leaf, back to
+// back, with nothing before, between or after them:
+//
+//   [\x93NUMPY 1 0][u16 header length][{'descr': '<f4', 'fortran_order': False, 'shape': (..), }
+//    padded with spaces, '\n' at a multiple of 64][data] [next record] ...
+//
+// formatNpyHeader() gives the header np.save writes (bfloat16 as '<V2', as jnp.save does).
+// eqx.tree_deserialise_leaves reads the records back in the order of the `like` tree's leaves,
+// so the leaves must already be in that order; no names are stored.
+
+#include "checkpoint/writers/formatwriters.h"
+
+#include "checkpoint/formats/npyheader.h"
+
+namespace graft::writers {
+
+Status writeEqx(OutputSink &sink, const LeafStream &stream)
+{
+    for (size_t i = 0; i < stream.size(); ++i) {
+        const OutputLeaf &leaf = stream.leaves()[i];
+        Result<TensorBytes> bytes = stream.produce(i);
+        if (!bytes)
+            return bytes.error();
+        const QString what = QStringLiteral("leaf '%1'").arg(leaf.key);
+        if (Status status = sink.write(formatNpyHeader(leaf.spec.dtype, leaf.spec.shape), what); !status)
+            return status;
+        if (Status status = sink.write(*bytes, what); !status)
+            return status;
+        bytes = TensorBytes(); // drop this leaf's bytes before the next one is produced
+        if (Status status = stream.finished(i); !status)
+            return status;
+    }
+    return Status::success();
+}
+
+} // namespace graft::writers

@@ -1,0 +1,109 @@
+#pragma once
+// Internal to writeCheckpoint() (checkpointwriter.cpp): the machinery every output format
+// shares, and one writer per format. Not part of core's API; tests include it only to reach
+// what the public call hides (forcing ZIP64 records on a small .npz).
+//
+// How a write goes:
+//   1. checkpointwriter.cpp refuses protected destinations and runs the format's checks
+//      (dtypes, duplicate keys, sizes) before any file exists;
+//   2. writeAtomically() opens a QSaveFile beside the destination (an unnamed O_TMPFILE on
+//      Linux, a hidden temporary elsewhere) and runs the format's streaming writer on it;
+//   3. the streaming writer asks a LeafStream for each leaf in order (produce() once, bytes
+//      checked, written, dropped), which reports progress and turns a cancel into an error;
+//   4. the file is renamed over the destination only when the writer succeeded; otherwise the
+//      temporary is discarded and an existing destination is untouched.
+
+#include "checkpoint/checkpointwriter.h"
+
+#include <QByteArray>
+#include <QFileDevice>
+
+#include <functional>
+
+namespace graft::writers {
+
+/// The open temporary output. Tracks the write position; every failure names the destination.
+class OutputSink {
+public:
+    OutputSink(QFileDevice &device, QString path) : m_device(device), m_path(std::move(path)) {}
+
+    /// Appends `size` bytes; `what` says what they are ("the header of leaf 'x'").
+    Status write(const char *data, qint64 size, const QString &what);
+    Status write(const QByteArray &bytes, const QString &what) { return write(bytes.constData(), bytes.size(), what); }
+    /// Appends a tensor's bytes. A zero-copy view of a mapped input is copied file to file in
+    /// the kernel (copy_file_range, as cp does) so its pages never enter this process: peak
+    /// memory stays flat and no page faults are taken. Falls back to write() from memory where
+    /// the kernel can't (another file system, no support).
+    Status write(const TensorBytes &bytes, const QString &what);
+    /// Overwrites bytes written earlier at `position` (a zip CRC), then returns to the end.
+    Status patch(qint64 position, const QByteArray &bytes, const QString &what);
+
+    qint64 position() const { return m_position; }
+    const QString &path() const { return m_path; }
+
+private:
+    QFileDevice &m_device;
+    QString m_path;
+    qint64 m_position = 0;
+    bool m_fileCopy = true; ///< copy_file_range works here (cleared after EXDEV/ENOSYS/...)
+};
+
+/// The leaves in order, produced one at a time. Holds no bytes itself: whatever produce()
+/// returns is dropped by the caller before it asks for the next leaf. `leaves` must outlive it.
+class LeafStream {
+public:
+    LeafStream(QString path, const std::vector<OutputLeaf> &leaves, const ProgressCallback &progress)
+        : m_path(std::move(path)), m_leaves(leaves), m_progress(progress) {}
+
+    const std::vector<OutputLeaf> &leaves() const { return m_leaves; }
+    size_t size() const { return m_leaves.size(); }
+
+    /// Calls leaf `index`'s produce() and checks it returned exactly the spec's byte count.
+    /// Errors name the output path and the leaf key.
+    Result<TensorBytes> produce(size_t index) const;
+    /// Reports leaf `index` written: progress(index + 1, total). A false answer is an error
+    /// ("cancelled"), which makes the caller discard everything.
+    Status finished(size_t index) const;
+
+private:
+    QString m_path;
+    const std::vector<OutputLeaf> &m_leaves; // the caller's list, alive for the whole write
+    ProgressCallback m_progress;             // a copy: a temporary `{}` argument must not dangle (ASan found one)
+};
+
+/// Bytes of a leaf's data per its spec (numel × itemsize). Valid after checkLeafSpecs().
+qint64 leafBytes(const OutputLeaf &leaf);
+
+/// Every spec has non-negative dims whose byte size fits 63 bits and at most `maxRank` dims.
+Status checkLeafSpecs(const QString &path, const std::vector<OutputLeaf> &leaves, int maxRank);
+/// No two leaves share a key (formats that store names).
+Status checkUniqueKeys(const QString &path, const std::vector<OutputLeaf> &leaves);
+/// Refuses a destination that is (after resolving symlinks, or by inode) one of `protectedPaths`.
+Status checkNotProtected(const QString &path, const QStringList &protectedPaths);
+
+/// Opens a QSaveFile for `path`, runs `body` on it and commits only when `body` succeeded.
+/// On any failure nothing is left behind and an existing `path` keeps its bytes.
+Result<WriteSummary> writeAtomically(const QString &path, qint64 leafCount, const std::function<Status(OutputSink &)> &body);
+
+// .eqx: each leaf as an .npy v1.0 record (formatNpyHeader + data), back to back.
+Status writeEqx(OutputSink &sink, const LeafStream &stream);
+
+// safetensors: the header is built (and its limits checked) before the file is opened.
+/// The complete header: u64 length, JSON (space-padded to a multiple of 8).
+Result<QByteArray> safetensorsHeader(const QString &path, const std::vector<OutputLeaf> &leaves,
+                                     const std::vector<std::pair<QString, QString>> &metadata);
+Status writeSafetensors(OutputSink &sink, const LeafStream &stream, const QByteArray &header);
+
+// .npz: a stored (uncompressed) zip of KEY.npy members.
+struct NpzOptions {
+    /// Write ZIP64 records even where the sizes don't need them (lets tests exercise them).
+    bool forceZip64 = false;
+};
+Status checkNpz(const QString &path, const std::vector<OutputLeaf> &leaves);
+Status writeNpz(OutputSink &sink, const LeafStream &stream, const NpzOptions &options = {});
+
+// torch .pt: the zip torch.save writes, pickled dict first, storages streamed after it.
+Status checkTorch(const QString &path, const std::vector<OutputLeaf> &leaves);
+Status writeTorch(OutputSink &sink, const LeafStream &stream);
+
+} // namespace graft::writers

@@ -1,0 +1,190 @@
+// torch .pt output, written the way torch.save writes a dict of tensors, one leaf at a time:
+//
+//   archive/data.pkl    pickle (protocol 2) of {key: torch._utils._rebuild_tensor_v2(
+//                         persistent_id(('storage', torch.<T>Storage, '<i>', 'cpu', numel)),
+//                         0, size, stride, False, collections.OrderedDict()), ...}
+//   archive/byteorder   "little"
+//   archive/data/<i>    leaf i's bytes, starting on a multiple of 64 in the file
+//   archive/version     "3\n"
+//
+// Why not LibTorch's torch::pickle_save (the tensor engine): it builds the whole archive in
+// memory, tags the dict with torch.jit._pickle.restore_type_tag — a global that torch.load's
+// weights_only unpickler (the default since torch 2.6) refuses and that Graft's own reader
+// shows as an opaque object — and loading LibTorch costs ~0.44 s and ~157 MB. The pickle here
+// uses only globals that allowlist accepts, data.pkl needs nothing but the specs, so it is
+// written first and the storages stream after it.
+//
+// LibTorch 1.13 has no storage type for uint16/32/64 or float8; those leaves are refused.
+
+#include "checkpoint/writers/formatwriters.h"
+#include "checkpoint/writers/zipwriter.h"
+
+#include <limits>
+
+namespace graft::writers {
+namespace {
+
+constexpr int kStorageAlignment = 64;
+const QByteArray kArchive = QByteArrayLiteral("archive/");
+
+const char *storageType(DType dtype)
+{
+    switch (dtype) {
+    case DType::Bool: return "BoolStorage";
+    case DType::UInt8: return "ByteStorage";
+    case DType::Int8: return "CharStorage";
+    case DType::Int16: return "ShortStorage";
+    case DType::Int32: return "IntStorage";
+    case DType::Int64: return "LongStorage";
+    case DType::Float16: return "HalfStorage";
+    case DType::BFloat16: return "BFloat16Storage";
+    case DType::Float32: return "FloatStorage";
+    case DType::Float64: return "DoubleStorage";
+    case DType::Complex64: return "ComplexFloatStorage";
+    case DType::Complex128: return "ComplexDoubleStorage";
+    case DType::UInt16:
+    case DType::UInt32:
+    case DType::UInt64:
+    case DType::Float8E4M3:
+    case DType::Float8E5M2:
+        break;
+    }
+    return nullptr;
+}
+
+// Just the pickle opcodes a state dict needs (names as in Python's pickle module).
+class Pickle {
+public:
+    Pickle() { m_bytes += QByteArrayLiteral("\x80\x02"); } // PROTO 2
+
+    void op(char code) { m_bytes += code; }
+    void global(const char *module, const char *name) { m_bytes += 'c' + QByteArray(module) + '\n' + name + '\n'; }
+    void string(const QByteArray &utf8) // BINUNICODE
+    {
+        m_bytes += 'X';
+        appendLittleEndian(static_cast<quint64>(utf8.size()), 4);
+        m_bytes += utf8;
+    }
+    void integer(qint64 value)
+    {
+        if (value >= 0 && value < 0x100) {
+            m_bytes += 'K'; // BININT1
+            appendLittleEndian(static_cast<quint64>(value), 1);
+        } else if (value >= 0 && value < 0x10000) {
+            m_bytes += 'M'; // BININT2
+            appendLittleEndian(static_cast<quint64>(value), 2);
+        } else if (value >= -0x80000000LL && value < 0x80000000LL) {
+            m_bytes += 'J'; // BININT, signed 32-bit
+            appendLittleEndian(static_cast<quint64>(value), 4);
+        } else {
+            // LONG1: the shortest little-endian two's complement that keeps the sign.
+            int length = 1;
+            while (length < 8 && (value >= (qint64(1) << (8 * length - 1)) || value < -(qint64(1) << (8 * length - 1))))
+                ++length;
+            m_bytes += '\x8a';
+            m_bytes += static_cast<char>(length);
+            appendLittleEndian(static_cast<quint64>(value), length);
+        }
+    }
+    void tuple(const Shape &values)
+    {
+        if (values.empty()) {
+            op(')'); // EMPTY_TUPLE
+            return;
+        }
+        op('('); // MARK
+        for (qint64 value : values)
+            integer(value);
+        op('t'); // TUPLE
+    }
+    const QByteArray &bytes() const { return m_bytes; }
+
+private:
+    void appendLittleEndian(quint64 value, int size)
+    {
+        for (int i = 0; i < size; ++i, value >>= 8)
+            m_bytes += static_cast<char>(value & 0xff);
+    }
+    QByteArray m_bytes;
+};
+
+// {key: tensor, ...} with tensor i backed by storage record "data/<i>".
+QByteArray statePickle(const std::vector<OutputLeaf> &leaves)
+{
+    Pickle pickle;
+    pickle.op('}'); // EMPTY_DICT
+    if (!leaves.empty())
+        pickle.op('('); // MARK
+    for (size_t i = 0; i < leaves.size(); ++i) {
+        const OutputLeaf &leaf = leaves[i];
+        pickle.string(leaf.key.toUtf8());
+        pickle.global("torch._utils", "_rebuild_tensor_v2");
+        pickle.op('(');
+        pickle.op('('); // the storage's persistent id
+        pickle.string("storage");
+        pickle.global("torch", storageType(leaf.spec.dtype));
+        pickle.string(QByteArray::number(static_cast<qulonglong>(i)));
+        pickle.string("cpu");
+        pickle.integer(checkedNumel(leaf.spec.shape, std::numeric_limits<qint64>::max()));
+        pickle.op('t');
+        pickle.op('Q'); // BINPERSID
+        pickle.integer(0); // storage offset
+        pickle.tuple(leaf.spec.shape);
+        pickle.tuple(contiguousStrides(leaf.spec.shape));
+        pickle.op('\x89'); // NEWFALSE: requires_grad
+        pickle.global("collections", "OrderedDict"); // backward hooks: OrderedDict()
+        pickle.op(')');
+        pickle.op('R'); // REDUCE
+        pickle.op('t');
+        pickle.op('R');
+    }
+    if (!leaves.empty())
+        pickle.op('u'); // SETITEMS
+    pickle.op('.');     // STOP
+    return pickle.bytes();
+}
+
+} // namespace
+
+Status checkTorch(const QString &path, const std::vector<OutputLeaf> &leaves)
+{
+    if (Status status = checkUniqueKeys(path, leaves); !status)
+        return status;
+    for (const OutputLeaf &leaf : leaves) {
+        if (storageType(leaf.spec.dtype) == nullptr)
+            return Error{path, QStringLiteral("leaf '%1' is %2, which PyTorch 1.13 cannot store in a .pt file; "
+                                              "cast it or choose safetensors")
+                                   .arg(leaf.key, dtypeName(leaf.spec.dtype))};
+    }
+    return Status::success();
+}
+
+Status writeTorch(OutputSink &sink, const LeafStream &stream)
+{
+    ZipWriter zip(sink, ZipWriter::Options{false, kStorageAlignment});
+    if (Status status = zip.addMember(kArchive + "data.pkl", statePickle(stream.leaves())); !status)
+        return status;
+    if (Status status = zip.addMember(kArchive + "byteorder", QByteArrayLiteral("little")); !status)
+        return status;
+    for (size_t i = 0; i < stream.size(); ++i) {
+        const OutputLeaf &leaf = stream.leaves()[i];
+        Result<TensorBytes> bytes = stream.produce(i);
+        if (!bytes)
+            return bytes.error();
+        if (Status status = zip.beginMember(kArchive + "data/" + QByteArray::number(static_cast<qulonglong>(i)), bytes->size()); !status)
+            return status;
+        if (Status status = zip.write(reinterpret_cast<const char *>(bytes->data()), bytes->size(), QStringLiteral("leaf '%1'").arg(leaf.key));
+            !status)
+            return status;
+        bytes = TensorBytes(); // drop this leaf's bytes before the next one is produced
+        if (Status status = zip.endMember(); !status)
+            return status;
+        if (Status status = stream.finished(i); !status)
+            return status;
+    }
+    if (Status status = zip.addMember(kArchive + "version", QByteArrayLiteral("3\n")); !status)
+        return status;
+    return zip.finish();
+}
+
+} // namespace graft::writers

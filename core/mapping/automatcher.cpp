@@ -1,0 +1,492 @@
+#include "mapping/automatcher.h"
+
+#include "checkpoint/checkpoint.h"
+#include "mapping/keynames.h"
+#include "mapping/orderalignment.h"
+
+#include <QHash>
+#include <QSet>
+
+#include <algorithm>
+#include <utility>
+
+namespace graft {
+namespace {
+
+constexpr double kConfidenceExplicit = 1.0;
+constexpr double kConfidenceName = 0.99;
+constexpr double kConfidenceRenamed = 0.97;
+constexpr double kConfidenceLoose = 0.85;
+constexpr double kConfidenceFused = 0.9;
+constexpr double kConfidenceOrder = 0.7;
+constexpr double kFixablePenalty = 0.04;
+
+// Cheap shape compatibility used inside the alignment (analysePair runs on chosen pairs only).
+struct ShapeKey {
+    Shape shape;
+    Shape squeezed;
+    Shape sorted;
+    DType dtype;
+};
+
+ShapeKey shapeKeyOf(const TensorSpec &spec)
+{
+    ShapeKey key{spec.shape, {}, spec.shape, spec.dtype};
+    std::copy_if(spec.shape.begin(), spec.shape.end(), std::back_inserter(key.squeezed), [](qint64 d) { return d != 1; });
+    std::sort(key.sorted.begin(), key.sorted.end());
+    return key;
+}
+
+int compatibilityScore(const ShapeKey &target, const ShapeKey &source)
+{
+    if (target.shape == source.shape)
+        return target.dtype == source.dtype ? 4 : 3;
+    if (target.squeezed == source.squeezed)
+        return 2;
+    if (target.sorted == source.sorted)
+        return 1;
+    return 0;
+}
+
+// Fused attention sources for a q/k/v target: returns (slice index, candidate source keys).
+std::optional<std::pair<int, QStringList>> fusedCandidates(const QString &canonicalTarget)
+{
+    QStringList tokens = canonicalTarget.split(QLatin1Char('.'));
+    if (tokens.size() < 2)
+        return std::nullopt;
+    const QString parameter = tokens.takeLast();
+    const QString projection = tokens.takeLast();
+    static const QHash<QString, int> kIndex{
+        {QStringLiteral("query_proj"), 0}, {QStringLiteral("q_proj"), 0}, {QStringLiteral("query"), 0}, {QStringLiteral("q"), 0},
+        {QStringLiteral("key_proj"), 1},   {QStringLiteral("k_proj"), 1}, {QStringLiteral("key"), 1},   {QStringLiteral("k"), 1},
+        {QStringLiteral("value_proj"), 2}, {QStringLiteral("v_proj"), 2}, {QStringLiteral("value"), 2}, {QStringLiteral("v"), 2}};
+    if (!kIndex.contains(projection) || (parameter != QLatin1String("weight") && parameter != QLatin1String("bias")))
+        return std::nullopt;
+    const QString prefix = tokens.isEmpty() ? QString() : tokens.join(QLatin1Char('.')) + QLatin1Char('.');
+    return std::make_pair(kIndex.value(projection),
+                          QStringList{prefix + QStringLiteral("in_proj_") + parameter, prefix + QStringLiteral("qkv.") + parameter,
+                                      prefix + QStringLiteral("in_proj.") + parameter});
+}
+
+class Matcher {
+public:
+    Matcher(const std::vector<KeySpec> &sources, const std::vector<KeySpec> &targets, const MatchOptions &options, Convention convention)
+        : m_sources(sources), m_targets(targets), m_options(options), m_convention(convention),
+          m_sourceUsed(sources.size(), false), m_decided(targets.size(), false), m_matchedSource(targets.size(), -1)
+    {
+        m_result.convention = convention;
+        m_result.mappings.resize(targets.size());
+        for (size_t t = 0; t < targets.size(); ++t) {
+            m_result.mappings[t].target = targets[t].key;
+            m_targetIndex.insert(targets[t].key, static_cast<int>(t));
+        }
+        for (size_t s = 0; s < sources.size(); ++s)
+            m_sourceIndex.insert(sources[s].key, static_cast<int>(s));
+    }
+
+    MappingResult run();
+
+private:
+    void applyKeptAndIgnored();
+    void applyExplicit();
+    void matchByName(bool loose);
+    void matchFused();
+    void matchByOrder();
+    void finish();
+    bool assign(int target, int source, const PairAnalysis &analysis, MatchOrigin origin, double confidence, const QString &prefix);
+
+    const std::vector<KeySpec> &m_sources;
+    const std::vector<KeySpec> &m_targets;
+    const MatchOptions &m_options;
+    Convention m_convention;
+    MappingResult m_result;
+    std::vector<bool> m_sourceUsed;
+    std::vector<bool> m_decided;
+    std::vector<int> m_matchedSource;
+    QSet<int> m_ignored;
+    QHash<QString, int> m_targetIndex;
+    QHash<QString, int> m_sourceIndex;
+    QHash<int, QPair<int, QString>> m_nameConflicts; // target -> (source, why incompatible)
+    QSet<int> m_ambiguousTargets;
+    std::vector<QString> m_renamed;                   // source keys after rename rules
+    std::vector<QString> m_sourceCanonical;           // canonicalKey(m_renamed[s]), computed once
+    std::vector<QString> m_targetCanonical;           // canonicalKey(target key), computed once
+};
+
+bool Matcher::assign(int target, int source, const PairAnalysis &analysis, MatchOrigin origin, double confidence, const QString &prefix)
+{
+    Mapping &mapping = m_result.mappings[static_cast<size_t>(target)];
+    mapping.sources = {m_sources[static_cast<size_t>(source)].key};
+    mapping.transforms = analysis.transforms;
+    mapping.status = analysis.status;
+    mapping.origin = origin;
+    mapping.confidence = analysis.status == MatchStatus::Fixable ? confidence - kFixablePenalty : confidence;
+    mapping.reason = prefix + QStringLiteral("; ") + analysis.reason;
+    m_decided[static_cast<size_t>(target)] = true;
+    m_matchedSource[static_cast<size_t>(target)] = source;
+    m_sourceUsed[static_cast<size_t>(source)] = true;
+    return true;
+}
+
+void Matcher::applyKeptAndIgnored()
+{
+    for (const QString &key : m_options.ignoredSources) {
+        if (const int s = m_sourceIndex.value(key, -1); s >= 0) {
+            m_ignored.insert(s);
+            m_sourceUsed[static_cast<size_t>(s)] = true;
+        } else {
+            m_result.stale.push_back({QStringLiteral("ignored source %1").arg(key), QStringLiteral("source key '%1' is gone").arg(key)});
+        }
+    }
+    const QSet<QString> kept(m_options.keptTargets.begin(), m_options.keptTargets.end());
+    for (const QString &key : m_options.keptTargets) {
+        if (!m_targetIndex.contains(key))
+            m_result.stale.push_back({QStringLiteral("kept target %1").arg(key), QStringLiteral("target key '%1' is gone").arg(key)});
+    }
+    for (size_t t = 0; t < m_targets.size(); ++t) {
+        const bool scalar = m_targets[t].kind == LeafKind::Scalar;
+        if (kept.contains(m_targets[t].key) || scalar) {
+            Mapping &mapping = m_result.mappings[t];
+            mapping.status = MatchStatus::Kept;
+            mapping.confidence = 1.0;
+            mapping.reason = scalar ? QStringLiteral("scalar leaf: keeps the target's value")
+                                    : QStringLiteral("kept at the target's initial value (profile)");
+            m_decided[t] = true;
+        }
+    }
+}
+
+void Matcher::applyExplicit()
+{
+    for (const ExplicitMapping &explicitMapping : m_options.explicitMappings) {
+        const QString entry = QStringLiteral("mapping %1 <- %2").arg(explicitMapping.target, explicitMapping.sources.join(QStringLiteral(", ")));
+        const int target = m_targetIndex.value(explicitMapping.target, -1);
+        if (target < 0) {
+            m_result.stale.push_back({entry, QStringLiteral("target key '%1' is gone").arg(explicitMapping.target)});
+            continue;
+        }
+        std::vector<int> sources;
+        QString missing;
+        for (const QString &key : explicitMapping.sources) {
+            const int s = m_sourceIndex.value(key, -1);
+            if (s < 0 && missing.isEmpty())
+                missing = key;
+            sources.push_back(s);
+        }
+        if (!missing.isEmpty()) {
+            m_result.stale.push_back({entry, QStringLiteral("source key '%1' is gone").arg(missing)});
+            continue;
+        }
+        if (sources.empty()) {
+            m_result.stale.push_back({entry, QStringLiteral("no source given")});
+            continue;
+        }
+        std::vector<TensorSpec> specs;
+        for (int s : sources)
+            specs.push_back(m_sources[static_cast<size_t>(s)].spec);
+        const TensorSpec &targetSpec = m_targets[static_cast<size_t>(target)].spec;
+        PairAnalysis analysis = explicitMapping.hasTransforms || sources.size() > 1
+                                    ? analyseChain(specs, explicitMapping.transforms, targetSpec)
+                                    : analysePair(specs.front(), targetSpec, m_convention, explicitMapping.target);
+        if (analysis.status == MatchStatus::Incompatible) {
+            m_result.stale.push_back({entry, QStringLiteral("shape changed: %1").arg(analysis.reason)});
+            continue;
+        }
+        Mapping &mapping = m_result.mappings[static_cast<size_t>(target)];
+        mapping.sources = explicitMapping.sources;
+        mapping.transforms = analysis.transforms;
+        mapping.status = analysis.status;
+        mapping.origin = MatchOrigin::Explicit;
+        mapping.confidence = kConfidenceExplicit;
+        mapping.reason = QStringLiteral("explicit mapping; ") + analysis.reason;
+        m_decided[static_cast<size_t>(target)] = true;
+        m_matchedSource[static_cast<size_t>(target)] = sources.front();
+        for (int s : sources)
+            m_sourceUsed[static_cast<size_t>(s)] = true;
+    }
+}
+
+void Matcher::matchByName(bool loose)
+{
+    auto keyOf = [loose](const QString &canonical) { return loose ? looseKeyOfCanonical(canonical) : canonical; };
+    QHash<QString, QList<int>> byName;
+    for (size_t s = 0; s < m_sources.size(); ++s) {
+        if (!m_sourceUsed[s])
+            byName[keyOf(m_sourceCanonical[s])].append(static_cast<int>(s));
+    }
+    // Two undecided targets with one normalised name: giving the source to either is a guess.
+    std::vector<QString> targetNames(m_targets.size());
+    QHash<QString, int> targetsPerName;
+    for (size_t t = 0; t < m_targets.size(); ++t) {
+        if (!m_decided[t]) {
+            targetNames[t] = keyOf(m_targetCanonical[t]);
+            ++targetsPerName[targetNames[t]];
+        }
+    }
+    for (size_t t = 0; t < m_targets.size(); ++t) {
+        if (m_decided[t])
+            continue;
+        const QList<int> candidates = byName.value(targetNames[t]);
+        QList<int> compatible;
+        QHash<int, PairAnalysis> analyses;
+        for (int s : candidates) {
+            if (m_sourceUsed[static_cast<size_t>(s)])
+                continue;
+            PairAnalysis analysis = analysePair(m_sources[static_cast<size_t>(s)].spec, m_targets[t].spec, m_convention, m_targets[t].key);
+            if (analysis.status == MatchStatus::Incompatible) {
+                m_nameConflicts.insert(static_cast<int>(t), {s, analysis.reason});
+                continue;
+            }
+            compatible.append(s);
+            analyses.insert(s, analysis);
+        }
+        if (compatible.size() == 1 && targetsPerName.value(targetNames[t]) == 1) {
+            const int s = compatible.front();
+            const bool renamed = m_renamed[static_cast<size_t>(s)] != m_sources[static_cast<size_t>(s)].key;
+            const MatchOrigin origin = loose ? MatchOrigin::LooseName : renamed ? MatchOrigin::RenameRule : MatchOrigin::Name;
+            const double confidence = loose ? kConfidenceLoose : renamed ? kConfidenceRenamed : kConfidenceName;
+            const QString why = loose ? QStringLiteral("names match loosely") : renamed ? QStringLiteral("names match after rename rules")
+                                                                                        : QStringLiteral("names match");
+            assign(static_cast<int>(t), s, analyses.value(s), origin, confidence, why);
+            m_nameConflicts.remove(static_cast<int>(t));
+        } else if (!compatible.isEmpty()) {
+            Ambiguity ambiguity;
+            ambiguity.target = m_targets[t].key;
+            for (int s : compatible)
+                ambiguity.candidates << m_sources[static_cast<size_t>(s)].key;
+            ambiguity.reason = compatible.size() > 1
+                                   ? QStringLiteral("%1 source keys have the same normalised name").arg(compatible.size())
+                                   : QStringLiteral("%1 target keys have the same normalised name")
+                                         .arg(targetsPerName.value(targetNames[t]));
+            m_result.ambiguous.push_back(ambiguity);
+            m_ambiguousTargets.insert(static_cast<int>(t));
+            m_decided[t] = true;
+        }
+    }
+}
+
+void Matcher::matchFused()
+{
+    QHash<QString, int> byName;
+    for (size_t s = 0; s < m_sources.size(); ++s)
+        byName.insert(m_sourceCanonical[s], static_cast<int>(s));
+    for (size_t t = 0; t < m_targets.size(); ++t) {
+        if (m_decided[t])
+            continue;
+        const auto fused = fusedCandidates(m_targetCanonical[t]);
+        if (!fused)
+            continue;
+        for (const QString &candidate : fused->second) {
+            const int s = byName.value(candidate, -1);
+            if (s < 0 || m_ignored.contains(s))
+                continue;
+            const TensorSpec &source = m_sources[static_cast<size_t>(s)].spec;
+            const TensorSpec &target = m_targets[t].spec;
+            if (source.shape.empty() || target.shape.empty() || source.shape[0] != 3 * target.shape[0])
+                continue;
+            const qint64 rows = target.shape[0];
+            TransformChain chain{Transform::slice(0, fused->first * rows, (fused->first + 1) * rows)};
+            Result<TensorSpec> sliced = inferTransforms({source}, chain);
+            if (!sliced)
+                continue;
+            PairAnalysis rest = analysePair(*sliced, target, m_convention, m_targets[t].key);
+            if (rest.status == MatchStatus::Incompatible)
+                continue;
+            chain.insert(chain.end(), rest.transforms.begin(), rest.transforms.end());
+            PairAnalysis analysis{MatchStatus::Fixable, chain,
+                                  QStringLiteral("part %1 of 3 of a fused q/k/v tensor").arg(fused->first + 1)};
+            assign(static_cast<int>(t), s, analysis, MatchOrigin::FusedSlice, kConfidenceFused, QStringLiteral("fused attention"));
+            break;
+        }
+    }
+}
+
+void Matcher::matchByOrder()
+{
+    // Anchors: name/explicit matches, kept in order on both sides (longest increasing run).
+    std::vector<std::pair<int, int>> matched;
+    for (size_t t = 0; t < m_targets.size(); ++t) {
+        if (m_matchedSource[t] >= 0)
+            matched.emplace_back(static_cast<int>(t), m_matchedSource[t]);
+    }
+    std::vector<int> tails;      // index into matched of the smallest tail of each run length
+    std::vector<int> previous(matched.size(), -1);
+    for (size_t i = 0; i < matched.size(); ++i) {
+        auto it = std::lower_bound(tails.begin(), tails.end(), matched[i].second,
+                                   [&](int index, int source) { return matched[static_cast<size_t>(index)].second < source; });
+        if (it != tails.begin())
+            previous[i] = *(it - 1);
+        if (it == tails.end())
+            tails.push_back(static_cast<int>(i));
+        else
+            *it = static_cast<int>(i);
+    }
+    std::vector<std::pair<int, int>> anchors;
+    for (int i = tails.empty() ? -1 : tails.back(); i >= 0; i = previous[static_cast<size_t>(i)])
+        anchors.push_back(matched[static_cast<size_t>(i)]);
+    std::reverse(anchors.begin(), anchors.end());
+    anchors.emplace_back(static_cast<int>(m_targets.size()), static_cast<int>(m_sources.size()));
+
+    std::vector<ShapeKey> targetKeys;
+    std::vector<ShapeKey> sourceKeys;
+    for (const KeySpec &k : m_targets)
+        targetKeys.push_back(shapeKeyOf(k.spec));
+    for (const KeySpec &k : m_sources)
+        sourceKeys.push_back(shapeKeyOf(k.spec));
+
+    int targetStart = 0;
+    int sourceStart = 0;
+    for (const auto &[anchorTarget, anchorSource] : anchors) {
+        std::vector<int> gapTargets;
+        std::vector<int> gapSources;
+        for (int t = targetStart; t < anchorTarget; ++t) {
+            if (!m_decided[static_cast<size_t>(t)])
+                gapTargets.push_back(t);
+        }
+        for (int s = sourceStart; s < anchorSource; ++s) {
+            if (!m_sourceUsed[static_cast<size_t>(s)])
+                gapSources.push_back(s);
+        }
+        targetStart = anchorTarget + 1;
+        sourceStart = anchorSource + 1;
+        if (gapTargets.empty() || gapSources.empty())
+            continue;
+        const AlignmentResult alignment = alignByOrder(
+            static_cast<int>(gapTargets.size()), static_cast<int>(gapSources.size()), [&](int t, int s) {
+                return compatibilityScore(targetKeys[static_cast<size_t>(gapTargets[static_cast<size_t>(t)])],
+                                          sourceKeys[static_cast<size_t>(gapSources[static_cast<size_t>(s)])]);
+            });
+        for (const AlignedPair &pair : alignment.pairs) {
+            const int t = gapTargets[static_cast<size_t>(pair.target)];
+            const int s = gapSources[static_cast<size_t>(pair.source)];
+            PairAnalysis analysis = analysePair(m_sources[static_cast<size_t>(s)].spec, m_targets[static_cast<size_t>(t)].spec,
+                                                m_convention, m_targets[static_cast<size_t>(t)].key);
+            if (analysis.status == MatchStatus::Incompatible)
+                continue;
+            assign(t, s, analysis, MatchOrigin::OrderShape, kConfidenceOrder,
+                   alignment.approximate ? QStringLiteral("by order and shape (greedy: the gap is too large to align exactly)")
+                                         : QStringLiteral("by order and shape"));
+        }
+        for (size_t i = 0; i < alignment.ambiguous.size(); ++i) {
+            if (alignment.ambiguous[i].empty())
+                continue;
+            const int t = gapTargets[i];
+            Ambiguity ambiguity;
+            ambiguity.target = m_targets[static_cast<size_t>(t)].key;
+            for (int s : alignment.ambiguous[i])
+                ambiguity.candidates << m_sources[static_cast<size_t>(gapSources[static_cast<size_t>(s)])].key;
+            ambiguity.reason = ambiguity.candidates.size() > 1
+                                   ? QStringLiteral("%1 sources fit equally well by order and shape").arg(ambiguity.candidates.size())
+                                   : QStringLiteral("another target fits this source equally well by order and shape");
+            m_result.ambiguous.push_back(ambiguity);
+            m_ambiguousTargets.insert(t);
+            m_decided[static_cast<size_t>(t)] = true;
+        }
+    }
+}
+
+void Matcher::finish()
+{
+    for (size_t t = 0; t < m_targets.size(); ++t) {
+        Mapping &mapping = m_result.mappings[t];
+        if (m_matchedSource[t] >= 0 || mapping.status == MatchStatus::Kept)
+            continue;
+        if (m_ambiguousTargets.contains(static_cast<int>(t))) {
+            mapping.status = MatchStatus::Unmapped;
+            mapping.reason = QStringLiteral("ambiguous: several sources fit equally well");
+            for (const Ambiguity &ambiguity : m_result.ambiguous) {
+                if (ambiguity.target == mapping.target)
+                    mapping.reason = QStringLiteral("ambiguous: ") + ambiguity.reason;
+            }
+        } else if (m_nameConflicts.contains(static_cast<int>(t))) {
+            const auto &[s, why] = m_nameConflicts.value(static_cast<int>(t));
+            mapping.sources = {m_sources[static_cast<size_t>(s)].key};
+            mapping.status = MatchStatus::Incompatible;
+            mapping.origin = MatchOrigin::Name;
+            mapping.confidence = kConfidenceName;
+            mapping.reason = QStringLiteral("names match but ") + why;
+        } else {
+            mapping.status = MatchStatus::Unmapped;
+            mapping.reason = QStringLiteral("no source with this name, and none fits by order and shape");
+        }
+    }
+    QSet<int> usedByIncompatible;
+    for (size_t t = 0; t < m_targets.size(); ++t) {
+        if (m_result.mappings[t].status == MatchStatus::Incompatible && m_nameConflicts.contains(static_cast<int>(t)))
+            usedByIncompatible.insert(m_nameConflicts.value(static_cast<int>(t)).first);
+    }
+    for (size_t s = 0; s < m_sources.size(); ++s) {
+        if (!m_sourceUsed[s] && !usedByIncompatible.contains(static_cast<int>(s)))
+            m_result.unusedSources << m_sources[s].key;
+    }
+}
+
+MappingResult Matcher::run()
+{
+    m_renamed.reserve(m_sources.size());
+    for (const KeySpec &source : m_sources) {
+        QString key = source.key;
+        for (const RenameRule &rule : m_options.rules)
+            key = rule.apply(key);
+        m_renamed.push_back(key);
+    }
+    // Canonical names once per key: the name passes (exact, loose, fused) all start from them.
+    if (m_options.useNames) {
+        m_sourceCanonical.reserve(m_sources.size());
+        for (const QString &key : m_renamed)
+            m_sourceCanonical.push_back(canonicalKey(key));
+        m_targetCanonical.reserve(m_targets.size());
+        for (const KeySpec &target : m_targets)
+            m_targetCanonical.push_back(canonicalKey(target.key));
+    }
+    applyKeptAndIgnored();
+    applyExplicit();
+    if (m_options.useNames) {
+        matchByName(false);
+        matchByName(true);
+        matchFused();
+    }
+    if (m_options.useOrder)
+        matchByOrder();
+    finish();
+    return std::move(m_result); // run() is called once: no copy of 100k mappings
+}
+
+} // namespace
+
+std::vector<KeySpec> keySpecs(const Checkpoint &checkpoint)
+{
+    std::vector<KeySpec> specs;
+    specs.reserve(checkpoint.tensors().size());
+    for (const TensorEntry &tensor : checkpoint.tensors())
+        specs.push_back({tensor.key, {tensor.dtype, tensor.shape}, tensor.kind});
+    return specs;
+}
+
+Convention detectConvention(const Checkpoint &target)
+{
+    if (target.format() == CheckpointFormat::GraftSkeleton || target.format() == CheckpointFormat::Eqx)
+        return Convention::Equinox;
+    for (const TensorEntry &tensor : target.tensors()) {
+        const QStringList tokens = keyTokens(tensor.key);
+        if (tokens.contains(QStringLiteral("kernel")) || tokens.contains(QStringLiteral("batch_stats"))
+            || tensor.key.startsWith(QLatin1String("params/")))
+            return Convention::Flax;
+    }
+    return Convention::Torch;
+}
+
+MappingResult autoMatch(const std::vector<KeySpec> &sources, const std::vector<KeySpec> &targets, const MatchOptions &options,
+                        Convention convention)
+{
+    Matcher matcher(sources, targets, options, convention);
+    return matcher.run();
+}
+
+MappingResult matchCheckpoints(const Checkpoint &source, const Checkpoint &target, const MatchOptions &options)
+{
+    const Convention convention = options.convention.value_or(detectConvention(target));
+    return autoMatch(keySpecs(source), keySpecs(target), options, convention);
+}
+
+} // namespace graft

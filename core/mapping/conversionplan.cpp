@@ -1,0 +1,114 @@
+#include "mapping/conversionplan.h"
+
+#include "tensor/tensorengine.h"
+
+#include <QFileInfo>
+#include <QSet>
+
+namespace graft {
+namespace {
+
+std::function<Result<TensorBytes>()> readFrom(const Checkpoint &checkpoint, int index)
+{
+    return [checkpoint, index]() { return checkpoint.read(index); };
+}
+
+std::function<Result<TensorBytes>()> transformFrom(const Checkpoint &source, std::vector<int> indices, TransformChain chain,
+                                                   QString target)
+{
+    return [source, indices = std::move(indices), chain = std::move(chain), target]() -> Result<TensorBytes> {
+        std::vector<TensorBytes> held; // keeps maps/buffers alive during apply()
+        std::vector<TensorInput> inputs;
+        for (int index : indices) {
+            Result<TensorBytes> bytes = source.read(index);
+            if (!bytes)
+                return bytes.error();
+            const TensorEntry &entry = source.tensors()[static_cast<size_t>(index)];
+            held.push_back(*bytes);
+            inputs.push_back({held.back().data(), {entry.dtype, entry.shape}});
+        }
+        if (preservesBytes(chain))
+            return held.front(); // reshape only: the bytes are already right
+        Result<TensorEngine *> engine = tensorEngine();
+        if (!engine)
+            return engine.error();
+        Result<TensorOutput> output = (*engine)->apply(inputs, chain);
+        if (!output)
+            return Error{source.path(), QStringLiteral("transforming into '%1': %2").arg(target, output.error().message)};
+        return TensorBytes::owned(std::move(output->bytes));
+    };
+}
+
+} // namespace
+
+Result<ConversionPlan> planConversion(const Checkpoint &source, const Checkpoint &target, const MappingResult &mapping,
+                                      bool keepUnmapped)
+{
+    ConversionPlan plan;
+    QStringList problems;
+    QSet<QString> ambiguous;
+    for (const Ambiguity &a : mapping.ambiguous)
+        ambiguous.insert(a.target);
+
+    for (const TensorEntry &leaf : target.tensors()) {
+        const int targetIndex = target.indexOf(leaf.key);
+        const int m = mapping.indexOfTarget(leaf.key);
+        const Mapping *entry = m >= 0 ? &mapping.mappings[static_cast<size_t>(m)] : nullptr;
+        OutputLeaf output{leaf.key, {leaf.dtype, leaf.shape}, {}};
+        const bool mapped = entry != nullptr && (entry->status == MatchStatus::Exact || entry->status == MatchStatus::Fixable);
+        if (mapped) {
+            std::vector<int> indices;
+            for (const QString &key : entry->sources) {
+                const int index = source.indexOf(key);
+                if (index < 0)
+                    return Error{source.path(), QStringLiteral("mapping for '%1' names source '%2', which is not in the file").arg(leaf.key, key)};
+                indices.push_back(index);
+            }
+            std::vector<TensorSpec> specs;
+            for (int index : indices)
+                specs.push_back({source.tensors()[static_cast<size_t>(index)].dtype, source.tensors()[static_cast<size_t>(index)].shape});
+            Result<TensorSpec> produced = inferTransforms(specs, entry->transforms);
+            if (!produced || !(*produced == output.spec))
+                return Error{source.path(), QStringLiteral("mapping for '%1' does not produce %2 %3").arg(leaf.key, dtypeName(leaf.dtype), shapeToString(leaf.shape))};
+            if (indices.size() == 1 && entry->transforms.empty())
+                output.produce = readFrom(source, indices.front());
+            else
+                output.produce = transformFrom(source, indices, entry->transforms, leaf.key);
+            ++plan.fromSource;
+        } else {
+            const bool deliberate = leaf.kind == LeafKind::Scalar || (entry != nullptr && entry->status == MatchStatus::Kept);
+            if (!deliberate) {
+                const QString why = ambiguous.contains(leaf.key) ? QStringLiteral("ambiguous")
+                                    : entry != nullptr          ? matchStatusName(entry->status)
+                                                                : QStringLiteral("unmapped");
+                const QString text = QStringLiteral("%1: %2").arg(leaf.key, why);
+                if (!keepUnmapped)
+                    problems << text;
+                else
+                    plan.warnings << text + QStringLiteral(" (keeps the target's values)");
+            }
+            output.produce = readFrom(target, targetIndex);
+            ++plan.keptFromTarget;
+        }
+        plan.leaves.push_back(std::move(output));
+    }
+    if (!problems.isEmpty()) {
+        const int shown = std::min<int>(problems.size(), 5);
+        return Error{target.path(), QStringLiteral("%1 target leaves have no usable source (%2%3); map them, or keep the target's values with --keep-unmapped")
+                                        .arg(problems.size())
+                                        .arg(problems.mid(0, shown).join(QStringLiteral("; ")))
+                                        .arg(problems.size() > shown ? QStringLiteral("; …") : QString())};
+    }
+    return plan;
+}
+
+QString eqxLoadingSnippet(const QString &eqxPath)
+{
+    return QStringLiteral("import equinox as eqx\n"
+                          "model = ...  # build the model exactly as for the skeleton (same structure)\n"
+                          "model = eqx.tree_deserialise_leaves(\"%1\", like=model)\n"
+                          "# a (model, state) skeleton: model, state = eqx.tree_deserialise_leaves(\"%1\", like=(model, state))\n")
+        .arg(QFileInfo(eqxPath).fileName());
+}
+
+} // namespace graft

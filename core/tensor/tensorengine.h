@@ -1,0 +1,51 @@
+#pragma once
+// The tensor library behind transforms on data, loaded on first need. (.pt files are written by
+// core/writers/torchwriter.cpp without it: LibTorch's pickle_save output needs weights_only=False.)
+//
+// LibTorch costs ~0.44 s and ~157 MB before main() in any process that links it, so it lives
+// in a separate module (graft_torch, a shared library opened with QLibrary). Listing,
+// byte-preserving copies and everything else in core never load it. Headers here mention no
+// torch types: tensors cross the boundary as contiguous little-endian bytes + dtype + shape.
+
+#include "checkpoint/checkpoint.h"
+#include "mapping/transform.h"
+
+#include <memory>
+#include <vector>
+
+namespace graft {
+
+/// A contiguous tensor handed to the engine (not owned).
+struct TensorInput {
+    const uchar *data = nullptr;
+    TensorSpec spec;
+};
+
+/// A contiguous tensor produced by the engine.
+struct TensorOutput {
+    std::vector<uchar> bytes;
+    TensorSpec spec;
+};
+
+class TensorEngine {
+public:
+    virtual ~TensorEngine() = default;
+    /// "LibTorch 1.13.0", for diagnostics.
+    virtual QString description() const = 0;
+    /// Applies `chain` to `inputs`. Library exceptions are caught inside and returned as
+    /// errors (no file name: the caller adds it).
+    virtual Result<TensorOutput> apply(const std::vector<TensorInput> &inputs, const TransformChain &chain) = 0;
+};
+
+/// The process-wide engine, loading the module on the first call. Looks in $GRAFT_PLUGIN_DIR,
+/// next to the executable (../lib/graft), the build tree and the install prefix. The error says
+/// where it looked and why loading failed.
+Result<TensorEngine *> tensorEngine();
+
+/// True once tensorEngine() has loaded the module (tests check that listing never does).
+bool tensorEngineLoaded();
+
+} // namespace graft
+
+/// The module's one exported symbol; returns a new engine owned by the caller.
+extern "C" typedef graft::TensorEngine *(*GraftCreateTensorEngine)();

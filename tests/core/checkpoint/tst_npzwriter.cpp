@@ -1,0 +1,178 @@
+// The .npz writer against np.load and zipfile's CRC check (tests/python/read_npz.py) and Graft's
+// own reader, including ZIP64 records (forced on small members, and for real past 65535 entries).
+
+#include "checkpoint/writers/formatwriters.h"
+#include "writercheck.h"
+
+#include <QTemporaryDir>
+
+using namespace graft;
+
+namespace {
+
+QByteArray readAll(const QString &path)
+{
+    QFile file(path);
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
+quint64 littleEndianAt(const QByteArray &bytes, qsizetype at, int size)
+{
+    quint64 value = 0;
+    for (int i = size - 1; i >= 0; --i)
+        value = (value << 8) | static_cast<uchar>(bytes[at + i]);
+    return value;
+}
+
+} // namespace
+
+class TestNpzWriter : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void numpyReadsEveryLeaf_data();
+    void numpyReadsEveryLeaf();
+    void memberNamesKeepSlashesAndUnicode();
+    void forcedZip64IsReadable();
+    void moreThan65535EntriesUseZip64();
+    void refusesDuplicateKeys();
+};
+
+void TestNpzWriter::numpyReadsEveryLeaf_data()
+{
+    QTest::addColumn<QString>("fixture");
+    for (const char *name : {"dtypes.pth", "dtypes.safetensors", "tiny_vgg.pth", "views.pth", "empty_tensor.pth"})
+        QTest::newRow(name) << QString::fromLatin1(name);
+}
+
+void TestNpzWriter::numpyReadsEveryLeaf()
+{
+    QFETCH(QString, fixture);
+    const Checkpoint source = test::openFixture(fixture);
+    const std::vector<OutputLeaf> leaves = test::leavesOf(source);
+    QTemporaryDir dir;
+    const QString output = dir.filePath(QStringLiteral("out.npz"));
+    WriteOptions options;
+    options.format = OutputFormat::Npz;
+    Result<WriteSummary> summary = writeCheckpoint(output, leaves, options);
+    QVERIFY2(summary.ok(), summary.ok() ? "" : qPrintable(summary.error().toString()));
+    QCOMPARE(summary->bytes, QFileInfo(output).size());
+
+    const QJsonObject manifest = test::expectedManifest(leaves);
+    test::checkWithPython(QStringLiteral("read_npz.py"), output, manifest);
+    if (QTest::currentTestFailed())
+        return;
+    // Graft reads bfloat16/float8 members only through a skeleton (they are void to numpy).
+    const bool hasVoid = std::any_of(leaves.begin(), leaves.end(), [](const OutputLeaf &leaf) {
+        return leaf.spec.dtype == DType::BFloat16 || leaf.spec.dtype == DType::Float8E4M3
+               || leaf.spec.dtype == DType::Float8E5M2;
+    });
+    if (!hasVoid)
+        test::checkRoundTrip(output, manifest);
+}
+
+void TestNpzWriter::memberNamesKeepSlashesAndUnicode()
+{
+    const Checkpoint source = test::openFixture(QStringLiteral("tiny_vgg.pth"));
+    std::vector<OutputLeaf> leaves = test::leavesOf(source);
+    leaves.resize(3);
+    leaves[0].key = QStringLiteral("encoder/layer.0/weight");
+    leaves[1].key = QStringLiteral("Gewichte.größe");
+    leaves[2].key = QStringLiteral("plain");
+    QTemporaryDir dir;
+    const QString output = dir.filePath(QStringLiteral("names.npz"));
+    WriteOptions options;
+    options.format = OutputFormat::Npz;
+    QVERIFY(writeCheckpoint(output, leaves, options).ok());
+    const QJsonObject manifest = test::expectedManifest(leaves);
+    test::checkWithPython(QStringLiteral("read_npz.py"), output, manifest);
+    if (QTest::currentTestFailed())
+        return;
+    test::checkRoundTrip(output, manifest);
+}
+
+void TestNpzWriter::forcedZip64IsReadable()
+{
+    // Members of 4 GiB are too slow to test; forcing the ZIP64 records on small members checks
+    // their layout (local extra with both sizes, central extra with sizes and offset, ZIP64 end
+    // record and locator) against zipfile/np.load and Graft's reader.
+    const Checkpoint source = test::openFixture(QStringLiteral("dtypes.pth"));
+    const std::vector<OutputLeaf> leaves = test::leavesOf(source, [](const TensorEntry &tensor) {
+        return tensor.dtype != DType::BFloat16;
+    });
+    QTemporaryDir dir;
+    const QString output = dir.filePath(QStringLiteral("zip64.npz"));
+    const writers::LeafStream stream(output, leaves, {});
+    Result<WriteSummary> summary = writers::writeAtomically(output, static_cast<qint64>(leaves.size()), [&](writers::OutputSink &sink) {
+        return writers::writeNpz(sink, stream, writers::NpzOptions{true});
+    });
+    QVERIFY2(summary.ok(), summary.ok() ? "" : qPrintable(summary.error().toString()));
+
+    const QByteArray bytes = readAll(output);
+    // Local header of the first member: ZIP64 sizes are 0xffffffff, version needed 4.5.
+    QCOMPARE(littleEndianAt(bytes, 4, 2), 45u);
+    QCOMPARE(littleEndianAt(bytes, 18, 4), 0xffffffffu);
+    QCOMPARE(littleEndianAt(bytes, 22, 4), 0xffffffffu);
+    // ZIP64 locator right before the 22-byte end record.
+    QCOMPARE(littleEndianAt(bytes, bytes.size() - 22 - 20, 4), 0x07064b50u);
+
+    const QJsonObject manifest = test::expectedManifest(leaves);
+    test::checkWithPython(QStringLiteral("read_npz.py"), output, manifest);
+    if (QTest::currentTestFailed())
+        return;
+    test::checkRoundTrip(output, manifest);
+}
+
+void TestNpzWriter::moreThan65535EntriesUseZip64()
+{
+    // 70,000 0-d members: the end record's 16-bit count can't hold them, so the ZIP64 end
+    // record carries the count (0xffff in the classic record).
+    const Checkpoint source = test::openFixture(QStringLiteral("empty_tensor.pth"));
+    const int scalar = source.indexOf(QStringLiteral("s"));
+    QVERIFY(scalar >= 0);
+    QCOMPARE(source.tensors()[scalar].shape, Shape{});
+    constexpr int count = 70'000;
+    std::vector<OutputLeaf> leaves;
+    leaves.reserve(count);
+    for (int i = 0; i < count; ++i)
+        leaves.push_back({QStringLiteral("leaf%1").arg(i), TensorSpec{DType::Float32, {}}, [&source, scalar] { return source.read(scalar); }});
+    QTemporaryDir dir;
+    const QString output = dir.filePath(QStringLiteral("many.npz"));
+    WriteOptions options;
+    options.format = OutputFormat::Npz;
+    Result<WriteSummary> summary = writeCheckpoint(output, leaves, options);
+    QVERIFY2(summary.ok(), summary.ok() ? "" : qPrintable(summary.error().toString()));
+
+    const QByteArray bytes = readAll(output);
+    const qsizetype end = bytes.size() - 22;
+    QCOMPARE(littleEndianAt(bytes, end, 4), 0x06054b50u);
+    QCOMPARE(littleEndianAt(bytes, end + 10, 2), 0xffffu);
+    QCOMPARE(littleEndianAt(bytes, end - 20, 4), 0x07064b50u);
+    QCOMPARE(littleEndianAt(bytes, end - 20 - 56, 4), 0x06064b50u);
+    QCOMPARE(littleEndianAt(bytes, end - 20 - 56 + 32, 8), static_cast<quint64>(count));
+
+    const QJsonObject manifest = test::expectedManifest(leaves);
+    test::checkWithPython(QStringLiteral("read_npz.py"), output, manifest);
+    if (QTest::currentTestFailed())
+        return;
+    test::checkRoundTrip(output, manifest);
+}
+
+void TestNpzWriter::refusesDuplicateKeys()
+{
+    const Checkpoint source = test::openFixture(QStringLiteral("tiny_vgg.pth"));
+    std::vector<OutputLeaf> leaves = test::leavesOf(source);
+    leaves[1].key = leaves[0].key;
+    QTemporaryDir dir;
+    const QString output = dir.filePath(QStringLiteral("dup.npz"));
+    WriteOptions options;
+    options.format = OutputFormat::Npz;
+    Result<WriteSummary> summary = writeCheckpoint(output, leaves, options);
+    QVERIFY(!summary.ok());
+    QCOMPARE(summary.error().file, output);
+    QVERIFY2(summary.error().message.contains(QStringLiteral("two leaves are named '%1'").arg(leaves[0].key)),
+             qPrintable(summary.error().message));
+    QCOMPARE(test::directoryListing(dir.path()), QStringList());
+}
+
+QTEST_GUILESS_MAIN(TestNpzWriter)
+#include "tst_npzwriter.moc"

@@ -1,0 +1,166 @@
+// The allowlist unpickler: what it builds, and that hostile pickles are refused cleanly.
+
+#include "checkpoint/formats/pickle.h"
+
+#include <QDir>
+#include <QFile>
+#include <QTest>
+
+using namespace graft;
+
+namespace {
+
+// Bytes of a literal, embedded NULs included.
+template <size_t N>
+QByteArray raw(const char (&text)[N])
+{
+    return QByteArray(text, N - 1);
+}
+
+Result<Unpickled> unpickleBytes(const QByteArray &bytes)
+{
+    return unpickle(reinterpret_cast<const uchar *>(bytes.constData()), bytes.size());
+}
+
+// Builds protocol-2 pickles by hand, opcode by opcode.
+QByteArray shortString(const QByteArray &text)
+{
+    return raw("\x8c") + char(text.size()) + text;
+}
+
+} // namespace
+
+class TestPickle : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void buildsPlainValues();
+    void orderedDictAndMemo();
+    void globalsAreNeverCalled();
+    void hostilePickles_data();
+    void hostilePickles();
+    void deepNestingIsRefused();
+    void integersWiderThan64BitsShowAsHex();
+};
+
+void TestPickle::buildsPlainValues()
+{
+    // {'a': 1, 'b': [2.5, None, True], 'c': (-3,)} as protocol 2 would write it.
+    QByteArray p("\x80\x02}q\x00(", 6);
+    p += shortString("a") + "K\x01";
+    p += shortString("b") + raw("]q\x01(G\x40\x04\x00\x00\x00\x00\x00\x00N\x88" "e");
+    p += shortString("c") + raw("J\xfd\xff\xff\xff\x85");
+    p += "u.";
+    Result<Unpickled> result = unpickleBytes(p);
+    QVERIFY2(result.ok(), result.ok() ? "" : qPrintable(result.error().message));
+    const PickleValue *root = result->root;
+    QCOMPARE(root->kind, PickleKind::Dict);
+    QCOMPARE(root->entries.size(), size_t(3));
+    QCOMPARE(root->entries[0].second->integer, 1);
+    QCOMPARE(root->entries[1].second->items.size(), size_t(3));
+    QCOMPARE(root->entries[1].second->items[0]->number, 2.5);
+    QCOMPARE(root->entries[2].second->items[0]->integer, -3);
+    QCOMPARE(pickleSummary(root), QStringLiteral("{'a': 1, 'b': [2.5, None, True], 'c': (-3,)}"));
+    QCOMPARE(result->bytesConsumed, qint64(p.size()));
+}
+
+void TestPickle::orderedDictAndMemo()
+{
+    // OrderedDict() via REDUCE, an entry whose value is fetched back from the memo.
+    QByteArray p("\x80\x02" "ccollections\nOrderedDict\nq\x00)Rq\x01", 31);
+    p += "(" + shortString("x") + "K\x07q\x02" + shortString("y") + "h\x02u.";
+    Result<Unpickled> result = unpickleBytes(p);
+    QVERIFY2(result.ok(), result.ok() ? "" : qPrintable(result.error().message));
+    QCOMPARE(result->root->kind, PickleKind::Dict);
+    QCOMPARE(result->root->entries.size(), size_t(2));
+    QCOMPARE(result->root->entries[1].second, result->root->entries[0].second);
+}
+
+void TestPickle::globalsAreNeverCalled()
+{
+    // os.system('touch PWNED'): the classic payload becomes an inert object.
+    const QString marker = QDir::temp().filePath(QStringLiteral("graft_pickle_pwned"));
+    QFile::remove(marker);
+    QByteArray p("\x80\x02" "cos\nsystem\nq\x00", 15);
+    p += shortString(("touch " + marker).toUtf8()) + "\x85R.";
+    Result<Unpickled> result = unpickleBytes(p);
+    QVERIFY(result.ok());
+    QCOMPARE(result->root->kind, PickleKind::Object);
+    QCOMPARE(pickleTypeName(result->root), QStringLiteral("os.system"));
+    QVERIFY(!QFile::exists(marker));
+}
+
+void TestPickle::hostilePickles_data()
+{
+    QTest::addColumn<QByteArray>("pickle");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("empty") << QByteArray() << "data ends before STOP";
+    QTest::newRow("no STOP") << raw("\x80\x02}") << "data ends before STOP";
+    QTest::newRow("unknown opcode") << raw("\x80\x02\xff") << "unknown or unsupported opcode 0xff";
+    QTest::newRow("string past end") << raw("\x80\x02X\xff\xff\xff\x7f" "abc") << "runs past the end";
+    QTest::newRow("huge memo index") << raw("\x80\x02j\xff\xff\xff\xff.") << "memo entry 4294967295 does not exist";
+    QTest::newRow("pop empty stack") << raw("\x80\x02" "0.") << "POP on an empty stack";
+    QTest::newRow("append to int") << raw("\x80\x02K\x01K\x02" "a.") << "APPEND on a value that is not a list";
+    QTest::newRow("setitems without mark") << raw("\x80\x02}u.") << "without MARK";
+    QTest::newRow("reduce on int") << raw("\x80\x02K\x01)R.") << "not a class or function";
+    QTest::newRow("truncated LONG1") << raw("\x80\x02\x8a\x08\x01\x02") << "truncated LONG1";
+    QTest::newRow("truncated BININT") << raw("\x80\x02J\x01") << "ends in the middle of an opcode";
+    QTest::newRow("tensor with bad args") << raw("\x80\x02" "ctorch._utils\n_rebuild_tensor_v2\nK\x01\x85R.")
+                                          << "_rebuild_tensor_v2 called with unexpected arguments";
+    QTest::newRow("ext opcode") << raw("\x80\x02\x82\x01.") << "unknown or unsupported opcode 0x82";
+    QTest::newRow("STOP open mark") << raw("\x80\x02(N.") << "open MARK";
+}
+
+void TestPickle::hostilePickles()
+{
+    QFETCH(QByteArray, pickle);
+    QFETCH(QString, message);
+    Result<Unpickled> result = unpickleBytes(pickle);
+    QVERIFY(!result.ok());
+    QVERIFY2(result.error().message.contains(message), qPrintable(result.error().message));
+    QVERIFY(result.error().message.contains(QStringLiteral("at byte")));
+}
+
+void TestPickle::deepNestingIsRefused()
+{
+    // 100,000 nested lists: ] ] ] ... then APPEND x 99,999.
+    const int depth = 100'000;
+    QByteArray p("\x80\x02", 2);
+    p += QByteArray(depth, ']');
+    p += QByteArray(depth - 1, 'a');
+    p += '.';
+    Result<Unpickled> result = unpickleBytes(p);
+    QVERIFY(!result.ok());
+    QVERIFY2(result.error().message.contains(QStringLiteral("nested deeper than")), qPrintable(result.error().message));
+}
+
+void TestPickle::integersWiderThan64BitsShowAsHex()
+{
+    // pickle.dumps(2**64, 2) and pickle.dumps(-2**64, 2): LONG1 with 9 little-endian bytes.
+    Result<Unpickled> positive = unpickleBytes(raw("\x80\x02\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00\x01."));
+    QVERIFY(positive.ok());
+    QVERIFY(positive->root->integerOverflow);
+    QCOMPARE(pickleSummary(positive->root), QStringLiteral("0x010000000000000000"));
+    Result<Unpickled> negative = unpickleBytes(raw("\x80\x02\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00\xff."));
+    QVERIFY(negative.ok());
+    QCOMPARE(pickleSummary(negative->root), QStringLiteral("0xff0000000000000000"));
+
+    // A LONG4 as long as a hostile file likes (8 MiB here): the rendering keeps the low 32
+    // bytes and the length, so messages naming the value stay short.
+    const qint32 length = 8 << 20;
+    QByteArray p = raw("\x80\x02\x8b\x00\x00\x80\x00"); // LONG4, length 0x00800000 little-endian
+    QByteArray digits(length, '\0');
+    for (int i = 0; i < 32; ++i)
+        digits[i] = char(0xa0 + i);
+    digits[length - 1] = 0x01;
+    p += digits + '.';
+    Result<Unpickled> wide = unpickleBytes(p);
+    QVERIFY(wide.ok());
+    QString expected = QStringLiteral("0x");
+    for (int i = 31; i >= 0; --i)
+        expected += QString::number(0xa0 + i, 16);
+    expected += QStringLiteral("… (a 8388608-byte integer, low 32 bytes shown)");
+    QCOMPARE(wide->root->text, expected);
+}
+
+QTEST_GUILESS_MAIN(TestPickle)
+#include "tst_pickle.moc"

@@ -1,0 +1,96 @@
+// The torch.save readers (zip >= 1.6 and 2.x, legacy < 1.6) against what torch.load sees.
+
+#include "checkpoint/checkpointopener.h"
+#include "manifestcheck.h"
+#include "tensor/tensorengine.h"
+
+#include <QTest>
+
+using namespace graft;
+
+class TestTorchReaders : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void listingMatchesTorch_data();
+    void listingMatchesTorch();
+    void storagesAreMappedNotCopied();
+    void sharedStoragesShareOneSegment();
+    void foreignObjectsAreSummarised();
+    void listingNeverLoadsLibTorch();
+};
+
+void TestTorchReaders::listingMatchesTorch_data()
+{
+    QTest::addColumn<QString>("file");
+    for (const char *name : {"resnet18.pth", "tiny_vgg.pth", "wrapped.pth", "dtypes.pth", "views.pth", "params.pth",
+                             "one_key.pth", "nested.pth", "empty_tensor.pth", "torch2_style.pth", "shared.pth",
+                             "legacy_resnet18.pth", "legacy_dtypes.pth", "legacy_views.pth", "legacy_shared.pth"})
+        QTest::newRow(name) << QString::fromLatin1(name);
+}
+
+void TestTorchReaders::listingMatchesTorch()
+{
+    QFETCH(QString, file);
+    test::checkAgainstManifest(file);
+}
+
+void TestTorchReaders::storagesAreMappedNotCopied()
+{
+    Result<Checkpoint> checkpoint = openCheckpoint(test::fixturePath(QStringLiteral("resnet18.pth")));
+    QVERIFY(checkpoint.ok());
+    const int conv = checkpoint->indexOf(QStringLiteral("conv1.weight"));
+    QVERIFY(conv >= 0);
+    Result<TensorBytes> bytes = checkpoint->read(conv);
+    QVERIFY(bytes.ok());
+    QVERIFY(bytes->isZeroCopy());
+    const uchar *mapStart = checkpoint->files().front()->data();
+    QVERIFY(bytes->data() >= mapStart && bytes->data() < mapStart + checkpoint->files().front()->size());
+    // torch.save aligns every storage record on 64 bytes.
+    QCOMPARE((bytes->data() - mapStart) % 64, 0);
+}
+
+void TestTorchReaders::sharedStoragesShareOneSegment()
+{
+    Result<Checkpoint> checkpoint = openCheckpoint(test::fixturePath(QStringLiteral("views.pth")));
+    QVERIFY(checkpoint.ok());
+    const TensorEntry &base = checkpoint->tensors()[checkpoint->indexOf(QStringLiteral("base"))];
+    const TensorEntry &column = checkpoint->tensors()[checkpoint->indexOf(QStringLiteral("col"))];
+    const TensorEntry &transposed = checkpoint->tensors()[checkpoint->indexOf(QStringLiteral("t"))];
+    QCOMPARE(column.segment, base.segment);
+    QCOMPARE(transposed.segment, base.segment);
+    QVERIFY(!column.isContiguous());
+    QVERIFY(!checkpoint->read(checkpoint->indexOf(QStringLiteral("col")))->isZeroCopy());
+}
+
+void TestTorchReaders::foreignObjectsAreSummarised()
+{
+    Result<Checkpoint> checkpoint = openCheckpoint(test::fixturePath(QStringLiteral("wrapped.pth")));
+    QVERIFY(checkpoint.ok());
+    QHash<QString, OtherEntry> others;
+    for (const OtherEntry &other : checkpoint->others())
+        others.insert(other.key, other);
+    QCOMPARE(others.value(QStringLiteral("epoch")).summary, QStringLiteral("3"));
+    QCOMPARE(others.value(QStringLiteral("epoch")).type, QStringLiteral("int"));
+    QCOMPARE(others.value(QStringLiteral("args")).type, QStringLiteral("argparse.Namespace"));
+    QVERIFY2(others.value(QStringLiteral("args")).summary.contains(QStringLiteral("lr=0.1")),
+             qPrintable(others.value(QStringLiteral("args")).summary));
+    QCOMPARE(others.value(QStringLiteral("best_acc")).type, QStringLiteral("numpy.float64"));
+    QCOMPARE(others.value(QStringLiteral("best_acc")).summary, QStringLiteral("0.75"));
+    QCOMPARE(others.value(QStringLiteral("note")).type, QStringLiteral("NoneType"));
+}
+
+void TestTorchReaders::listingNeverLoadsLibTorch()
+{
+    // Everything above (every torch fixture opened and read back) ran without the tensor
+    // engine: LibTorch's start-up cost is paid only by transforms that need it.
+    QVERIFY(!tensorEngineLoaded());
+    const QString maps = [] {
+        QFile file(QStringLiteral("/proc/self/maps"));
+        return file.open(QIODevice::ReadOnly) ? QString::fromLatin1(file.readAll()) : QString();
+    }();
+    QVERIFY(!maps.isEmpty());
+    QVERIFY2(!maps.contains(QStringLiteral("libtorch")) && !maps.contains(QStringLiteral("libc10")), "LibTorch is mapped into a listing process");
+}
+
+QTEST_GUILESS_MAIN(TestTorchReaders)
+#include "tst_torchreaders.moc"

@@ -1,0 +1,644 @@
+// Automatic matching on golden pairs made by tests/fixtures/mapping_fixtures.py (torchvision
+// VGG / ResNet against Equinox skeletons, a torch model against Flax params, a module.-prefixed
+// checkpoint, fused attention), and on small hand-made key lists for ambiguity and alignment.
+// Every proposed mapping is applied to the real source bytes through the tensor engine.
+
+#include "mapping/keynames.h"
+#include "mappingcheck.h"
+
+#include <QTest>
+
+using namespace graft;
+using graft::test::chainText;
+using graft::test::mappingFixture;
+using graft::test::openOrFail;
+using graft::test::spec;
+
+namespace {
+
+struct Pair {
+    Checkpoint source;
+    Checkpoint target;
+    MappingResult result;
+};
+
+Pair matchFixtures(const QString &sourcePath, const QString &targetName, const MatchOptions &options = {})
+{
+    Pair pair{openOrFail(sourcePath), openOrFail(mappingFixture(targetName)), {}};
+    pair.result = matchCheckpoints(pair.source, pair.target, options);
+    return pair;
+}
+
+const Mapping &mappingFor(const MappingResult &result, const QString &target)
+{
+    const int index = result.indexOfTarget(target);
+    if (index < 0)
+        qFatal("no mapping for target %s", qPrintable(target));
+    return result.mappings[static_cast<size_t>(index)];
+}
+
+QString describe(const Mapping &m)
+{
+    return QStringLiteral("%1 <- %2: %3 %4 (%5)")
+        .arg(m.target, m.sources.join(QStringLiteral(", ")), matchStatusName(m.status), test::chainText(m.transforms), m.reason);
+}
+
+bool isMapped(const Mapping &m) { return m.status == MatchStatus::Exact || m.status == MatchStatus::Fixable; }
+
+KeySpec key(const QString &name, const QString &tensorSpec, LeafKind kind = LeafKind::Array)
+{
+    return {name, spec(tensorSpec), kind};
+}
+
+} // namespace
+
+class TestAutoMatcher : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+
+    void everyMappingAppliesToRealData_data();
+    void everyMappingAppliesToRealData();
+
+    void vggMirroredNames();
+    void vggRenamedByOrderAndShape();
+    void resnetBatchNormState();
+    void flaxConventionValues();
+    void modulePrefixIsStripped();
+    void fusedAttentionIsSliced();
+    void bfloat16SourceIsCast();
+
+    void detectsConvention_data();
+    void detectsConvention();
+
+    void ambiguityIsReportedNotGuessed();
+    void nameAmbiguityIsReported();
+    void twoTargetsForOneSourceAreReported();
+    void extraTargetBlockIsReported();
+    void targetsWithOneNormalisedNameAreReported();
+    void extraSourceEntryDoesNotShiftAlignment();
+    void missingSourceEntryDoesNotShiftAlignment();
+    void anchorsSplitTheAlignment();
+    void incompatibleNameMatchIsReported();
+    void renameRulesApplyBeforeMatching();
+    void explicitKeptAndIgnored();
+    void staleExplicitEntries();
+    void namesOnlyAndOrderOnly();
+};
+
+void TestAutoMatcher::initTestCase()
+{
+    Result<TensorEngine *> engine = tensorEngine();
+    QVERIFY2(engine.ok(), engine.ok() ? "" : qPrintable(engine.error().toString()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every golden pair: each exact/fixable chain yields the target spec, on shapes and on data
+// ---------------------------------------------------------------------------------------------
+
+void TestAutoMatcher::everyMappingAppliesToRealData_data()
+{
+    QTest::addColumn<QString>("source");
+    QTest::addColumn<QString>("target");
+    QTest::addColumn<int>("mapped");
+
+    QTest::newRow("vgg11 -> equinox, mirrored names") << mappingFixture("vgg11.pth") << "vgg11_eqx.skeleton.json" << 22;
+    QTest::newRow("vgg11 -> equinox, other names") << mappingFixture("vgg11.pth") << "vgg11_renamed.skeleton.json" << 22;
+    QTest::newRow("vgg11 bf16 -> equinox f32") << mappingFixture("vgg11_bf16.pth") << "vgg11_eqx.skeleton.json" << 22;
+    QTest::newRow("resnet18 -> equinox (model, state)") << test::fixturePath("resnet18.pth") << "resnet18_eqx.skeleton.json" << 102;
+    QTest::newRow("torch mlp -> flax") << mappingFixture("mlp.pth") << "mlp_flax.npz" << 8;
+    QTest::newRow("module. prefix -> plain") << mappingFixture("module_prefixed.pth") << "tiny_vgg_plain.pth" << 12;
+    QTest::newRow("fused attention -> q/k/v") << mappingFixture("mha.pth") << "mha_eqx.skeleton.json" << 4;
+}
+
+void TestAutoMatcher::everyMappingAppliesToRealData()
+{
+    QFETCH(QString, source);
+    QFETCH(QString, target);
+    QFETCH(int, mapped);
+
+    const Pair pair = matchFixtures(source, target);
+    QCOMPARE(pair.result.mappings.size(), pair.target.tensors().size());
+    int count = 0;
+    for (size_t i = 0; i < pair.result.mappings.size(); ++i) {
+        const Mapping &m = pair.result.mappings[i];
+        const TensorEntry &targetEntry = pair.target.tensors()[i];
+        QCOMPARE(m.target, targetEntry.key); // one mapping per target, in target order
+        if (!isMapped(m))
+            continue;
+        ++count;
+        std::vector<TensorSpec> sourceSpecs;
+        for (const QString &key : m.sources) {
+            const int s = pair.source.indexOf(key);
+            QVERIFY2(s >= 0, qPrintable(describe(m)));
+            sourceSpecs.push_back({pair.source.tensors()[static_cast<size_t>(s)].dtype, pair.source.tensors()[static_cast<size_t>(s)].shape});
+        }
+        const TensorSpec wanted{targetEntry.dtype, targetEntry.shape};
+        Result<TensorSpec> inferred = inferTransforms(sourceSpecs, m.transforms);
+        QVERIFY2(inferred.ok(), qPrintable(describe(m)));
+        QVERIFY2(*inferred == wanted, qPrintable(describe(m)));
+        QCOMPARE(m.status == MatchStatus::Exact, m.transforms.empty());
+        QVERIFY2(m.confidence > 0.0 && m.confidence <= 1.0, qPrintable(describe(m)));
+        QVERIFY2(!m.reason.isEmpty(), qPrintable(describe(m)));
+
+        TensorOutput output;
+        const QString error = test::applyMapping(pair.source, m, output);
+        QVERIFY2(error.isEmpty(), qPrintable(describe(m) + QStringLiteral(": ") + error));
+        QVERIFY2(output.spec == wanted, qPrintable(describe(m)));
+        QCOMPARE(static_cast<qint64>(output.bytes.size()), targetEntry.nbytes());
+    }
+    QCOMPARE(count, mapped);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pair by pair
+// ---------------------------------------------------------------------------------------------
+
+void TestAutoMatcher::vggMirroredNames()
+{
+    const Pair pair = matchFixtures(mappingFixture("vgg11.pth"), "vgg11_eqx.skeleton.json");
+    const MappingResult &result = pair.result;
+    QCOMPARE(result.convention, Convention::Equinox);
+    QVERIFY(result.complete());
+    QVERIFY(result.ambiguous.empty());
+    QVERIFY(result.stale.empty());
+    QCOMPARE(result.unusedSources, QStringList());
+
+    int scalars = 0;
+    for (size_t i = 0; i < result.mappings.size(); ++i) {
+        const Mapping &m = result.mappings[i];
+        if (pair.target.tensors()[i].kind == LeafKind::Scalar) {
+            ++scalars;
+            QCOMPARE(m.status, MatchStatus::Kept);
+            QVERIFY(m.sources.isEmpty());
+            continue;
+        }
+        // ".features[3].bias" <- "features.3.bias"
+        const QString torchKey = canonicalKey(m.target);
+        QVERIFY2(m.sources == QStringList{torchKey}, qPrintable(describe(m)));
+        QCOMPARE(m.origin, MatchOrigin::Name);
+        if (m.target.endsWith(QLatin1String(".bias")) && m.target.startsWith(QLatin1String(".features"))) {
+            QCOMPARE(m.status, MatchStatus::Fixable);
+            const qint64 channels = pair.target.tensors()[i].shape[0];
+            QCOMPARE(chainText(m.transforms), chainText({Transform::reshape({channels, 1, 1})}));
+            QCOMPARE(m.expression(), QStringLiteral("w[:, None, None]"));
+        } else {
+            QVERIFY2(m.status == MatchStatus::Exact, qPrintable(describe(m)));
+        }
+    }
+    QCOMPARE(scalars, 9); // 5 MaxPool init, 2 x Dropout (p, inference)
+    const MappingSummary s = result.summary();
+    QCOMPARE(s.exact, 14);
+    QCOMPARE(s.fixable, 8);
+    QCOMPARE(s.kept, 9);
+    QCOMPARE(s.unmapped + s.incompatible + s.ambiguous + s.unusedSources, 0);
+
+    // A byte-preserving reshape: the bias values arrive unchanged.
+    TensorOutput output;
+    QVERIFY(test::applyMapping(pair.source, mappingFor(result, QStringLiteral(".features[3].bias")), output).isEmpty());
+    QCOMPARE(test::outputBytes(output), test::tensorBytes(pair.source, QStringLiteral("features.3.bias")));
+}
+
+void TestAutoMatcher::vggRenamedByOrderAndShape()
+{
+    const Pair pair = matchFixtures(mappingFixture("vgg11.pth"), "vgg11_renamed.skeleton.json");
+    const MappingResult &result = pair.result;
+    QVERIFY(result.complete());
+    QVERIFY(result.ambiguous.empty());
+    QCOMPARE(result.unusedSources, QStringList());
+
+    // The i-th array leaf gets the i-th torch tensor.
+    int arrayIndex = 0;
+    for (size_t i = 0; i < result.mappings.size(); ++i) {
+        const Mapping &m = result.mappings[i];
+        if (pair.target.tensors()[i].kind == LeafKind::Scalar) {
+            QCOMPARE(m.status, MatchStatus::Kept);
+            continue;
+        }
+        const QString expected = pair.source.tensors()[static_cast<size_t>(arrayIndex++)].key;
+        QVERIFY2(m.sources == QStringList{expected}, qPrintable(describe(m) + QStringLiteral(" expected ") + expected));
+        QCOMPARE(m.origin, MatchOrigin::OrderShape);
+        QVERIFY2(m.reason.contains(QStringLiteral("by order and shape")), qPrintable(m.reason));
+        QVERIFY(m.confidence < 0.9); // less sure than a name match
+    }
+    QCOMPARE(arrayIndex, static_cast<int>(pair.source.tensors().size()));
+    QCOMPARE(chainText(mappingFor(result, QStringLiteral(".convs[7].b")).transforms), chainText({Transform::reshape({64, 1, 1})}));
+    QCOMPARE(mappingFor(result, QStringLiteral(".head[2].w")).sources, QStringList{QStringLiteral("classifier.6.weight")});
+}
+
+void TestAutoMatcher::resnetBatchNormState()
+{
+    const Pair pair = matchFixtures(test::fixturePath("resnet18.pth"), "resnet18_eqx.skeleton.json");
+    const MappingResult &result = pair.result;
+    QVERIFY(result.complete());
+    QVERIFY(result.ambiguous.empty());
+
+    QStringList numBatchesTracked;
+    for (const TensorEntry &tensor : pair.source.tensors()) {
+        if (tensor.key.endsWith(QLatin1String(".num_batches_tracked")))
+            numBatchesTracked << tensor.key;
+    }
+    QCOMPARE(numBatchesTracked.size(), 20);
+    QCOMPARE(result.unusedSources, numBatchesTracked);
+
+    int stateLeaves = 0;
+    for (const Mapping &m : result.mappings) {
+        if (!m.target.endsWith(QLatin1String(".running_mean")) && !m.target.endsWith(QLatin1String(".running_var")))
+            continue;
+        ++stateLeaves;
+        QCOMPARE(m.status, MatchStatus::Exact);
+        QCOMPARE(m.sources.size(), 1);
+        QVERIFY2(m.origin == MatchOrigin::Name || m.origin == MatchOrigin::LooseName, qPrintable(describe(m)));
+        QCOMPARE(looseKey(m.sources.front()), looseKey(m.target));
+    }
+    QCOMPARE(stateLeaves, 40);
+    QCOMPARE(mappingFor(result, QStringLiteral("[0].bn1.running_mean")).sources, QStringList{QStringLiteral("bn1.running_mean")});
+    QCOMPARE(mappingFor(result, QStringLiteral("[0].layer4[1].bn2.running_var")).sources,
+             QStringList{QStringLiteral("layer4.1.bn2.running_var")});
+    const Mapping &downsample = mappingFor(result, QStringLiteral("[0].layer2[0].downsample.layers[1].running_mean"));
+    QCOMPARE(downsample.sources, QStringList{QStringLiteral("layer2.0.downsample.1.running_mean")});
+    QCOMPARE(downsample.origin, MatchOrigin::LooseName);
+    QCOMPARE(mappingFor(result, QStringLiteral("[0].layer3[0].downsample.layers[0].weight")).sources,
+             QStringList{QStringLiteral("layer3.0.downsample.0.weight")});
+    QCOMPARE(mappingFor(result, QStringLiteral("[0].fc.weight")).sources, QStringList{QStringLiteral("fc.weight")});
+    QCOMPARE(mappingFor(result, QStringLiteral("[0].maxpool.init")).status, MatchStatus::Kept);
+    QCOMPARE(mappingFor(result, QStringLiteral("[0].layer1[0].bn1.inference")).status, MatchStatus::Kept);
+}
+
+void TestAutoMatcher::flaxConventionValues()
+{
+    const Pair pair = matchFixtures(mappingFixture("mlp.pth"), "mlp_flax.npz");
+    const MappingResult &result = pair.result;
+    QCOMPARE(result.convention, Convention::Flax);
+    QVERIFY(result.complete());
+    QCOMPARE(result.unusedSources, QStringList());
+
+    const Mapping &conv = mappingFor(result, QStringLiteral("params/conv/kernel"));
+    QCOMPARE(conv.sources, QStringList{QStringLiteral("conv.weight")});
+    QCOMPARE(chainText(conv.transforms), chainText({Transform::transpose({2, 3, 1, 0})}));
+    QCOMPARE(conv.expression(), QStringLiteral("w.transpose(2, 3, 1, 0)"));
+    const Mapping &fc2 = mappingFor(result, QStringLiteral("params/fc2/kernel"));
+    QCOMPARE(fc2.sources, QStringList{QStringLiteral("fc2.weight")});
+    QCOMPARE(chainText(fc2.transforms), chainText({Transform::transpose({1, 0})})); // square, still transposed
+    QCOMPARE(fc2.expression(), QStringLiteral("w.T"));
+    QCOMPARE(mappingFor(result, QStringLiteral("params/norm/scale")).sources, QStringList{QStringLiteral("norm.weight")});
+    QCOMPARE(mappingFor(result, QStringLiteral("params/norm/scale")).status, MatchStatus::Exact);
+    QCOMPARE(mappingFor(result, QStringLiteral("params/fc1/bias")).status, MatchStatus::Exact);
+
+    // The ported values equal a correct conversion, bit for bit.
+    const Checkpoint expected = openOrFail(mappingFixture("mlp_flax_expected.npz"));
+    QCOMPARE(expected.tensors().size(), result.mappings.size());
+    for (const Mapping &m : result.mappings) {
+        TensorOutput output;
+        const QString error = test::applyMapping(pair.source, m, output);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        const QByteArray want = test::tensorBytes(expected, m.target);
+        QVERIFY(!want.isEmpty());
+        QVERIFY2(test::outputBytes(output) == want, qPrintable(QStringLiteral("values of %1 differ from a correct port").arg(m.target)));
+        // ...and differ from what the target held before (the check has teeth).
+        QVERIFY(test::outputBytes(output) != test::tensorBytes(pair.target, m.target));
+    }
+}
+
+void TestAutoMatcher::modulePrefixIsStripped()
+{
+    const Pair pair = matchFixtures(mappingFixture("module_prefixed.pth"), "tiny_vgg_plain.pth");
+    QCOMPARE(pair.result.convention, Convention::Torch);
+    QVERIFY(pair.result.complete());
+    QCOMPARE(pair.result.unusedSources, QStringList());
+    for (const Mapping &m : pair.result.mappings) {
+        QVERIFY2(m.status == MatchStatus::Exact, qPrintable(describe(m)));
+        QCOMPARE(m.sources, QStringList{QStringLiteral("module.") + m.target});
+        QCOMPARE(m.origin, MatchOrigin::Name);
+    }
+}
+
+void TestAutoMatcher::fusedAttentionIsSliced()
+{
+    const Pair pair = matchFixtures(mappingFixture("mha.pth"), "mha_eqx.skeleton.json");
+    const MappingResult &result = pair.result;
+    QVERIFY(result.complete());
+    const QString fused = QStringLiteral("attn.in_proj_weight");
+    const QByteArray fusedBytes = test::tensorBytes(pair.source, fused);
+    QCOMPARE(fusedBytes.size(), 48 * 16 * 4);
+    const QStringList projections{QStringLiteral(".attn.query_proj.weight"), QStringLiteral(".attn.key_proj.weight"),
+                                  QStringLiteral(".attn.value_proj.weight")};
+    for (int part = 0; part < 3; ++part) {
+        const Mapping &m = mappingFor(result, projections[part]);
+        QCOMPARE(m.sources, QStringList{fused});
+        QCOMPARE(m.status, MatchStatus::Fixable);
+        QCOMPARE(m.origin, MatchOrigin::FusedSlice);
+        QCOMPARE(chainText(m.transforms), chainText({Transform::slice(0, 16 * part, 16 * (part + 1))}));
+        QCOMPARE(m.expression(), QStringLiteral("w[%1:%2]").arg(16 * part).arg(16 * (part + 1)));
+        TensorOutput output;
+        QVERIFY(test::applyMapping(pair.source, m, output).isEmpty());
+        QCOMPARE(test::outputBytes(output), fusedBytes.mid(part * 16 * 16 * 4, 16 * 16 * 4)); // rows 16p..16p+15
+    }
+    const Mapping &output = mappingFor(result, QStringLiteral(".attn.output_proj.weight"));
+    QCOMPARE(output.sources, QStringList{QStringLiteral("attn.out_proj.weight")});
+    QCOMPARE(output.status, MatchStatus::Exact);
+    QCOMPARE(result.unusedSources, (QStringList{QStringLiteral("attn.in_proj_bias"), QStringLiteral("attn.out_proj.bias")}));
+}
+
+void TestAutoMatcher::bfloat16SourceIsCast()
+{
+    const Pair pair = matchFixtures(mappingFixture("vgg11_bf16.pth"), "vgg11_eqx.skeleton.json");
+    QVERIFY(pair.result.complete());
+    const Checkpoint f32 = openOrFail(mappingFixture("vgg11.pth"));
+    int arrays = 0;
+    for (const Mapping &m : pair.result.mappings) {
+        if (m.status == MatchStatus::Kept)
+            continue;
+        ++arrays;
+        QCOMPARE(m.status, MatchStatus::Fixable);
+        QVERIFY2(!m.transforms.empty() && m.transforms.back() == Transform::cast(DType::Float32), qPrintable(describe(m)));
+        // Widening is exact: the result is the float32 original rounded to bf16 and back,
+        // i.e. its top 16 bits (torch rounds to nearest even when casting to bf16).
+        TensorOutput output;
+        QVERIFY(test::applyMapping(pair.source, m, output).isEmpty());
+        const QByteArray original = test::tensorBytes(f32, m.sources.front());
+        const QByteArray widened = test::outputBytes(output);
+        QCOMPARE(widened.size(), original.size());
+        for (qsizetype i = 0; i < widened.size(); i += 4) {
+            quint32 a = 0, b = 0;
+            std::memcpy(&a, widened.constData() + i, 4);
+            std::memcpy(&b, original.constData() + i, 4);
+            QCOMPARE(a & 0xFFFFu, 0u);
+            const quint32 rounded = (b + 0x7FFFu + ((b >> 16) & 1u)) & 0xFFFF0000u;
+            QCOMPARE(a, rounded);
+        }
+    }
+    QCOMPARE(arrays, 22);
+    QCOMPARE(mappingFor(pair.result, QStringLiteral(".features[0].bias")).expression(), QStringLiteral("w[:, None, None].astype(np.float32)"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Convention and hand-made cases
+// ---------------------------------------------------------------------------------------------
+
+void TestAutoMatcher::detectsConvention_data()
+{
+    QTest::addColumn<QString>("file");
+    QTest::addColumn<int>("convention");
+    QTest::newRow("skeleton") << mappingFixture("vgg11_eqx.skeleton.json") << int(Convention::Equinox);
+    QTest::newRow("bare .eqx") << mappingFixture("vgg11_eqx.eqx") << int(Convention::Equinox);
+    QTest::newRow("flax npz") << mappingFixture("mlp_flax.npz") << int(Convention::Flax);
+    QTest::newRow("torch") << mappingFixture("vgg11.pth") << int(Convention::Torch);
+}
+
+void TestAutoMatcher::detectsConvention()
+{
+    QFETCH(QString, file);
+    QFETCH(int, convention);
+    QCOMPARE(int(detectConvention(openOrFail(file))), convention);
+}
+
+void TestAutoMatcher::ambiguityIsReportedNotGuessed()
+{
+    // Two same-shape sources, one renamed target: order and shape cannot decide.
+    const std::vector<KeySpec> sources{key("encoder.a.weight", "float32[4,4]"), key("encoder.b.weight", "float32[4,4]")};
+    const std::vector<KeySpec> targets{key(".proj.w", "float32[4,4]")};
+    const MappingResult result = autoMatch(sources, targets, {}, Convention::Equinox);
+    QCOMPARE(result.ambiguous.size(), size_t(1));
+    QCOMPARE(result.ambiguous[0].target, QStringLiteral(".proj.w"));
+    QCOMPARE(result.ambiguous[0].candidates, (QStringList{QStringLiteral("encoder.a.weight"), QStringLiteral("encoder.b.weight")}));
+    QVERIFY(result.ambiguous[0].reason.contains(QStringLiteral("2 sources fit equally well")));
+    QCOMPARE(result.mappings[0].status, MatchStatus::Unmapped);
+    QVERIFY(result.mappings[0].sources.isEmpty());
+    QVERIFY(result.mappings[0].reason.contains(QStringLiteral("ambiguous")));
+    QCOMPARE(result.unusedSources.size(), 2);
+    QVERIFY(!result.complete());
+    QCOMPARE(result.summary().ambiguous, 1);
+}
+
+void TestAutoMatcher::nameAmbiguityIsReported()
+{
+    // `module.fc.weight` and `model.fc.weight` both normalise to `fc.weight`.
+    const std::vector<KeySpec> sources{key("module.fc.weight", "float32[4,4]"), key("model.fc.weight", "float32[4,4]")};
+    const std::vector<KeySpec> targets{key("fc.weight", "float32[4,4]")};
+    const MappingResult result = autoMatch(sources, targets, {}, Convention::Torch);
+    QCOMPARE(result.ambiguous.size(), size_t(1));
+    QCOMPARE(result.ambiguous[0].candidates.size(), 2);
+    QVERIFY(result.ambiguous[0].reason.contains(QStringLiteral("same normalised name")));
+    QCOMPARE(result.mappings[0].status, MatchStatus::Unmapped);
+    QVERIFY(!result.complete());
+}
+
+void TestAutoMatcher::twoTargetsForOneSourceAreReported()
+{
+    // The mirror case: one source, two same-shape targets. Giving it to the first would be a
+    // guess (and calling the second "nothing fits" would be false).
+    const std::vector<KeySpec> sources{key("a.weight", "float32[4,4]")};
+    const std::vector<KeySpec> targets{key(".x.w", "float32[4,4]"), key(".y.w", "float32[4,4]")};
+    const MappingResult result = autoMatch(sources, targets, {}, Convention::Equinox);
+    QCOMPARE(result.ambiguous.size(), size_t(2));
+    for (size_t t = 0; t < 2; ++t) {
+        QCOMPARE(result.ambiguous[t].target, targets[t].key);
+        QCOMPARE(result.ambiguous[t].candidates, QStringList{QStringLiteral("a.weight")});
+        QCOMPARE(result.ambiguous[t].reason, QStringLiteral("another target fits this source equally well by order and shape"));
+        QCOMPARE(result.mappings[t].status, MatchStatus::Unmapped);
+        QVERIFY(result.mappings[t].sources.isEmpty());
+        QVERIFY2(result.mappings[t].reason.startsWith(QStringLiteral("ambiguous: another target")), qPrintable(result.mappings[t].reason));
+    }
+    QCOMPARE(result.unusedSources, QStringList{QStringLiteral("a.weight")});
+    QVERIFY(!result.complete());
+}
+
+void TestAutoMatcher::extraTargetBlockIsReported()
+{
+    // The target has two blocks where the source has one: which block gets the weights is the
+    // user's call. The uniquely shaped head still maps.
+    const std::vector<KeySpec> sources{key("l0.weight", "float32[8,8]"), key("l0.bias", "float32[8]"), key("out.weight", "float32[2,8]")};
+    const std::vector<KeySpec> targets{key(".l[0].w", "float32[8,8]"), key(".l[0].b", "float32[8]"), key(".l[1].w", "float32[8,8]"),
+                                       key(".l[1].b", "float32[8]"),   key(".out.w", "float32[2,8]")};
+    const MappingResult result = autoMatch(sources, targets, {}, Convention::Equinox);
+    QCOMPARE(result.ambiguous.size(), size_t(4));
+    for (size_t t = 0; t < 4; ++t)
+        QCOMPARE(result.mappings[t].status, MatchStatus::Unmapped);
+    QCOMPARE(result.ambiguous[2].candidates, QStringList{QStringLiteral("l0.weight")});
+    QCOMPARE(result.mappings[4].sources, QStringList{QStringLiteral("out.weight")});
+    QCOMPARE(result.mappings[4].status, MatchStatus::Exact);
+}
+
+void TestAutoMatcher::targetsWithOneNormalisedNameAreReported()
+{
+    const std::vector<KeySpec> sources{key("fc.weight", "float32[4,4]"), key("fc.bias", "float32[4]")};
+    const std::vector<KeySpec> targets{key("module.fc.weight", "float32[4,4]"), key("fc.weight", "float32[4,4]"), key("fc.bias", "float32[4]")};
+    MatchOptions namesOnly;
+    namesOnly.useOrder = false;
+    const MappingResult result = autoMatch(sources, targets, namesOnly, Convention::Torch);
+    QCOMPARE(result.ambiguous.size(), size_t(2));
+    QCOMPARE(result.ambiguous[0].target, QStringLiteral("module.fc.weight"));
+    QCOMPARE(result.ambiguous[0].candidates, QStringList{QStringLiteral("fc.weight")});
+    QCOMPARE(result.ambiguous[0].reason, QStringLiteral("2 target keys have the same normalised name"));
+    QCOMPARE(result.mappings[0].status, MatchStatus::Unmapped);
+    QCOMPARE(result.mappings[1].status, MatchStatus::Unmapped);
+    QCOMPARE(result.mappings[2].sources, QStringList{QStringLiteral("fc.bias")});
+}
+
+void TestAutoMatcher::extraSourceEntryDoesNotShiftAlignment()
+{
+    // A zip would give b.w <- bn.num_batches_tracked and shift everything after it.
+    const std::vector<KeySpec> sources{key("l0.weight", "float32[8,4]"),           key("l0.bias", "float32[8]"),
+                                       key("bn.num_batches_tracked", "int64[]"),   key("l1.weight", "float32[8,8]"),
+                                       key("l1.bias", "float32[8]"),               key("l2.weight", "float32[2,8]"),
+                                       key("l2.bias", "float32[2]")};
+    const std::vector<KeySpec> targets{key(".a.w", "float32[8,4]"), key(".a.b", "float32[8]"), key(".b.w", "float32[8,8]"),
+                                       key(".b.b", "float32[8]"),   key(".c.w", "float32[2,8]"), key(".c.b", "float32[2]")};
+    const MappingResult result = autoMatch(sources, targets, {}, Convention::Equinox);
+    const QStringList expected{"l0.weight", "l0.bias", "l1.weight", "l1.bias", "l2.weight", "l2.bias"};
+    for (size_t t = 0; t < targets.size(); ++t) {
+        QCOMPARE(result.mappings[t].sources, QStringList{expected[static_cast<int>(t)]});
+        QCOMPARE(result.mappings[t].status, MatchStatus::Exact);
+        QCOMPARE(result.mappings[t].origin, MatchOrigin::OrderShape);
+    }
+    QCOMPARE(result.unusedSources, QStringList{QStringLiteral("bn.num_batches_tracked")});
+    QVERIFY(result.complete());
+}
+
+void TestAutoMatcher::missingSourceEntryDoesNotShiftAlignment()
+{
+    // The target has a head the source lacks, in the middle: it stays unmapped, the rest aligns.
+    const std::vector<KeySpec> sources{key("conv.weight", "float32[8,3,3,3]"), key("conv.bias", "float32[8]"),
+                                       key("fc.weight", "float32[10,8]"), key("fc.bias", "float32[10]")};
+    const std::vector<KeySpec> targets{key(".c.w", "float32[8,3,3,3]"), key(".c.b", "float32[8,1,1]"), key(".aux.w", "float32[5,8]"),
+                                       key(".head.w", "float32[10,8]"), key(".head.b", "float32[10]")};
+    const MappingResult result = autoMatch(sources, targets, {}, Convention::Equinox);
+    QCOMPARE(result.mappings[0].sources, QStringList{QStringLiteral("conv.weight")});
+    QCOMPARE(result.mappings[1].sources, QStringList{QStringLiteral("conv.bias")});
+    QCOMPARE(chainText(result.mappings[1].transforms), chainText({Transform::reshape({8, 1, 1})}));
+    QCOMPARE(result.mappings[2].status, MatchStatus::Unmapped);
+    QCOMPARE(result.mappings[3].sources, QStringList{QStringLiteral("fc.weight")});
+    QCOMPARE(result.mappings[4].sources, QStringList{QStringLiteral("fc.bias")});
+    QVERIFY(result.unusedSources.isEmpty());
+    QVERIFY(!result.complete());
+}
+
+void TestAutoMatcher::anchorsSplitTheAlignment()
+{
+    // Name matches anchor the alignment: the same-shape gaps on either side stay separate, so
+    // `.x.w` can only take `a.weight` (before the anchor) and `.y.w` only `b.weight`.
+    const std::vector<KeySpec> sources{key("a.weight", "float32[4,4]"), key("mid.weight", "float32[3,3]"), key("b.weight", "float32[4,4]")};
+    const std::vector<KeySpec> targets{key(".x.w", "float32[4,4]"), key(".mid.weight", "float32[3,3]"), key(".y.w", "float32[4,4]")};
+    const MappingResult result = autoMatch(sources, targets, {}, Convention::Equinox);
+    QCOMPARE(result.mappings[1].origin, MatchOrigin::Name);
+    QCOMPARE(result.mappings[0].sources, QStringList{QStringLiteral("a.weight")});
+    QCOMPARE(result.mappings[2].sources, QStringList{QStringLiteral("b.weight")});
+    QVERIFY(result.ambiguous.empty());
+    QVERIFY(result.complete());
+}
+
+void TestAutoMatcher::incompatibleNameMatchIsReported()
+{
+    // Same name, other class count: incompatible with the reason, never applied, and the
+    // source is not listed as unused (it is the one the user will look at).
+    const std::vector<KeySpec> sources{key("fc.weight", "float32[10,64]"), key("fc.bias", "float32[10]")};
+    const std::vector<KeySpec> targets{key("fc.weight", "float32[20,64]"), key("fc.bias", "float32[20]")};
+    const MappingResult result = autoMatch(sources, targets, {}, Convention::Torch);
+    QCOMPARE(result.mappings[0].status, MatchStatus::Incompatible);
+    QCOMPARE(result.mappings[0].sources, QStringList{QStringLiteral("fc.weight")});
+    QVERIFY2(result.mappings[0].reason.contains(QStringLiteral("names match but shape [10, 64] cannot become [20, 64]")),
+             qPrintable(result.mappings[0].reason));
+    QCOMPARE(result.mappings[1].status, MatchStatus::Incompatible);
+    QVERIFY(result.unusedSources.isEmpty());
+    QCOMPARE(result.summary().incompatible, 2);
+    QVERIFY(!result.complete());
+}
+
+void TestAutoMatcher::renameRulesApplyBeforeMatching()
+{
+    const std::vector<KeySpec> sources{key("backbone.stem.weight", "float32[8,3,3,3]"), key("backbone.stem.bias", "float32[8]")};
+    const std::vector<KeySpec> targets{key(".encoder.conv.weight", "float32[8,3,3,3]"), key(".encoder.conv.bias", "float32[8,1,1]")};
+    MatchOptions options;
+    options.useOrder = false; // only names may decide here
+    Result<RenameRule> rule = RenameRule::parse(QStringLiteral("^backbone\\.stem\\.(.*)=>encoder.conv.\\1"));
+    QVERIFY(rule.ok());
+    options.rules.push_back(*rule);
+    const MappingResult result = autoMatch(sources, targets, options, Convention::Equinox);
+    QCOMPARE(result.mappings[0].sources, QStringList{QStringLiteral("backbone.stem.weight")}); // original key reported
+    QCOMPARE(result.mappings[0].origin, MatchOrigin::RenameRule);
+    QVERIFY(result.mappings[0].reason.contains(QStringLiteral("after rename rules")));
+    QCOMPARE(result.mappings[1].status, MatchStatus::Fixable);
+    QVERIFY(result.complete());
+
+    const MappingResult without = autoMatch(sources, targets, MatchOptions{true, false, {}, {}, {}, {}, {}}, Convention::Equinox);
+    QCOMPARE(without.mappings[0].status, MatchStatus::Unmapped);
+}
+
+void TestAutoMatcher::explicitKeptAndIgnored()
+{
+    const std::vector<KeySpec> sources{key("gru.bias_ih", "float32[12]"), key("gru.bias_hh", "float32[12]"),
+                                       key("head.weight", "float32[4,4]"), key("extra.weight", "float32[4,4]")};
+    const std::vector<KeySpec> targets{key(".cell.bias", "float32[12]"), key(".head.weight", "float32[4,4]"),
+                                       key(".head.bias", "float32[4]"), key(".drop.p", "float64[]", LeafKind::Scalar)};
+    MatchOptions options;
+    options.explicitMappings.push_back({QStringLiteral(".cell.bias"), {QStringLiteral("gru.bias_ih"), QStringLiteral("gru.bias_hh")},
+                                        {Transform::sum()}, true});
+    options.keptTargets << QStringLiteral(".head.bias");
+    options.ignoredSources << QStringLiteral("extra.weight");
+    const MappingResult result = autoMatch(sources, targets, options, Convention::Equinox);
+
+    const Mapping &cell = result.mappings[0];
+    QCOMPARE(cell.origin, MatchOrigin::Explicit);
+    QCOMPARE(cell.status, MatchStatus::Fixable);
+    QCOMPARE(cell.confidence, 1.0);
+    QCOMPARE(cell.expression(), QStringLiteral("w0 + w1"));
+    QCOMPARE(result.mappings[1].sources, QStringList{QStringLiteral("head.weight")}); // not extra.weight (ignored)
+    QCOMPARE(result.mappings[2].status, MatchStatus::Kept);
+    QVERIFY(result.mappings[2].reason.contains(QStringLiteral("kept")));
+    QCOMPARE(result.mappings[3].status, MatchStatus::Kept);
+    QVERIFY(result.unusedSources.isEmpty());
+    QVERIFY(result.complete());
+}
+
+void TestAutoMatcher::staleExplicitEntries()
+{
+    const std::vector<KeySpec> sources{key("a.weight", "float32[4,4]")};
+    const std::vector<KeySpec> targets{key(".a.weight", "float32[4,4]")};
+    MatchOptions options;
+    options.explicitMappings.push_back({QStringLiteral(".gone"), {QStringLiteral("a.weight")}, {}, true});
+    options.explicitMappings.push_back({QStringLiteral(".a.weight"), {QStringLiteral("b.weight")}, {}, true});
+    options.explicitMappings.push_back({QStringLiteral(".a.weight"), {QStringLiteral("a.weight")}, {Transform::transpose({1, 0, 2})}, true});
+    options.keptTargets << QStringLiteral(".kept.gone");
+    options.ignoredSources << QStringLiteral("ignored.gone");
+    const MappingResult result = autoMatch(sources, targets, options, Convention::Equinox);
+    QCOMPARE(result.stale.size(), size_t(5));
+    auto reasonOf = [&](const QString &entry) {
+        for (const StaleEntry &stale : result.stale) {
+            if (stale.entry == entry)
+                return stale.reason;
+        }
+        return QStringLiteral("<no stale entry '%1'>").arg(entry);
+    };
+    QCOMPARE(reasonOf(QStringLiteral("mapping .gone <- a.weight")), QStringLiteral("target key '.gone' is gone"));
+    QCOMPARE(reasonOf(QStringLiteral("mapping .a.weight <- b.weight")), QStringLiteral("source key 'b.weight' is gone"));
+    QVERIFY(reasonOf(QStringLiteral("mapping .a.weight <- a.weight")).startsWith(QStringLiteral("shape changed: transpose (1, 0, 2)")));
+    QCOMPARE(reasonOf(QStringLiteral("kept target .kept.gone")), QStringLiteral("target key '.kept.gone' is gone"));
+    QCOMPARE(reasonOf(QStringLiteral("ignored source ignored.gone")), QStringLiteral("source key 'ignored.gone' is gone"));
+    // Stale entries are reported, the rest still maps by name.
+    QCOMPARE(result.mappings[0].sources, QStringList{QStringLiteral("a.weight")});
+    QCOMPARE(result.mappings[0].origin, MatchOrigin::Name);
+    QCOMPARE(result.summary().stale, 5);
+}
+
+void TestAutoMatcher::namesOnlyAndOrderOnly()
+{
+    const std::vector<KeySpec> sources{key("x.weight", "float32[4,4]"), key("y.weight", "float32[2,4]")};
+    const std::vector<KeySpec> targets{key(".x.weight", "float32[4,4]"), key(".z.w", "float32[2,4]")};
+    MatchOptions namesOnly;
+    namesOnly.useOrder = false;
+    MappingResult result = autoMatch(sources, targets, namesOnly, Convention::Equinox);
+    QCOMPARE(result.mappings[0].origin, MatchOrigin::Name);
+    QCOMPARE(result.mappings[1].status, MatchStatus::Unmapped);
+    QCOMPARE(result.unusedSources, QStringList{QStringLiteral("y.weight")});
+
+    MatchOptions orderOnly;
+    orderOnly.useNames = false;
+    result = autoMatch(sources, targets, orderOnly, Convention::Equinox);
+    QCOMPARE(result.mappings[0].origin, MatchOrigin::OrderShape);
+    QCOMPARE(result.mappings[1].sources, QStringList{QStringLiteral("y.weight")});
+    QVERIFY(result.complete());
+}
+
+QTEST_GUILESS_MAIN(TestAutoMatcher)
+#include "tst_automatcher.moc"
