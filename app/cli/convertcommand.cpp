@@ -26,12 +26,14 @@ int runConvert(const QStringList &arguments)
     const QCommandLineOption keepOption(QStringLiteral("keep-unmapped"),
                                         QStringLiteral("leaves without a usable source keep the target's values"));
     const QCommandLineOption ruleOption(QStringLiteral("rule"), QStringLiteral("rename rule REGEX=>REPLACEMENT (repeatable)"), QStringLiteral("RULE"));
-    parser.addOptions({outOption, profileOption, formatOption, keepOption, ruleOption});
+    const QCommandLineOption acceptOption(QStringLiteral("accept-guesses"),
+                                          QStringLiteral("write the leaves matched by order and shape alone (status guessed)"));
+    parser.addOptions({outOption, profileOption, formatOption, keepOption, ruleOption, acceptOption});
     if (const std::optional<int> stop = parseArguments(parser, QStringLiteral("convert"), arguments))
         return *stop;
     const QStringList files = parser.positionalArguments();
     if (files.size() != 2 || !parser.isSet(outOption)) {
-        printUsageError(QStringLiteral("usage: graft-cli convert SOURCE TARGET -o OUT [--profile P] [--format eqx|safetensors|npz|pt] [--keep-unmapped]"));
+        printUsageError(QStringLiteral("usage: graft-cli convert SOURCE TARGET -o OUT [--profile P] [--format eqx|safetensors|npz|pt] [--keep-unmapped] [--accept-guesses]"));
         return BadInput;
     }
     const QString out = parser.value(outOption);
@@ -60,7 +62,7 @@ int runConvert(const QStringList &arguments)
     for (const StaleEntry &stale : mapping.stale)
         printWarning(QStringLiteral("stale profile entry: %1: %2").arg(stale.entry, stale.reason));
 
-    Result<ConversionPlan> plan = planConversion(setup->source, setup->target, mapping, parser.isSet(keepOption));
+    Result<ConversionPlan> plan = planConversion(setup->source, setup->target, mapping, parser.isSet(keepOption), parser.isSet(acceptOption));
     if (!plan) {
         printOut(mappingTable(mapping));
         printError(plan.error());

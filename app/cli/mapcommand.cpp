@@ -20,13 +20,15 @@ int runMap(const QStringList &arguments)
     const QCommandLineOption saveOption(QStringLiteral("save-profile"), QStringLiteral("save the resulting mapping as a profile"),
                                         QStringLiteral("OUT"));
     const QCommandLineOption jsonOption(QStringLiteral("json"), QStringLiteral("print JSON"));
-    parser.addOptions({profileOption, ruleOption, saveOption, jsonOption});
+    const QCommandLineOption acceptOption(QStringLiteral("accept-guesses"),
+                                          QStringLiteral("accept the leaves matched by order and shape alone (saved as explicit pairs)"));
+    parser.addOptions({profileOption, ruleOption, saveOption, jsonOption, acceptOption});
     if (const std::optional<int> stop = parseArguments(parser, QStringLiteral("map"), arguments))
         return *stop;
     const QStringList files = parser.positionalArguments();
     if (files.size() != 2) {
         printUsageError(QStringLiteral("map needs SOURCE and TARGET (usage: graft-cli map SOURCE TARGET [--profile P] "
-                                       "[--rule 'REGEX=>REPLACEMENT']... [--save-profile OUT] [--json])"));
+                                       "[--rule 'REGEX=>REPLACEMENT']... [--save-profile OUT] [--accept-guesses] [--json])"));
         return BadInput;
     }
     Result<MappingSetup> setup = loadMappingSetup(files[0], files[1], parser.value(profileOption), parser.values(ruleOption));
@@ -36,7 +38,9 @@ int runMap(const QStringList &arguments)
     }
     for (const QString &warning : setup->warnings)
         printWarning(warning);
-    const MappingResult result = matchCheckpoints(setup->source, setup->target, setup->options);
+    MappingResult result = matchCheckpoints(setup->source, setup->target, setup->options);
+    if (parser.isSet(acceptOption))
+        acceptGuesses(result);
     printOut(parser.isSet(jsonOption) ? mappingJson(result, files[0], files[1]) : mappingTable(result));
 
     if (parser.isSet(saveOption)) {

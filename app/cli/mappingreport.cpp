@@ -15,6 +15,7 @@ QString statusMark(MatchStatus status)
     case MatchStatus::Incompatible: return QStringLiteral("INCOMPATIBLE");
     case MatchStatus::Unmapped: return QStringLiteral("UNMAPPED");
     case MatchStatus::Kept: return QStringLiteral("kept");
+    case MatchStatus::Guessed: return QStringLiteral("GUESSED");
     }
     return QString();
 }
@@ -53,6 +54,14 @@ QString mappingTable(const MappingResult &result)
     out += QStringLiteral("\n%1 targets: %2 exact, %3 fixable, %4 incompatible, %5 unmapped, %6 kept; %7 ambiguous; %8 sources unused (convention: %9)\n")
                .arg(s.targets).arg(s.exact).arg(s.fixable).arg(s.incompatible).arg(s.unmapped).arg(s.kept).arg(s.ambiguous)
                .arg(s.unusedSources).arg(conventionName(result.convention));
+    if (s.guessed > 0)
+        out += QStringLiteral("%1 guessed by order and shape alone: check them, then accept with --accept-guesses or pin them in a profile\n").arg(s.guessed);
+    for (const BufferEntry &buffer : result.unusedBuffers)
+        out += QStringLiteral("unused buffer: %1 (%2)\n").arg(buffer.key, buffer.reason);
+    for (const QStringList &tie : result.tiedSources)
+        out += QStringLiteral("tied: %1 share one storage (one tensor)\n").arg(tie.join(QStringLiteral(", ")));
+    for (const LearnedRewrite &rewrite : result.rewrites)
+        out += QStringLiteral("learned: '%1' -> '%2' (%3 leaves)\n").arg(rewrite.sourceHead, rewrite.targetHead).arg(rewrite.support);
     for (const Ambiguity &a : result.ambiguous)
         out += QStringLiteral("ambiguous: %1 <- one of %2 (%3)\n").arg(a.target, a.candidates.join(QStringLiteral(", ")), a.reason);
     if (!result.unusedSources.isEmpty())
@@ -108,12 +117,40 @@ QString mappingJson(const MappingResult &result, const QString &sourcePath, cons
         json.key(QStringLiteral("expr")).value(m.expression());
         json.key(QStringLiteral("confidence")).value(m.confidence);
         json.key(QStringLiteral("reason")).value(m.reason);
+        json.key(QStringLiteral("origin")).value(matchOriginName(m.origin));
+        if (m.origin == MatchOrigin::Constant)
+            json.key(QStringLiteral("constant")).value(QString::fromLatin1(m.constant.toHex()));
         json.endObject();
     }
     json.endArray();
     json.key(QStringLiteral("unused_sources")).beginArray();
     for (const QString &key : result.unusedSources)
         json.value(key);
+    json.endArray();
+    json.key(QStringLiteral("unused_buffers")).beginArray();
+    for (const BufferEntry &buffer : result.unusedBuffers) {
+        json.beginObject();
+        json.key(QStringLiteral("key")).value(buffer.key);
+        json.key(QStringLiteral("reason")).value(buffer.reason);
+        json.endObject();
+    }
+    json.endArray();
+    json.key(QStringLiteral("tied_sources")).beginArray();
+    for (const QStringList &tie : result.tiedSources) {
+        json.beginArray();
+        for (const QString &key : tie)
+            json.value(key);
+        json.endArray();
+    }
+    json.endArray();
+    json.key(QStringLiteral("learned_rewrites")).beginArray();
+    for (const LearnedRewrite &rewrite : result.rewrites) {
+        json.beginObject();
+        json.key(QStringLiteral("source")).value(rewrite.sourceHead);
+        json.key(QStringLiteral("target")).value(rewrite.targetHead);
+        json.key(QStringLiteral("support")).value(rewrite.support);
+        json.endObject();
+    }
     json.endArray();
     json.key(QStringLiteral("ambiguous")).beginArray();
     for (const Ambiguity &a : result.ambiguous) {
@@ -135,8 +172,10 @@ QString mappingJson(const MappingResult &result, const QString &sourcePath, cons
     json.key(QStringLiteral("incompatible")).value(s.incompatible);
     json.key(QStringLiteral("unmapped")).value(s.unmapped);
     json.key(QStringLiteral("kept")).value(s.kept);
+    json.key(QStringLiteral("guessed")).value(s.guessed);
     json.key(QStringLiteral("ambiguous")).value(s.ambiguous);
     json.key(QStringLiteral("unused_sources")).value(s.unusedSources);
+    json.key(QStringLiteral("unused_buffers")).value(static_cast<int>(result.unusedBuffers.size()));
     json.key(QStringLiteral("stale")).value(s.stale);
     json.key(QStringLiteral("convention")).value(conventionName(result.convention));
     json.endObject();

@@ -55,7 +55,8 @@ Status alignThroughMapping(const Checkpoint &a, const Checkpoint &b, const Mappi
                            std::vector<Job> &jobs)
 {
     // keepUnmapped: every leaf gets a plan entry; the ones filled from A are the mapped ones.
-    Result<ConversionPlan> plan = planConversion(a, b, mapping, true);
+    // Guessed pairs are compared too: a diff writes nothing, and equal values confirm the guess.
+    Result<ConversionPlan> plan = planConversion(a, b, mapping, true, true);
     if (!plan)
         return plan.error();
     diff.onlyInA = mapping.unusedSources;
@@ -64,7 +65,7 @@ Status alignThroughMapping(const Checkpoint &a, const Checkpoint &b, const Mappi
         const int m = mapping.indexOfTarget(leaf.key);
         const Mapping *entry = m >= 0 ? &mapping.mappings[static_cast<size_t>(m)] : nullptr;
         const MatchStatus status = entry != nullptr ? entry->status : MatchStatus::Unmapped;
-        if (status == MatchStatus::Exact || status == MatchStatus::Fixable) {
+        if (status == MatchStatus::Exact || status == MatchStatus::Fixable || status == MatchStatus::Guessed) {
             Job job;
             job.row.key = leaf.key;
             job.row.source = transformExpression(entry->transforms, entry->sources);

@@ -2,7 +2,10 @@
 
 #include "checkpoint/checkpoint.h"
 #include "mapping/keynames.h"
+#include "mapping/layoutevidence.h"
+#include "mapping/namingtable.h"
 #include "mapping/orderalignment.h"
+#include "mapping/structurematcher.h"
 
 #include <QHash>
 #include <QSet>
@@ -19,6 +22,7 @@ constexpr double kConfidenceRenamed = 0.97;
 constexpr double kConfidenceLoose = 0.85;
 constexpr double kConfidenceFused = 0.9;
 constexpr double kConfidenceOrder = 0.7;
+constexpr double kConfidenceStructure = 0.95;
 constexpr double kFixablePenalty = 0.04;
 
 // Cheap shape compatibility used inside the alignment (analysePair runs on chosen pairs only).
@@ -35,6 +39,23 @@ ShapeKey shapeKeyOf(const TensorSpec &spec)
     std::copy_if(spec.shape.begin(), spec.shape.end(), std::back_inserter(key.squeezed), [](qint64 d) { return d != 1; });
     std::sort(key.sorted.begin(), key.sorted.end());
     return key;
+}
+
+// Two keys whose names contradict may never be paired by order and shape: a different
+// parameter (weight vs bias, running_mean vs weight) or a different known role (norm1 vs norm2).
+bool namesContradict(const QStringList &target, const QStringList &source)
+{
+    if (target.isEmpty() || source.isEmpty())
+        return false;
+    if (isParameterName(target.last()) && isParameterName(source.last()) && target.last() != source.last())
+        return true;
+    if (target.size() >= 2 && source.size() >= 2) {
+        const QString &a = target[target.size() - 2];
+        const QString &b = source[source.size() - 2];
+        if (a != b && isKnownRole(a) && isKnownRole(b) && !isIndexToken(a) && !isIndexToken(b))
+            return true;
+    }
+    return false;
 }
 
 int compatibilityScore(const ShapeKey &target, const ShapeKey &source)
@@ -91,6 +112,8 @@ private:
     void applyExplicit();
     void matchByName(bool loose);
     void matchFused();
+    void matchStructureStep();
+    void markBuffersAndFlags();
     void matchByOrder();
     void finish();
     bool assign(int target, int source, const PairAnalysis &analysis, MatchOrigin origin, double confidence, const QString &prefix);
@@ -111,6 +134,9 @@ private:
     std::vector<QString> m_renamed;                   // source keys after rename rules
     std::vector<QString> m_sourceCanonical;           // canonicalKey(m_renamed[s]), computed once
     std::vector<QString> m_targetCanonical;           // canonicalKey(target key), computed once
+    std::vector<QString> m_bufferReason;              // per source: why it is a buffer, or empty
+    std::vector<QStringList> m_sourceRoles;           // roleTokens per source (order pass only)
+    std::vector<QStringList> m_targetRoles;
 };
 
 bool Matcher::assign(int target, int source, const PairAnalysis &analysis, MatchOrigin origin, double confidence, const QString &prefix)
@@ -118,7 +144,7 @@ bool Matcher::assign(int target, int source, const PairAnalysis &analysis, Match
     Mapping &mapping = m_result.mappings[static_cast<size_t>(target)];
     mapping.sources = {m_sources[static_cast<size_t>(source)].key};
     mapping.transforms = analysis.transforms;
-    mapping.status = analysis.status;
+    mapping.status = origin == MatchOrigin::OrderShape ? MatchStatus::Guessed : analysis.status;
     mapping.origin = origin;
     mapping.confidence = analysis.status == MatchStatus::Fixable ? confidence - kFixablePenalty : confidence;
     mapping.reason = prefix + QStringLiteral("; ") + analysis.reason;
@@ -301,6 +327,63 @@ void Matcher::matchFused()
     }
 }
 
+void Matcher::matchStructureStep()
+{
+    std::vector<bool> available(m_sources.size());
+    std::vector<bool> open(m_targets.size());
+    for (size_t s = 0; s < m_sources.size(); ++s)
+        available[s] = !m_sourceUsed[s] && m_bufferReason[s].isEmpty();
+    for (size_t t = 0; t < m_targets.size(); ++t)
+        open[t] = !m_decided[t] && m_targets[t].kind == LeafKind::Array;
+    StructureMatch found = matchStructure(m_sources, available, m_targets, open, m_convention);
+    m_result.rewrites = std::move(found.rewrites);
+    for (StructureCandidate &candidate : found.matches) {
+        const size_t t = static_cast<size_t>(candidate.target);
+        Mapping &mapping = m_result.mappings[t];
+        mapping.sources.clear();
+        for (int s : candidate.sources) {
+            mapping.sources << m_sources[static_cast<size_t>(s)].key;
+            m_sourceUsed[static_cast<size_t>(s)] = true;
+        }
+        mapping.transforms = candidate.analysis.transforms;
+        mapping.status = candidate.analysis.status;
+        mapping.origin = candidate.origin;
+        mapping.confidence = kConfidenceStructure - (mapping.status == MatchStatus::Fixable ? kFixablePenalty : 0.0);
+        mapping.reason = candidate.why + QStringLiteral("; ") + candidate.analysis.reason;
+        m_decided[t] = true;
+        m_matchedSource[t] = candidate.sources.front();
+        m_nameConflicts.remove(candidate.target);
+    }
+    for (const auto &[t, s, why] : found.conflicts) {
+        if (!m_decided[static_cast<size_t>(t)] && !m_nameConflicts.contains(t))
+            m_nameConflicts.insert(t, {s, why});
+    }
+}
+
+void Matcher::markBuffersAndFlags()
+{
+    // An Equinox BatchNorm whose statistics come from the source must not treat its first call
+    // as the first time (it would overwrite them): its flag is set to False.
+    for (size_t t = 0; t < m_targets.size(); ++t) {
+        const KeySpec &leaf = m_targets[t];
+        if (m_decided[t] || leaf.spec.dtype != DType::Bool || !leaf.spec.shape.empty()
+            || !leaf.key.endsWith(QLatin1String(".first_time_index")))
+            continue;
+        const QString owner = leaf.key.left(leaf.key.size() - static_cast<qsizetype>(qstrlen(".first_time_index")));
+        const int statistics = m_targetIndex.value(owner + QStringLiteral(".running_mean"), -1);
+        if (statistics < 0 || m_matchedSource[static_cast<size_t>(statistics)] < 0)
+            continue;
+        Mapping &mapping = m_result.mappings[t];
+        mapping.status = MatchStatus::Fixable;
+        mapping.origin = MatchOrigin::Constant;
+        mapping.constant = QByteArray(1, '\0');
+        mapping.confidence = kConfidenceStructure;
+        mapping.reason = QStringLiteral("BatchNorm first-time flag set to False: the running statistics loaded from the source are used "
+                                        "(as torch's eval mode does), not overwritten by the first batch");
+        m_decided[t] = true;
+    }
+}
+
 void Matcher::matchByOrder()
 {
     // Anchors: name/explicit matches, kept in order on both sides (longest increasing run).
@@ -327,6 +410,19 @@ void Matcher::matchByOrder()
     std::reverse(anchors.begin(), anchors.end());
     anchors.emplace_back(static_cast<int>(m_targets.size()), static_cast<int>(m_sources.size()));
 
+    // Role tokens, computed only for the keys an alignment looks at.
+    m_sourceRoles.resize(m_sources.size());
+    m_targetRoles.resize(m_targets.size());
+    auto sourceRoles = [this](size_t s) -> const QStringList & {
+        if (m_sourceRoles[s].isEmpty())
+            m_sourceRoles[s] = roleTokens(m_renamed[s]);
+        return m_sourceRoles[s];
+    };
+    auto targetRoles = [this](size_t t) -> const QStringList & {
+        if (m_targetRoles[t].isEmpty())
+            m_targetRoles[t] = roleTokens(m_targets[t].key);
+        return m_targetRoles[t];
+    };
     std::vector<ShapeKey> targetKeys;
     std::vector<ShapeKey> sourceKeys;
     for (const KeySpec &k : m_targets)
@@ -344,7 +440,7 @@ void Matcher::matchByOrder()
                 gapTargets.push_back(t);
         }
         for (int s = sourceStart; s < anchorSource; ++s) {
-            if (!m_sourceUsed[static_cast<size_t>(s)])
+            if (!m_sourceUsed[static_cast<size_t>(s)] && m_bufferReason[static_cast<size_t>(s)].isEmpty())
                 gapSources.push_back(s);
         }
         targetStart = anchorTarget + 1;
@@ -353,8 +449,10 @@ void Matcher::matchByOrder()
             continue;
         const AlignmentResult alignment = alignByOrder(
             static_cast<int>(gapTargets.size()), static_cast<int>(gapSources.size()), [&](int t, int s) {
-                return compatibilityScore(targetKeys[static_cast<size_t>(gapTargets[static_cast<size_t>(t)])],
-                                          sourceKeys[static_cast<size_t>(gapSources[static_cast<size_t>(s)])]);
+                const size_t target = static_cast<size_t>(gapTargets[static_cast<size_t>(t)]);
+                const size_t source = static_cast<size_t>(gapSources[static_cast<size_t>(s)]);
+                const int score = compatibilityScore(targetKeys[target], sourceKeys[source]);
+                return score > 0 && namesContradict(targetRoles(target), sourceRoles(source)) ? 0 : score;
             });
         for (const AlignedPair &pair : alignment.pairs) {
             const int t = gapTargets[static_cast<size_t>(pair.target)];
@@ -416,7 +514,11 @@ void Matcher::finish()
             usedByIncompatible.insert(m_nameConflicts.value(static_cast<int>(t)).first);
     }
     for (size_t s = 0; s < m_sources.size(); ++s) {
-        if (!m_sourceUsed[s] && !usedByIncompatible.contains(static_cast<int>(s)))
+        if (m_sourceUsed[s] || usedByIncompatible.contains(static_cast<int>(s)))
+            continue;
+        if (!m_bufferReason[s].isEmpty())
+            m_result.unusedBuffers.push_back({m_sources[s].key, m_bufferReason[s]});
+        else
             m_result.unusedSources << m_sources[s].key;
     }
 }
@@ -439,13 +541,19 @@ MappingResult Matcher::run()
         for (const KeySpec &target : m_targets)
             m_targetCanonical.push_back(canonicalKey(target.key));
     }
+    m_bufferReason.reserve(m_sources.size());
+    for (const KeySpec &source : m_sources)
+        m_bufferReason.push_back(bufferReason(source.key, source.spec.shape));
     applyKeptAndIgnored();
     applyExplicit();
     if (m_options.useNames) {
         matchByName(false);
+        matchStructureStep();
         matchByName(true);
         matchFused();
+        applyLayoutEvidence(m_result, m_sources, m_sourceIndex, m_targets);
     }
+    markBuffersAndFlags();
     if (m_options.useOrder)
         matchByOrder();
     finish();
@@ -483,10 +591,45 @@ MappingResult autoMatch(const std::vector<KeySpec> &sources, const std::vector<K
     return matcher.run();
 }
 
+std::vector<QStringList> tiedTensors(const Checkpoint &checkpoint)
+{
+    // Same bytes, same view: one tensor saved under several names (torch keeps tied weights so).
+    QHash<QString, QStringList> byView;
+    QStringList order;
+    for (const TensorEntry &tensor : checkpoint.tensors()) {
+        if (tensor.kind != LeafKind::Array || tensor.numel() == 0)
+            continue;
+        QString view = QStringLiteral("%1:%2:%3:%4:%5").arg(tensor.segment).arg(tensor.byteOffset).arg(dtypeName(tensor.dtype),
+                                                                                                    shapeToString(tensor.shape),
+                                                                                                    shapeToString(tensor.strides));
+        QStringList &keys = byView[view];
+        if (keys.size() == 1)
+            order << view;
+        keys << tensor.key;
+    }
+    std::vector<QStringList> ties;
+    for (const QString &view : order)
+        ties.push_back(byView.value(view));
+    return ties;
+}
+
 MappingResult matchCheckpoints(const Checkpoint &source, const Checkpoint &target, const MatchOptions &options)
 {
     const Convention convention = options.convention.value_or(detectConvention(target));
-    return autoMatch(keySpecs(source), keySpecs(target), options, convention);
+    MappingResult result = autoMatch(keySpecs(source), keySpecs(target), options, convention);
+    result.tiedSources = tiedTensors(source);
+    // A tied name whose twin feeds a target is not unused: it is the same tensor.
+    QSet<QString> used;
+    for (const Mapping &mapping : result.mappings)
+        used.unite(QSet<QString>(mapping.sources.begin(), mapping.sources.end()));
+    for (const QStringList &tie : result.tiedSources) {
+        const bool fed = std::any_of(tie.begin(), tie.end(), [&](const QString &key) { return used.contains(key); });
+        if (fed) {
+            for (const QString &key : tie)
+                result.unusedSources.removeAll(key);
+        }
+    }
+    return result;
 }
 
 } // namespace graft

@@ -47,6 +47,9 @@ Convention detectConvention(const Checkpoint &target);
 MappingResult autoMatch(const std::vector<KeySpec> &sources, const std::vector<KeySpec> &targets, const MatchOptions &options,
                         Convention convention);
 
+/// Groups of keys that name one tensor (same storage bytes and view), in file order.
+std::vector<QStringList> tiedTensors(const Checkpoint &checkpoint);
+
 /// Matches two opened checkpoints: keySpecs of both, the convention from the options or
 /// detected from the target. The one entry point the CLI and GUI share.
 MappingResult matchCheckpoints(const Checkpoint &source, const Checkpoint &target, const MatchOptions &options);

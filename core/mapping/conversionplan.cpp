@@ -5,6 +5,8 @@
 #include <QFileInfo>
 #include <QSet>
 
+#include <limits>
+
 namespace graft {
 namespace {
 
@@ -42,7 +44,7 @@ std::function<Result<TensorBytes>()> transformFrom(const Checkpoint &source, std
 } // namespace
 
 Result<ConversionPlan> planConversion(const Checkpoint &source, const Checkpoint &target, const MappingResult &mapping,
-                                      bool keepUnmapped)
+                                      bool keepUnmapped, bool acceptGuesses)
 {
     ConversionPlan plan;
     QStringList problems;
@@ -55,8 +57,19 @@ Result<ConversionPlan> planConversion(const Checkpoint &source, const Checkpoint
         const int m = mapping.indexOfTarget(leaf.key);
         const Mapping *entry = m >= 0 ? &mapping.mappings[static_cast<size_t>(m)] : nullptr;
         OutputLeaf output{leaf.key, {leaf.dtype, leaf.shape}, {}};
-        const bool mapped = entry != nullptr && (entry->status == MatchStatus::Exact || entry->status == MatchStatus::Fixable);
-        if (mapped) {
+        const bool mapped = entry != nullptr
+                            && (entry->status == MatchStatus::Exact || entry->status == MatchStatus::Fixable
+                                || (entry->status == MatchStatus::Guessed && acceptGuesses));
+        if (mapped && entry->origin == MatchOrigin::Constant) {
+            const qint64 expected = checkedNumel(leaf.shape, std::numeric_limits<qint64>::max() / 16) * dtypeSize(leaf.dtype);
+            if (expected != entry->constant.size())
+                return Error{target.path(), QStringLiteral("constant for '%1' has %2 bytes, the leaf needs %3").arg(leaf.key).arg(entry->constant.size()).arg(expected)};
+            const QByteArray bytes = entry->constant;
+            output.produce = [bytes]() -> Result<TensorBytes> {
+                return TensorBytes::owned(std::vector<uchar>(bytes.begin(), bytes.end()));
+            };
+            ++plan.fromSource;
+        } else if (mapped) {
             std::vector<int> indices;
             for (const QString &key : entry->sources) {
                 const int index = source.indexOf(key);
@@ -79,8 +92,10 @@ Result<ConversionPlan> planConversion(const Checkpoint &source, const Checkpoint
             const bool deliberate = leaf.kind == LeafKind::Scalar || (entry != nullptr && entry->status == MatchStatus::Kept);
             if (!deliberate) {
                 const QString why = ambiguous.contains(leaf.key) ? QStringLiteral("ambiguous")
-                                    : entry != nullptr          ? matchStatusName(entry->status)
-                                                                : QStringLiteral("unmapped");
+                                    : entry != nullptr && entry->status == MatchStatus::Guessed
+                                        ? QStringLiteral("guessed from %1 by order and shape, not accepted").arg(entry->sources.join(QStringLiteral(", ")))
+                                    : entry != nullptr ? matchStatusName(entry->status)
+                                                       : QStringLiteral("unmapped");
                 const QString text = QStringLiteral("%1: %2").arg(leaf.key, why);
                 if (!keepUnmapped)
                     problems << text;
@@ -94,7 +109,7 @@ Result<ConversionPlan> planConversion(const Checkpoint &source, const Checkpoint
     }
     if (!problems.isEmpty()) {
         const int shown = std::min<int>(problems.size(), 5);
-        return Error{target.path(), QStringLiteral("%1 target leaves have no usable source (%2%3); map them, or keep the target's values with --keep-unmapped")
+        return Error{target.path(), QStringLiteral("%1 target leaves have no usable source (%2%3); map them, accept guesses with --accept-guesses, or keep the target's values with --keep-unmapped")
                                         .arg(problems.size())
                                         .arg(problems.mid(0, shown).join(QStringLiteral("; ")))
                                         .arg(problems.size() > shown ? QStringLiteral("; …") : QString())};

@@ -16,11 +16,13 @@ struct ConversionPlan {
 };
 
 /// Builds the plan. Without `keepUnmapped`, refuses (error listing the first problems) when
-/// any target array leaf is unmapped, incompatible or ambiguous. Scalar and deliberately kept
+/// any target array leaf is unmapped, incompatible, ambiguous or guessed (a guess decided by
+/// order and shape alone is written only with `acceptGuesses`; otherwise, with `keepUnmapped`,
+/// it keeps the target's values like an unmapped leaf). Scalar and deliberately kept
 /// leaves always keep the target's values. Mapped leaves whose chain only reshapes are byte
 /// copies (zero-copy from the map); others go through the tensor engine.
 Result<ConversionPlan> planConversion(const Checkpoint &source, const Checkpoint &target, const MappingResult &mapping,
-                                      bool keepUnmapped);
+                                      bool keepUnmapped, bool acceptGuesses = false);
 
 /// The Python lines that load an .eqx written for a skeleton.
 QString eqxLoadingSnippet(const QString &eqxPath);

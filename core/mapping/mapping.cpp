@@ -12,6 +12,11 @@ QString matchOriginName(MatchOrigin origin)
     case MatchOrigin::LooseName: return QStringLiteral("loose name");
     case MatchOrigin::FusedSlice: return QStringLiteral("fused slice");
     case MatchOrigin::OrderShape: return QStringLiteral("order + shape");
+    case MatchOrigin::Structure: return QStringLiteral("structure");
+    case MatchOrigin::Stacked: return QStringLiteral("stacked");
+    case MatchOrigin::Unstacked: return QStringLiteral("unstacked");
+    case MatchOrigin::Concat: return QStringLiteral("concatenated");
+    case MatchOrigin::Constant: return QStringLiteral("constant");
     }
     return QString();
 }
@@ -26,6 +31,19 @@ QString Mapping::expression() const
     return transformExpression(transforms, names);
 }
 
+int acceptGuesses(MappingResult &result)
+{
+    int accepted = 0;
+    for (Mapping &mapping : result.mappings) {
+        if (mapping.status != MatchStatus::Guessed)
+            continue;
+        mapping.status = mapping.transforms.empty() ? MatchStatus::Exact : MatchStatus::Fixable;
+        mapping.reason += QStringLiteral("; guess accepted by the user");
+        ++accepted;
+    }
+    return accepted;
+}
+
 MappingSummary MappingResult::summary() const
 {
     MappingSummary s;
@@ -37,6 +55,7 @@ MappingSummary MappingResult::summary() const
         case MatchStatus::Incompatible: ++s.incompatible; break;
         case MatchStatus::Unmapped: ++s.unmapped; break;
         case MatchStatus::Kept: ++s.kept; break;
+        case MatchStatus::Guessed: ++s.guessed; break;
         }
     }
     s.ambiguous = static_cast<int>(ambiguous.size());
@@ -48,7 +67,7 @@ MappingSummary MappingResult::summary() const
 bool MappingResult::complete() const
 {
     const MappingSummary s = summary();
-    return s.incompatible == 0 && s.unmapped == 0 && s.ambiguous == 0;
+    return s.incompatible == 0 && s.unmapped == 0 && s.ambiguous == 0 && s.guessed == 0;
 }
 
 int MappingResult::indexOfTarget(const QString &target) const

@@ -22,7 +22,7 @@ struct KeySpec {
 };
 
 /// How a mapping was decided.
-enum class MatchOrigin { None, Explicit, Name, RenameRule, LooseName, FusedSlice, OrderShape };
+enum class MatchOrigin { None, Explicit, Name, RenameRule, LooseName, FusedSlice, OrderShape, Structure, Stacked, Unstacked, Concat, Constant };
 QString matchOriginName(MatchOrigin origin);
 
 struct Mapping {
@@ -33,6 +33,9 @@ struct Mapping {
     double confidence = 0.0;
     QString reason;
     MatchOrigin origin = MatchOrigin::None;
+    /// origin Constant: the leaf's little-endian bytes, set by the matcher (a BatchNorm
+    /// first-time flag set to False so that the loaded statistics are used).
+    QByteArray constant;
 
     /// The transforms in numpy syntax on the source name(s) ("w.transpose(2, 3, 1, 0)").
     QString expression() const;
@@ -58,6 +61,7 @@ struct MappingSummary {
     int incompatible = 0;
     int unmapped = 0;
     int kept = 0;
+    int guessed = 0;
     int ambiguous = 0;
     int unusedSources = 0;
     int stale = 0;
@@ -80,15 +84,32 @@ private:
     mutable QHash<QString, int> m_index;
 };
 
+/// A prefix correspondence the matcher learned from the keys (role form, '#' = block index):
+/// saved in a profile it becomes a rename rule.
+struct LearnedRewrite {
+    QString sourceHead;
+    QString targetHead;
+    int support = 0; ///< target leaves whose tails agree under it
+};
+
+/// A source tensor that is not a parameter (a causal mask, a step counter, rotary caches).
+struct BufferEntry {
+    QString key;
+    QString reason;
+};
+
 struct MappingResult {
     std::vector<Mapping> mappings; ///< one per target tensor, in target order
-    QStringList unusedSources;     ///< source keys no mapping uses, in source order
+    QStringList unusedSources;     ///< source keys no mapping uses, in source order (buffers not included)
+    std::vector<BufferEntry> unusedBuffers; ///< unused source buffers, in source order
+    std::vector<QStringList> tiedSources;   ///< source keys that share one storage (one tensor, several names)
+    std::vector<LearnedRewrite> rewrites;   ///< learned prefix correspondences, best supported first
     std::vector<Ambiguity> ambiguous;
     std::vector<StaleEntry> stale;
     Convention convention = Convention::Torch;
 
     MappingSummary summary() const;
-    /// True when every target array leaf is mapped exact or fixable and nothing is ambiguous.
+    /// True when every target array leaf is mapped exact or fixable and nothing is ambiguous or guessed.
     bool complete() const;
     /// Index of the mapping for `target`, or -1. O(1) after the first call (a 100k-leaf
     /// target is looked up leaf by leaf when planning, diffing and painting the tree).
@@ -97,5 +118,9 @@ struct MappingResult {
 private:
     KeyIndexCache m_targetIndex;
 };
+
+/// The user accepts every guess: guessed mappings become exact/fixable (as their chain says),
+/// keeping their origin, with "accepted" added to the reason. Returns how many were accepted.
+int acceptGuesses(MappingResult &result);
 
 } // namespace graft

@@ -25,6 +25,7 @@ QString matchStatusName(MatchStatus status)
     case MatchStatus::Incompatible: return QStringLiteral("incompatible");
     case MatchStatus::Unmapped: return QStringLiteral("unmapped");
     case MatchStatus::Kept: return QStringLiteral("kept");
+    case MatchStatus::Guessed: return QStringLiteral("guessed");
     }
     return QString();
 }

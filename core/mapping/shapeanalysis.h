@@ -18,8 +18,9 @@ enum class Convention {
 
 QString conventionName(Convention convention);
 
-enum class MatchStatus { Exact, Fixable, Incompatible, Unmapped, Kept };
-/// "exact", "fixable", "incompatible", "unmapped", "kept".
+enum class MatchStatus { Exact, Fixable, Incompatible, Unmapped, Kept, Guessed };
+/// "exact", "fixable", "incompatible", "unmapped", "kept", "guessed" (decided by order and shape
+/// alone: never written unless the user accepts it).
 QString matchStatusName(MatchStatus status);
 
 struct PairAnalysis {

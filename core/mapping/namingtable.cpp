@@ -1,0 +1,221 @@
+#include "mapping/namingtable.h"
+
+#include "mapping/keynames.h"
+#include "mapping/naming_json.h" // generated from naming.json by core/CMakeLists.txt
+
+#include <QHash>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QRegularExpression>
+#include <QSet>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace graft {
+namespace {
+
+struct Phrase {
+    QStringList from; ///< tokens; "#" matches any number
+    QStringList to;   ///< "#" takes the numbers matched, in order
+};
+
+struct BufferRule {
+    QRegularExpression pattern;
+    int rank = -1;
+    QString reason;
+};
+
+struct NamingTable {
+    QHash<QString, std::vector<Phrase>> phrasesByFirst; ///< by first token ("" for "#"), longest first
+    QHash<QString, QString> topLevel;
+    QHash<QString, QString> inBlock;
+    QHash<QString, QString> parameters;
+    QHash<QString, QStringList> fused;
+    QHash<QString, std::pair<QString, int>> partOf;
+    std::vector<BufferRule> buffers;
+    QSet<QString> bufferLastNames; ///< a key whose last name is none of these is no buffer (fast path)
+    QSet<QString> knownRoles;
+};
+
+QStringList splitTokens(const QString &text) { return text.split(QLatin1Char(' '), Qt::SkipEmptyParts); }
+
+NamingTable loadTable()
+{
+    NamingTable table;
+    QJsonParseError error{};
+    const QJsonDocument document = QJsonDocument::fromJson(QByteArray(kNamingJson), &error);
+    if (error.error != QJsonParseError::NoError || !document.isObject()) {
+        // Compiled in and checked by tst_namingtable: reaching this is a build defect.
+        std::fprintf(stderr, "graft: naming.json is not valid JSON: %s\n", qPrintable(error.errorString()));
+        std::abort();
+    }
+    const QJsonObject root = document.object();
+    const QJsonObject phrases = root.value(QLatin1String("phrases")).toObject();
+    for (auto it = phrases.begin(); it != phrases.end(); ++it) {
+        Phrase phrase{splitTokens(it.key()), splitTokens(it.value().toString())};
+        const QString first = phrase.from.front() == QLatin1String("#") ? QString() : phrase.from.front();
+        table.phrasesByFirst[first].push_back(phrase);
+        for (const QString &token : phrase.to)
+            table.knownRoles.insert(token);
+    }
+    for (auto &list : table.phrasesByFirst)
+        std::stable_sort(list.begin(), list.end(), [](const Phrase &a, const Phrase &b) { return a.from.size() > b.from.size(); });
+    auto readMap = [&](const char *name, QHash<QString, QString> &into) {
+        const QJsonObject object = root.value(QLatin1String(name)).toObject();
+        for (auto it = object.begin(); it != object.end(); ++it) {
+            into.insert(it.key(), it.value().toString());
+            table.knownRoles.insert(it.value().toString());
+        }
+    };
+    readMap("top_level", table.topLevel);
+    readMap("in_block", table.inBlock);
+    readMap("parameters", table.parameters);
+    const QJsonObject fused = root.value(QLatin1String("fused")).toObject();
+    for (auto it = fused.begin(); it != fused.end(); ++it) {
+        QStringList parts;
+        for (const QJsonValue &part : it.value().toArray())
+            parts << part.toString();
+        table.fused.insert(it.key(), parts);
+        for (int i = 0; i < parts.size(); ++i)
+            table.partOf.insert(parts[i], {it.key(), i});
+    }
+    for (const QJsonValue &value : root.value(QLatin1String("buffers")).toArray()) {
+        const QJsonObject rule = value.toObject();
+        for (const QJsonValue &last : rule.value(QLatin1String("last")).toArray())
+            table.bufferLastNames.insert(last.toString());
+        table.buffers.push_back({QRegularExpression(rule.value(QLatin1String("pattern")).toString()),
+                                 rule.value(QLatin1String("rank")).toInt(-1), rule.value(QLatin1String("reason")).toString()});
+    }
+    for (const char *parameter : {"weight", "bias", "running_mean", "running_var", "num_batches_tracked"})
+        table.knownRoles.insert(QLatin1String(parameter));
+    return table;
+}
+
+const NamingTable &table()
+{
+    static const NamingTable instance = loadTable();
+    return instance;
+}
+
+// One left-to-right pass of the phrases, longest match first.
+QStringList applyPhrases(const QStringList &tokens)
+{
+    const NamingTable &t = table();
+    QStringList out;
+    qsizetype i = 0;
+    while (i < tokens.size()) {
+        const Phrase *best = nullptr;
+        QStringList numbers;
+        for (const QString &first : {tokens[i], QString()}) {
+            if (first.isEmpty() && !isIndexToken(tokens[i]))
+                continue;
+            const auto it = t.phrasesByFirst.constFind(first);
+            if (it == t.phrasesByFirst.constEnd())
+                continue;
+            for (const Phrase &phrase : *it) {
+                if (best && best->from.size() >= phrase.from.size())
+                    break;
+                if (i + phrase.from.size() > tokens.size())
+                    continue;
+                QStringList matched;
+                bool ok = true;
+                for (qsizetype k = 0; k < phrase.from.size() && ok; ++k) {
+                    const QString &token = tokens[i + k];
+                    if (phrase.from[k] == QLatin1String("#")) {
+                        ok = isIndexToken(token);
+                        matched << token;
+                    } else {
+                        ok = phrase.from[k] == token;
+                    }
+                }
+                if (ok) {
+                    best = &phrase;
+                    numbers = matched;
+                    break; // longest of this list
+                }
+            }
+        }
+        if (!best) {
+            out << tokens[i++];
+            continue;
+        }
+        qsizetype n = 0;
+        for (const QString &token : best->to)
+            out << (token == QLatin1String("#") ? numbers.value(n++) : token);
+        i += best->from.size();
+    }
+    return out;
+}
+
+} // namespace
+
+bool isIndexToken(const QString &token)
+{
+    if (token.isEmpty())
+        return false;
+    for (QChar c : token) {
+        if (c < u'0' || c > u'9')
+            return false;
+    }
+    return true;
+}
+
+QStringList roleTokens(const QString &key)
+{
+    QStringList tokens = keyTokens(key);
+    if (key.startsWith(QLatin1Char('[')) && !tokens.isEmpty() && (tokens.first() == QLatin1String("0") || tokens.first() == QLatin1String("1")))
+        tokens.removeFirst(); // `[0].…` / `[1].…` of a saved (model, state) tuple
+    tokens.removeAll(QStringLiteral("params"));
+    tokens.removeAll(QStringLiteral("batch_stats"));
+    tokens = applyPhrases(applyPhrases(tokens));
+    const NamingTable &t = table();
+    if (tokens.size() >= 2) {
+        const qsizetype module = tokens.size() - 2;
+        bool inBlock = false;
+        for (qsizetype i = 0; i < module; ++i)
+            inBlock = inBlock || isIndexToken(tokens[i]);
+        const QHash<QString, QString> &rules = inBlock ? t.inBlock : t.topLevel;
+        if (const auto it = rules.constFind(tokens[module]); it != rules.constEnd())
+            tokens[module] = *it;
+    }
+    if (!tokens.isEmpty()) {
+        if (const auto it = t.parameters.constFind(tokens.last()); it != t.parameters.constEnd())
+            tokens.last() = *it;
+    }
+    return tokens;
+}
+
+QStringList fusedParts(const QString &role) { return table().fused.value(role); }
+
+std::optional<std::pair<QString, int>> fusedWhole(const QString &role)
+{
+    const auto it = table().partOf.constFind(role);
+    if (it == table().partOf.constEnd())
+        return std::nullopt;
+    return *it;
+}
+
+QString bufferReason(const QString &key, const Shape &shape)
+{
+    const qsizetype dot = key.lastIndexOf(QLatin1Char('.'));
+    if (!table().bufferLastNames.contains(dot < 0 ? key : key.mid(dot + 1)))
+        return QString();
+    for (const BufferRule &rule : table().buffers) {
+        if ((rule.rank < 0 || rule.rank == static_cast<int>(shape.size())) && rule.pattern.match(key).hasMatch())
+            return rule.reason;
+    }
+    return QString();
+}
+
+bool isKnownRole(const QString &token) { return table().knownRoles.contains(token); }
+
+bool isParameterName(const QString &token)
+{
+    static const QSet<QString> names{QStringLiteral("weight"), QStringLiteral("bias"), QStringLiteral("running_mean"),
+                                     QStringLiteral("running_var"), QStringLiteral("num_batches_tracked")};
+    return names.contains(token);
+}
+
+} // namespace graft

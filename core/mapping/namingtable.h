@@ -1,0 +1,39 @@
+#pragma once
+// Graft's naming knowledge as data: core/mapping/naming.json (compiled in) lists the names real
+// code bases give the same role (norms, attention, projections, embeddings, heads), fused roles
+// and the keys that are buffers, not parameters. This file turns a key into role tokens with it.
+
+#include "checkpoint/checkpoint.h"
+
+#include <QString>
+#include <QStringList>
+
+#include <optional>
+
+namespace graft {
+
+/// The tokens of `key` in role form: keyTokens(), a leading (model, state) index dropped,
+/// naming.json's phrases applied (two passes: names, then names in context), the top-level /
+/// in-block rules and the parameter synonyms. Numbers (block indices) are kept as tokens.
+/// e.g. "transformer.h.0.attn.c_proj.weight" -> transformer layers 0 attn out_proj weight.
+QStringList roleTokens(const QString &key);
+
+/// True when the token is a number (a block index).
+bool isIndexToken(const QString &token);
+
+/// The separate roles a fused role concatenates, in the order the fused tensor holds them
+/// ("qkv" -> q, k, v), or empty.
+QStringList fusedParts(const QString &role);
+/// The fused role that `role` is a part of ("k" -> "qkv"), and its position in it.
+std::optional<std::pair<QString, int>> fusedWhole(const QString &role);
+
+/// Why `key` (with this shape) is a buffer rather than a parameter, or an empty string.
+QString bufferReason(const QString &key, const Shape &shape);
+
+/// True when `token` is a role or parameter name the table knows (an output of its rules).
+bool isKnownRole(const QString &token);
+
+/// Parameter names whose mismatch makes two keys contradict (weight vs bias, running_mean vs weight).
+bool isParameterName(const QString &token);
+
+} // namespace graft

@@ -1,0 +1,535 @@
+#include "mapping/structurematcher.h"
+
+#include "mapping/keynames.h"
+#include "mapping/namingtable.h"
+
+#include <QHash>
+#include <QSet>
+
+#include <algorithm>
+#include <numeric>
+#include <optional>
+
+namespace graft {
+namespace {
+
+constexpr int kDuplicate = -2;
+
+struct RoleForm {
+    QStringList tokens;   ///< role tokens, numbers kept
+    QStringList pattern;  ///< numbers as '#'
+};
+
+RoleForm roleFormOf(const QString &key)
+{
+    RoleForm form;
+    form.tokens = roleTokens(key);
+    form.pattern = form.tokens;
+    for (QString &token : form.pattern) {
+        if (isIndexToken(token))
+            token = QStringLiteral("#");
+    }
+    return form;
+}
+
+// A tail of block indices and parameter names only (`#.weight`) says nothing about the role:
+// `convs.3.weight` and `features.3.weight` agree on it by the accident of an index.
+bool parameterOnly(const QStringList &tail)
+{
+    return std::all_of(tail.begin(), tail.end(), [](const QString &token) { return isParameterName(token) || isIndexToken(token); });
+}
+
+struct Rule {
+    QString sourceHead; ///< '.'-joined pattern, may be empty
+    int votes = 0;
+    int overlap = 0;    ///< tokens shared with the target head (breaks ties between encoder/decoder)
+};
+
+// ---- chains for gathered sources --------------------------------------------------------
+
+Transform lifted(const Transform &transform, qint64 layers)
+{
+    Transform out = transform;
+    switch (transform.op) {
+    case TransformOp::Reshape:
+        out.shape.insert(out.shape.begin(), layers);
+        break;
+    case TransformOp::Transpose:
+        out.axes = {0};
+        for (int axis : transform.axes)
+            out.axes.push_back(axis + 1);
+        break;
+    case TransformOp::Flip:
+        for (int &axis : out.axes)
+            ++axis;
+        break;
+    case TransformOp::Slice:
+        ++out.axis;
+        break;
+    default:
+        break;
+    }
+    return out;
+}
+
+bool isFlaxKernel(Convention convention, const QString &targetKey)
+{
+    return convention == Convention::Flax && keyTokens(targetKey).value(keyTokens(targetKey).size() - 1) == QLatin1String("kernel");
+}
+
+// Part `part` of `parts` of a fused source: sliced on the axis that is `parts` times the
+// target's, and for a 2-D weight that axis becomes the target's output axis (so a square
+// slice of an (in, out) Conv1D is transposed like the non-square ones).
+PairAnalysis sliceOfFused(const TensorSpec &source, const TensorSpec &target, int part, int parts, Convention convention,
+                          const QString &targetKey)
+{
+    PairAnalysis best;
+    best.reason = QStringLiteral("no axis of %1 is %2 x the target's").arg(shapeToString(source.shape)).arg(parts);
+    for (int axis = 0; axis < static_cast<int>(source.shape.size()); ++axis) {
+        const qint64 size = source.shape[static_cast<size_t>(axis)];
+        if (size % parts != 0)
+            continue;
+        const qint64 rows = size / parts;
+        TensorSpec sliced = source;
+        sliced.shape[static_cast<size_t>(axis)] = rows;
+        TransformChain chain{Transform::slice(axis, part * rows, (part + 1) * rows)};
+        PairAnalysis rest;
+        if (source.shape.size() == 2 && target.shape.size() == 2) {
+            const int outputAxis = isFlaxKernel(convention, targetKey) ? 1 : 0;
+            std::vector<int> perm{0, 1};
+            if (axis != outputAxis)
+                perm = {1, 0};
+            const Shape shape{sliced.shape[static_cast<size_t>(perm[0])], sliced.shape[static_cast<size_t>(perm[1])]};
+            if (shape != target.shape)
+                continue;
+            if (perm[0] == 1)
+                chain.push_back(Transform::transpose(perm));
+            if (sliced.dtype != target.dtype)
+                chain.push_back(Transform::cast(target.dtype));
+            rest.status = MatchStatus::Fixable;
+            rest.reason = perm[0] == 1 ? QStringLiteral("fused axis %1 is the output axis: transposed").arg(axis) : QString();
+        } else {
+            rest = analysePair(sliced, target, convention, targetKey);
+            if (rest.status == MatchStatus::Incompatible)
+                continue;
+            chain.insert(chain.end(), rest.transforms.begin(), rest.transforms.end());
+        }
+        PairAnalysis analysis{MatchStatus::Fixable, chain,
+                              QStringLiteral("part %1 of %2 of a fused tensor (axis %3)").arg(part + 1).arg(parts).arg(axis)};
+        if (!rest.reason.isEmpty() && rest.reason != QLatin1String("same shape and dtype"))
+            analysis.reason += QStringLiteral("; ") + rest.reason;
+        return analysis;
+    }
+    best.status = MatchStatus::Incompatible;
+    return best;
+}
+
+// Sources of each layer (parts in order) -> one leaf. One layer: the parts concatenated on
+// axis 0; several: stacked on a new axis 0 (parts of equal shape interleaved per layer).
+PairAnalysis gathered(const std::vector<std::vector<TensorSpec>> &layers, const TensorSpec &target, Convention convention,
+                      const QString &targetKey, bool stackedTarget)
+{
+    PairAnalysis failed;
+    failed.status = MatchStatus::Incompatible;
+    const std::vector<TensorSpec> &first = layers.front();
+    for (const std::vector<TensorSpec> &layer : layers) {
+        if (layer.size() != first.size() || !std::equal(layer.begin(), layer.end(), first.begin())) {
+            failed.reason = QStringLiteral("the layers' tensors differ in shape or dtype");
+            return failed;
+        }
+    }
+    TensorSpec combined = first.front();
+    if (first.size() > 1) {
+        for (size_t i = 1; i < first.size(); ++i) {
+            const TensorSpec &part = first[i];
+            if (part.dtype != combined.dtype || part.shape.size() != combined.shape.size() || part.shape.empty()
+                || !std::equal(part.shape.begin() + 1, part.shape.end(), combined.shape.begin() + 1)) {
+                failed.reason = QStringLiteral("the parts cannot be concatenated on axis 0");
+                return failed;
+            }
+            combined.shape[0] += part.shape[0];
+        }
+    }
+    TensorSpec perLayerTarget = target;
+    const qint64 count = static_cast<qint64>(layers.size());
+    if (stackedTarget) {
+        if (target.shape.empty() || target.shape[0] != count) {
+            failed.reason = QStringLiteral("%1 layers, the stacked leaf has %2").arg(count).arg(target.shape.empty() ? 0 : target.shape[0]);
+            return failed;
+        }
+        perLayerTarget.shape.erase(perLayerTarget.shape.begin());
+    }
+    PairAnalysis inner = analysePair(combined, perLayerTarget, convention, targetKey);
+    if (inner.status == MatchStatus::Incompatible)
+        return inner;
+    TransformChain chain;
+    QStringList why;
+    if (!stackedTarget) {
+        if (first.size() > 1) {
+            chain.push_back(Transform::concat(0));
+            why << QStringLiteral("%1 parts concatenated on axis 0").arg(first.size());
+        }
+        chain.insert(chain.end(), inner.transforms.begin(), inner.transforms.end());
+    } else {
+        chain.push_back(Transform::stack(0));
+        if (first.size() > 1) {
+            for (const TensorSpec &part : first) {
+                if (!(part == first.front())) {
+                    failed.reason = QStringLiteral("parts of unequal shape cannot be stacked per layer");
+                    return failed;
+                }
+            }
+            Shape shape = combined.shape;
+            shape.insert(shape.begin(), count);
+            chain.push_back(Transform::reshape(shape));
+            why << QStringLiteral("%1 layers of %2 parts each stacked").arg(count).arg(first.size());
+        } else {
+            why << QStringLiteral("%1 layers stacked on a new axis 0").arg(count);
+        }
+        for (const Transform &transform : inner.transforms)
+            chain.push_back(lifted(transform, count));
+    }
+    if (inner.status == MatchStatus::Fixable)
+        why << inner.reason;
+    PairAnalysis analysis;
+    analysis.transforms = chain;
+    analysis.status = chain.empty() ? MatchStatus::Exact : MatchStatus::Fixable;
+    analysis.reason = why.isEmpty() ? inner.reason : why.join(QStringLiteral("; "));
+    return analysis;
+}
+
+class StructureMatcher {
+public:
+    StructureMatcher(const std::vector<KeySpec> &sources, const std::vector<bool> &sourceAvailable, const std::vector<KeySpec> &targets,
+                     const std::vector<bool> &targetOpen, Convention convention)
+        : m_sources(sources), m_available(sourceAvailable), m_targets(targets), m_open(targetOpen), m_convention(convention),
+          m_used(sources.size(), false)
+    {
+    }
+
+    StructureMatch run();
+
+private:
+    void indexSources();
+    void learnRules();
+    std::optional<StructureCandidate> attempt(int target, const Rule &rule, const QStringList &headNumbers, const QStringList &tail,
+                                              bool &conflict);
+    int lookup(const QStringList &tokens) const { return m_byKey.value(tokens.join(QLatin1Char('.')), -1); }
+    QStringList filled(const QStringList &head, const QStringList &numbers) const;
+
+    const std::vector<KeySpec> &m_sources;
+    const std::vector<bool> &m_available;
+    const std::vector<KeySpec> &m_targets;
+    const std::vector<bool> &m_open;
+    Convention m_convention;
+    std::vector<bool> m_used;
+    QSet<int> m_sliced; ///< fused/stacked sources that feed slices (may feed several targets)
+    std::vector<RoleForm> m_sourceForms;
+    std::vector<RoleForm> m_targetForms;
+    QHash<QString, int> m_byKey;
+    QHash<QString, std::vector<Rule>> m_rules; ///< by target head pattern
+    StructureMatch m_result;
+};
+
+QStringList StructureMatcher::filled(const QStringList &head, const QStringList &numbers) const
+{
+    QStringList out;
+    qsizetype n = 0;
+    for (const QString &token : head)
+        out << (token == QLatin1String("#") ? numbers.value(n++) : token);
+    return out;
+}
+
+void StructureMatcher::indexSources()
+{
+    m_sourceForms.resize(m_sources.size());
+    for (size_t s = 0; s < m_sources.size(); ++s) {
+        if (!m_available[s])
+            continue;
+        m_sourceForms[s] = roleFormOf(m_sources[s].key);
+        const QString key = m_sourceForms[s].tokens.join(QLatin1Char('.'));
+        const auto it = m_byKey.constFind(key);
+        m_byKey.insert(key, it == m_byKey.constEnd() ? static_cast<int>(s) : kDuplicate);
+    }
+    m_targetForms.resize(m_targets.size());
+    for (size_t t = 0; t < m_targets.size(); ++t) {
+        if (m_open[t])
+            m_targetForms[t] = roleFormOf(m_targets[t].key);
+    }
+}
+
+void StructureMatcher::learnRules()
+{
+    // Every tail of every distinct source pattern (a model's blocks share one pattern each).
+    QHash<QString, QStringList> sourcePatterns;
+    for (size_t s = 0; s < m_sources.size(); ++s) {
+        if (m_available[s])
+            sourcePatterns.insert(m_sourceForms[s].pattern.join(QLatin1Char('.')), m_sourceForms[s].pattern);
+    }
+    QHash<QString, std::vector<std::pair<const QStringList *, int>>> tails;
+    for (const QStringList &pattern : std::as_const(sourcePatterns)) {
+        for (qsizetype i = 0; i < pattern.size(); ++i) {
+            const QStringList tail = pattern.mid(i);
+            if (!parameterOnly(tail))
+                tails[tail.join(QLatin1Char('.'))].emplace_back(&pattern, static_cast<int>(i));
+        }
+    }
+    QHash<QString, int> targetPatterns;
+    QHash<QString, QStringList> targetPatternTokens;
+    for (size_t t = 0; t < m_targets.size(); ++t) {
+        if (!m_open[t])
+            continue;
+        const QString joined = m_targetForms[t].pattern.join(QLatin1Char('.'));
+        ++targetPatterns[joined];
+        targetPatternTokens.insert(joined, m_targetForms[t].pattern);
+    }
+    // Each target pattern votes for the head pairs of its longest tail found among the sources.
+    QHash<QString, QHash<QString, int>> votes;
+    for (auto it = targetPatterns.constBegin(); it != targetPatterns.constEnd(); ++it) {
+        const QStringList &pattern = targetPatternTokens[it.key()];
+        for (qsizetype j = 0; j < pattern.size(); ++j) {
+            const QStringList tail = pattern.mid(j);
+            if (parameterOnly(tail))
+                break;
+            // The tail itself, or with its module as the fused whole / first part (q <-> qkv).
+            std::vector<QStringList> variants{tail};
+            if (tail.size() >= 2) {
+                const QString &module = tail[tail.size() - 2];
+                if (const auto whole = fusedWhole(module)) {
+                    variants.push_back(tail);
+                    variants.back()[tail.size() - 2] = whole->first;
+                }
+                if (const QStringList parts = fusedParts(module); !parts.isEmpty()) {
+                    variants.push_back(tail);
+                    variants.back()[tail.size() - 2] = parts.front();
+                }
+            }
+            bool found = false;
+            const QString targetHead = pattern.mid(0, j).join(QLatin1Char('.'));
+            for (const QStringList &variant : variants) {
+                const auto hits = tails.constFind(variant.join(QLatin1Char('.')));
+                if (hits == tails.constEnd())
+                    continue;
+                found = true;
+                for (const auto &[sourcePattern, cut] : *hits)
+                    votes[targetHead][sourcePattern->mid(0, cut).join(QLatin1Char('.'))] += it.value();
+            }
+            if (found)
+                break;
+        }
+    }
+    for (auto it = votes.constBegin(); it != votes.constEnd(); ++it) {
+        const QStringList targetTokens = it.key().split(QLatin1Char('.'), Qt::SkipEmptyParts);
+        std::vector<Rule> rules;
+        for (auto source = it.value().constBegin(); source != it.value().constEnd(); ++source) {
+            const QStringList sourceTokens = source.key().split(QLatin1Char('.'), Qt::SkipEmptyParts);
+            int overlap = 0;
+            for (const QString &token : sourceTokens)
+                overlap += token != QLatin1String("#") && targetTokens.contains(token);
+            rules.push_back({source.key(), source.value(), overlap});
+            if (source.key() != it.key())
+                m_result.rewrites.push_back({source.key(), it.key(), source.value()});
+        }
+        std::sort(rules.begin(), rules.end(), [](const Rule &a, const Rule &b) {
+            return a.votes != b.votes ? a.votes > b.votes : a.overlap != b.overlap ? a.overlap > b.overlap : a.sourceHead < b.sourceHead;
+        });
+        m_rules.insert(it.key(), rules);
+    }
+    std::sort(m_result.rewrites.begin(), m_result.rewrites.end(), [](const LearnedRewrite &a, const LearnedRewrite &b) {
+        return a.support != b.support ? a.support > b.support : a.targetHead < b.targetHead;
+    });
+}
+
+std::optional<StructureCandidate> StructureMatcher::attempt(int target, const Rule &rule, const QStringList &headNumbers,
+                                                            const QStringList &tail, bool &conflict)
+{
+    const QStringList head = rule.sourceHead.split(QLatin1Char('.'), Qt::SkipEmptyParts);
+    const int sourceIndices = static_cast<int>(head.count(QStringLiteral("#")));
+    const int targetIndices = static_cast<int>(headNumbers.size());
+    const KeySpec &leaf = m_targets[static_cast<size_t>(target)];
+    const QString via = rule.sourceHead == QString() && m_targetForms[static_cast<size_t>(target)].pattern.size() == tail.size()
+                            ? QStringLiteral("role names match")
+                            : QStringLiteral("learned rewrite '%1' -> '%2'").arg(rule.sourceHead, m_targetForms[static_cast<size_t>(target)].pattern.mid(0, m_targetForms[static_cast<size_t>(target)].pattern.size() - tail.size()).join(QLatin1Char('.')));
+    auto usable = [&](int s) { return s >= 0 && !m_used[static_cast<size_t>(s)] && !m_sliced.contains(s); };
+    auto withModule = [&](const QStringList &tokens, const QString &module) {
+        QStringList out = tokens;
+        out[out.size() - 2] = module;
+        return out;
+    };
+    // The sources of one layer for this tail: the tensor itself, or the parts of a fused role.
+    auto layerSources = [&](const QStringList &prefix, std::vector<int> &out) -> bool {
+        const QStringList key = prefix + tail;
+        const int direct = lookup(key);
+        if (usable(direct)) {
+            out = {direct};
+            return true;
+        }
+        if (tail.size() >= 2) {
+            const QStringList parts = fusedParts(tail[tail.size() - 2]);
+            std::vector<int> found;
+            for (const QString &part : parts) {
+                const int s = lookup(withModule(key, part));
+                if (!usable(s))
+                    break;
+                found.push_back(s);
+            }
+            if (!parts.isEmpty() && found.size() == static_cast<size_t>(parts.size())) {
+                out = found;
+                return true;
+            }
+        }
+        return false;
+    };
+    auto finish = [&](std::vector<int> sources, PairAnalysis analysis, MatchOrigin origin) -> std::optional<StructureCandidate> {
+        if (analysis.status == MatchStatus::Incompatible) {
+            m_result.conflicts.emplace_back(target, sources.front(), analysis.reason);
+            conflict = true;
+            return std::nullopt;
+        }
+        return StructureCandidate{target, std::move(sources), std::move(analysis), origin, via};
+    };
+
+    if (sourceIndices == targetIndices) {
+        const QStringList prefix = filled(head, headNumbers);
+        std::vector<int> found;
+        if (layerSources(prefix, found)) {
+            std::vector<std::vector<TensorSpec>> layer(1);
+            for (int s : found)
+                layer[0].push_back(m_sources[static_cast<size_t>(s)].spec);
+            PairAnalysis analysis = gathered(layer, leaf.spec, m_convention, leaf.key, false);
+            return finish(found, analysis, found.size() > 1 ? MatchOrigin::Concat : MatchOrigin::Structure);
+        }
+        // One part of a fused source (qkv -> q).
+        if (tail.size() >= 2) {
+            if (const auto whole = fusedWhole(tail[tail.size() - 2])) {
+                const int s = lookup(withModule(prefix + tail, whole->first));
+                if (s >= 0 && !m_used[static_cast<size_t>(s)]) {
+                    PairAnalysis analysis = sliceOfFused(m_sources[static_cast<size_t>(s)].spec, leaf.spec, whole->second,
+                                                         static_cast<int>(fusedParts(whole->first).size()), m_convention, leaf.key);
+                    return finish({s}, analysis, MatchOrigin::FusedSlice);
+                }
+            }
+        }
+        return std::nullopt;
+    }
+    if (sourceIndices == targetIndices + 1) {
+        // Per-layer sources into a stacked leaf: the source head's last index runs over the layers.
+        const qsizetype free = head.lastIndexOf(QStringLiteral("#"));
+        std::vector<int> all;
+        std::vector<std::vector<TensorSpec>> layers;
+        for (int n = 0;; ++n) {
+            QStringList numbers = headNumbers;
+            const qsizetype before = head.mid(0, free).count(QStringLiteral("#"));
+            numbers.insert(before, QString::number(n));
+            std::vector<int> found;
+            if (!layerSources(filled(head, numbers), found))
+                break;
+            std::vector<TensorSpec> specs;
+            for (int s : found)
+                specs.push_back(m_sources[static_cast<size_t>(s)].spec);
+            all.insert(all.end(), found.begin(), found.end());
+            layers.push_back(specs);
+        }
+        if (layers.empty())
+            return std::nullopt;
+        PairAnalysis analysis = gathered(layers, leaf.spec, m_convention, leaf.key, true);
+        return finish(all, analysis, MatchOrigin::Stacked);
+    }
+    if (sourceIndices + 1 == targetIndices) {
+        // One layer of a stacked source: the target head's last index picks it.
+        QStringList numbers = headNumbers;
+        const qint64 layer = numbers.takeLast().toLongLong();
+        const int s = lookup(filled(head, numbers) + tail);
+        if (s < 0 || m_used[static_cast<size_t>(s)])
+            return std::nullopt;
+        const TensorSpec &source = m_sources[static_cast<size_t>(s)].spec;
+        if (source.shape.empty() || source.shape[0] <= layer) {
+            m_result.conflicts.emplace_back(target, s, QStringLiteral("the stacked source has no layer %1").arg(layer));
+            conflict = true;
+            return std::nullopt;
+        }
+        TensorSpec one{source.dtype, Shape(source.shape.begin() + 1, source.shape.end())};
+        PairAnalysis inner = analysePair(one, leaf.spec, m_convention, leaf.key);
+        TransformChain chain{Transform::slice(0, layer, layer + 1), Transform::reshape(one.shape)};
+        chain.insert(chain.end(), inner.transforms.begin(), inner.transforms.end());
+        PairAnalysis analysis{inner.status == MatchStatus::Incompatible ? MatchStatus::Incompatible : MatchStatus::Fixable, chain,
+                              QStringLiteral("layer %1 of a stacked tensor").arg(layer)};
+        if (inner.status == MatchStatus::Incompatible)
+            analysis.reason = inner.reason;
+        else if (inner.status == MatchStatus::Fixable)
+            analysis.reason += QStringLiteral("; ") + inner.reason;
+        return finish({s}, analysis, MatchOrigin::Unstacked);
+    }
+    return std::nullopt;
+}
+
+StructureMatch StructureMatcher::run()
+{
+    indexSources();
+    learnRules();
+    for (size_t t = 0; t < m_targets.size(); ++t) {
+        if (!m_open[t])
+            continue;
+        const RoleForm &form = m_targetForms[t];
+        bool decided = false;
+        for (qsizetype j = 0; j < form.tokens.size() && !decided; ++j) {
+            const QStringList tail = form.tokens.mid(j);
+            if (parameterOnly(tail))
+                break;
+            const auto rules = m_rules.constFind(form.pattern.mid(0, j).join(QLatin1Char('.')));
+            if (rules == m_rules.constEnd())
+                continue;
+            QStringList numbers;
+            for (qsizetype i = 0; i < j; ++i) {
+                if (isIndexToken(form.tokens[i]))
+                    numbers << form.tokens[i];
+            }
+            bool conflict = false;
+            for (size_t r = 0; r < rules->size() && !decided; ++r) {
+                std::optional<StructureCandidate> candidate = attempt(static_cast<int>(t), (*rules)[r], numbers, tail, conflict);
+                if (!candidate)
+                    continue;
+                // A second rule as well supported that finds other sources: a tie, not a decision.
+                bool tie = false;
+                for (size_t other = r + 1; other < rules->size(); ++other) {
+                    const Rule &a = (*rules)[r];
+                    const Rule &b = (*rules)[other];
+                    if (b.votes != a.votes || b.overlap != a.overlap)
+                        break;
+                    bool ignored = false;
+                    const std::optional<StructureCandidate> rival = attempt(static_cast<int>(t), b, numbers, tail, ignored);
+                    tie = tie || (rival && rival->sources != candidate->sources);
+                }
+                decided = true;
+                if (tie)
+                    break;
+                const bool slices = candidate->origin == MatchOrigin::FusedSlice || candidate->origin == MatchOrigin::Unstacked;
+                for (int s : candidate->sources) {
+                    if (slices)
+                        m_sliced.insert(s);
+                    else
+                        m_used[static_cast<size_t>(s)] = true;
+                }
+                m_result.matches.push_back(std::move(*candidate));
+            }
+            if (conflict)
+                break;
+        }
+    }
+    return std::move(m_result);
+}
+
+} // namespace
+
+QString roleKey(const QString &key) { return roleTokens(key).join(QLatin1Char('.')); }
+
+QString roleTemplate(const QString &key) { return roleFormOf(key).pattern.join(QLatin1Char('.')); }
+
+StructureMatch matchStructure(const std::vector<KeySpec> &sources, const std::vector<bool> &sourceAvailable,
+                              const std::vector<KeySpec> &targets, const std::vector<bool> &targetOpen, Convention convention)
+{
+    StructureMatcher matcher(sources, sourceAvailable, targets, targetOpen, convention);
+    return matcher.run();
+}
+
+} // namespace graft
