@@ -1,5 +1,8 @@
 #include "tensor/tensorvalues.h"
 
+#include "tensor/histogrambuilder.h"
+
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -123,32 +126,23 @@ Result<std::vector<double>> tensorValues(const Checkpoint &checkpoint, int index
 
 std::vector<qint64> histogram(const std::vector<double> &values, int bins, double *lo, double *hi)
 {
-    std::vector<qint64> counts(static_cast<size_t>(std::max(bins, 1)), 0);
     if (*lo >= *hi) {
-        *lo = std::numeric_limits<double>::infinity();
-        *hi = -std::numeric_limits<double>::infinity();
+        double min = std::numeric_limits<double>::infinity();
+        double max = -std::numeric_limits<double>::infinity();
         for (double v : values) {
             if (std::isfinite(v)) {
-                *lo = std::min(*lo, v);
-                *hi = std::max(*hi, v);
+                min = std::min(min, v);
+                max = std::max(max, v);
             }
         }
-        if (!std::isfinite(*lo)) {
-            *lo = 0;
-            *hi = 1;
-        } else if (*lo == *hi) {
-            *lo -= 0.5;
-            *hi += 0.5;
-        }
+        autoRange(min, max, std::isfinite(min), lo, hi);
     }
-    const double width = (*hi - *lo) / static_cast<double>(counts.size());
+    HistogramBuilder builder(std::max(bins, 1), *lo, *hi);
     for (double v : values) {
-        if (!std::isfinite(v) || v < *lo || v > *hi)
-            continue;
-        size_t bin = static_cast<size_t>((v - *lo) / width);
-        counts[std::min(bin, counts.size() - 1)]++;
+        if (std::isfinite(v))
+            builder.add(v);
     }
-    return counts;
+    return builder.result().counts;
 }
 
 } // namespace graft

@@ -12,7 +12,7 @@
 #include "checkpoint/formats/readers.h"
 
 #include "checkpoint/formats/bytereader.h"
-#include "checkpoint/formats/pickle.h"
+#include "checkpoint/formats/torchglobals.h"
 #include "checkpoint/formats/torchobjects.h"
 
 #include <QHash>
@@ -48,7 +48,7 @@ Result<Checkpoint> readTorchLegacy(const MappedFilePtr &file)
     qint64 position = 0;
     std::vector<Unpickled> pickles;
     for (int i = 0; i < 5; ++i) {
-        Result<Unpickled> next = unpickle(file->data() + position, file->size() - position, position);
+        Result<Unpickled> next = unpickleTorch(file->data() + position, file->size() - position, position);
         if (!next)
             return fail(next.error().message);
         position += next->bytesConsumed;

@@ -10,7 +10,7 @@
 #include "checkpoint/formats/readers.h"
 
 #include "checkpoint/formats/inflate.h"
-#include "checkpoint/formats/pickle.h"
+#include "checkpoint/formats/torchglobals.h"
 #include "checkpoint/formats/torchobjects.h"
 
 #include <QHash>
@@ -62,7 +62,7 @@ Result<Checkpoint> readTorchZip(const MappedFilePtr &file, const ZipArchive &arc
         pickleData = inflatedPickle.data();
         pickleSize = static_cast<qint64>(inflatedPickle.size());
     }
-    Result<Unpickled> unpickled = unpickle(pickleData, pickleSize);
+    Result<Unpickled> unpickled = unpickleTorch(pickleData, pickleSize);
     if (!unpickled)
         return Error{path, QStringLiteral("data.pkl: ") + unpickled.error().message};
 

@@ -1,6 +1,8 @@
-// The allowlist unpickler: what it builds, and that hostile pickles are refused cleanly.
+// The allowlist unpickler: what it builds, and that hostile pickles are refused cleanly. Most
+// rows go through unpickleTorch (the unpickler with TorchGlobals), as the torch readers do.
 
 #include "checkpoint/formats/pickle.h"
+#include "checkpoint/formats/torchglobals.h"
 
 #include <QDir>
 #include <QFile>
@@ -19,7 +21,7 @@ QByteArray raw(const char (&text)[N])
 
 Result<Unpickled> unpickleBytes(const QByteArray &bytes)
 {
-    return unpickle(reinterpret_cast<const uchar *>(bytes.constData()), bytes.size());
+    return unpickleTorch(reinterpret_cast<const uchar *>(bytes.constData()), bytes.size());
 }
 
 // Builds protocol-2 pickles by hand, opcode by opcode.
@@ -40,6 +42,7 @@ private Q_SLOTS:
     void hostilePickles();
     void deepNestingIsRefused();
     void integersWiderThan64BitsShowAsHex();
+    void tensorsComeFromTheReducer();
 };
 
 void TestPickle::buildsPlainValues()
@@ -160,6 +163,35 @@ void TestPickle::integersWiderThan64BitsShowAsHex()
         expected += QString::number(0xa0 + i, 16);
     expected += QStringLiteral("… (a 8388608-byte integer, low 32 bytes shown)");
     QCOMPARE(wide->root->text, expected);
+}
+
+void TestPickle::tensorsComeFromTheReducer()
+{
+    // torch._utils._rebuild_tensor_v2(persistent id, 0, (2, 3), (3, 1), False, {}) as torch.save
+    // writes it; the persistent id is ('storage', torch.FloatStorage, '0', 'cpu', 6).
+    QByteArray p = raw("\x80\x02" "ctorch._utils\n_rebuild_tensor_v2\n(");
+    p += "(" + shortString("storage") + "ctorch\nFloatStorage\n" + shortString("0") + shortString("cpu") + "K\x06tQ";
+    p += raw("K\x00K\x02K\x03\x86K\x03K\x01\x86\x89}tR.");
+    const uchar *data = reinterpret_cast<const uchar *>(p.constData());
+
+    // Without a reducer the unpickler knows nothing of torch: the call stays an inert object.
+    Result<Unpickled> plain = unpickle(data, p.size());
+    QVERIFY2(plain.ok(), plain.ok() ? "" : qPrintable(plain.error().message));
+    QCOMPARE(plain->root->kind, PickleKind::Object);
+    QCOMPARE(pickleTypeName(plain->root), QStringLiteral("torch._utils._rebuild_tensor_v2"));
+
+    // TorchGlobals makes it a tensor description whose storage is the persistent id.
+    Result<Unpickled> torch = unpickleTorch(data, p.size());
+    QVERIFY2(torch.ok(), torch.ok() ? "" : qPrintable(torch.error().message));
+    QCOMPARE(torch->root->kind, PickleKind::Tensor);
+    const PickledTensor &tensor = *torch->root->tensor;
+    QCOMPARE(tensor.shape, Shape({2, 3}));
+    QCOMPARE(tensor.strides, Shape({3, 1}));
+    QCOMPARE(tensor.storageOffset, qint64(0));
+    QVERIFY(!tensor.dtype.has_value());
+    QCOMPARE(tensor.storage->kind, PickleKind::PersistentId);
+    QCOMPARE(tensor.storage->state->items.size(), size_t(5));
+    QCOMPARE(pickleSummary(torch->root), QStringLiteral("tensor[2, 3]"));
 }
 
 QTEST_GUILESS_MAIN(TestPickle)

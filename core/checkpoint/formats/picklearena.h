@@ -1,0 +1,60 @@
+#pragma once
+// The storage of one unpickled object tree's values.
+
+#include "checkpoint/formats/picklevalue.h"
+
+#include <cstddef>
+#include <new>
+#include <vector>
+
+namespace graft {
+
+/// Owns every value of one unpickled object tree. Values are allocated in blocks (a 100k-tensor
+/// state_dict makes ~2M values: one allocation each would dominate opening it) and never move,
+/// so sharing (memo), cycles and deep nesting are harmless to destroy.
+class PickleArena {
+public:
+    PickleArena() = default;
+    PickleArena(const PickleArena &) = delete;
+    PickleArena &operator=(const PickleArena &) = delete;
+    ~PickleArena();
+
+    /// A new value of `kind`, otherwise default; owned by the arena. Inline: it is called
+    /// once per value, only a full block takes the call to addBlock().
+    PickleValue *make(PickleKind kind)
+    {
+        if (m_blocks.empty() || m_size - m_blockStart.back() == m_blocks.back().capacity)
+            addBlock();
+        PickleValue *value = new (m_blocks.back().values + (m_size - m_blockStart.back())) PickleValue;
+        value->kind = kind;
+        ++m_size;
+        return value;
+    }
+    size_t size() const { return m_size; }
+    /// The i-th value made, i < size().
+    const PickleValue &at(size_t i) const;
+
+private:
+    // Blocks grow: 256 values (43 KB) first, doubling up to kLargestBlock values. Small first
+    // blocks: 1024 values (172 KB) put every block, even the one of a 3-byte pickle, above
+    // glibc's 128 KB mmap threshold, so each unpickle paid an mmap, ~40 page faults and a
+    // munmap (18 us vs 5 us for a tiny pickle at -O2; 100x slower under ASan, found by
+    // fuzzing). Large last blocks: a 100k-tensor pickle fills ~340 MB of values, and on this
+    // class of VM a 4 KB page fault costs ~10 us, so large blocks are aligned to 2 MB and
+    // advised for transparent huge pages (one fault per 2 MB; see docs/benchmarks.md, W4).
+    static constexpr size_t kFirstBlock = 256;
+    static constexpr size_t kLargestBlock = 256 << 7;
+    struct Block {
+        PickleValue *values = nullptr;
+        size_t capacity = 0;
+        size_t bytes = 0;
+        bool huge = false;
+    };
+    void addBlock();
+
+    std::vector<Block> m_blocks;
+    std::vector<size_t> m_blockStart; // index of each block's first value
+    size_t m_size = 0;
+};
+
+} // namespace graft

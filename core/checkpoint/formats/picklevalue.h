@@ -1,0 +1,76 @@
+#pragma once
+// The values an unpickled object tree is made of. Plain data: the unpickler makes them in a
+// PickleArena, which owns them; everything else only reads them.
+
+#include "checkpoint/checkpoint.h"
+
+#include <QByteArray>
+#include <QString>
+
+#include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace graft {
+
+enum class PickleKind {
+    None,
+    Bool,
+    Int,
+    Float,
+    String,
+    Bytes,
+    List,
+    Tuple,
+    Dict,
+    Set,
+    Global,       ///< a class or function named by GLOBAL/STACK_GLOBAL (never resolved)
+    Object,       ///< an instance of an unknown class: its class, args and state, never built
+    Tensor,       ///< a tensor rebuild call a PickleReducer recognised (torch: TorchGlobals)
+    PersistentId, ///< BINPERSID: the id (a tuple) the container resolves, e.g. a storage
+    Mark,         ///< internal: MARK on the stack
+};
+
+struct PickleValue;
+
+/// What a tensor rebuild call described (not yet resolved to bytes).
+struct PickledTensor {
+    const PickleValue *storage = nullptr; ///< a PersistentId value
+    qint64 storageOffset = 0;             ///< in elements
+    Shape shape;
+    Shape strides;
+    std::optional<DType> dtype;           ///< an explicit dtype (torch's _rebuild_tensor_v3)
+    bool isParameter = false;
+};
+
+struct PickleValue {
+    PickleKind kind = PickleKind::None;
+    bool boolean = false;
+    qint64 integer = 0;
+    bool integerOverflow = false;  ///< LONG wider than 64 bits (text keeps its hex)
+    double number = 0;
+    QString text;                  ///< String; Global/Object module.name; big integer as 0x hex
+    QByteArray bytes;
+    std::vector<const PickleValue *> items;                                  ///< List/Tuple/Set
+    std::vector<std::pair<const PickleValue *, const PickleValue *>> entries; ///< Dict
+    const PickleValue *callable = nullptr; ///< Object: its class (a Global)
+    const PickleValue *args = nullptr;     ///< Object: constructor args (a Tuple)
+    const PickleValue *state = nullptr;    ///< Object: BUILD state; PersistentId: the id
+    std::unique_ptr<PickledTensor> tensor; ///< Tensor only (apart: most values are not tensors)
+    int nesting = 0;                       ///< levels of containers below this one (the unpickler caps it)
+};
+
+/// "module.name" of a Global or an Object's class; empty for other kinds.
+inline QString qualifiedName(const PickleValue *value)
+{
+    if (value == nullptr)
+        return QString();
+    if (value->kind == PickleKind::Global)
+        return value->text;
+    if (value->kind == PickleKind::Object && value->callable != nullptr)
+        return value->callable->text;
+    return QString();
+}
+
+} // namespace graft

@@ -1,0 +1,100 @@
+#include "checkpoint/formats/torchglobals.h"
+
+#include <memory>
+#include <optional>
+#include <utility>
+
+namespace graft {
+namespace {
+
+std::optional<DType> dtypeOfTorchGlobal(const QString &name)
+{
+    static const std::pair<const char *, DType> kNames[] = {
+        {"torch.float32", DType::Float32}, {"torch.float", DType::Float32},
+        {"torch.float64", DType::Float64}, {"torch.double", DType::Float64},
+        {"torch.float16", DType::Float16}, {"torch.half", DType::Float16},
+        {"torch.bfloat16", DType::BFloat16}, {"torch.int64", DType::Int64},
+        {"torch.long", DType::Int64}, {"torch.int32", DType::Int32}, {"torch.int", DType::Int32},
+        {"torch.int16", DType::Int16}, {"torch.short", DType::Int16}, {"torch.int8", DType::Int8},
+        {"torch.uint8", DType::UInt8}, {"torch.bool", DType::Bool},
+        {"torch.complex64", DType::Complex64}, {"torch.cfloat", DType::Complex64},
+        {"torch.complex128", DType::Complex128}, {"torch.cdouble", DType::Complex128},
+        {"torch.float8_e4m3fn", DType::Float8E4M3}, {"torch.float8_e5m2", DType::Float8E5M2},
+        {"torch.uint16", DType::UInt16}, {"torch.uint32", DType::UInt32}, {"torch.uint64", DType::UInt64},
+    };
+    for (const auto &[text, dtype] : kNames) {
+        if (name == QLatin1String(text))
+            return dtype;
+    }
+    return std::nullopt;
+}
+
+Error failure(const QString &what) { return Error{QString(), what}; }
+
+bool isSequence(const PickleValue *value) { return value->kind == PickleKind::Tuple || value->kind == PickleKind::List; }
+
+Result<const PickleValue *> rebuildTensor(const QString &name, const PickleValue *args, PickleArena &arena)
+{
+    // _rebuild_tensor(storage, offset, size, stride)
+    // _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks[, metadata])
+    // _rebuild_tensor_v3(storage, offset, size, stride, requires_grad, hooks, dtype[, metadata])
+    const auto &a = args->items;
+    if (a.size() < 4 || a[0]->kind != PickleKind::PersistentId || a[1]->kind != PickleKind::Int || !isSequence(a[2]) || !isSequence(a[3]))
+        return failure(QStringLiteral("%1 called with unexpected arguments").arg(name));
+    PickleValue *tensor = arena.make(PickleKind::Tensor);
+    tensor->tensor = std::make_unique<PickledTensor>();
+    PickledTensor &pickled = *tensor->tensor;
+    pickled.storage = a[0];
+    pickled.storageOffset = a[1]->integer;
+    for (const PickleValue *dim : a[2]->items) {
+        if (dim->kind != PickleKind::Int || dim->integerOverflow)
+            return failure(QStringLiteral("%1: a size is not an integer").arg(name));
+        pickled.shape.push_back(dim->integer);
+    }
+    for (const PickleValue *stride : a[3]->items) {
+        if (stride->kind != PickleKind::Int || stride->integerOverflow)
+            return failure(QStringLiteral("%1: a stride is not an integer").arg(name));
+        pickled.strides.push_back(stride->integer);
+    }
+    if (name.endsWith(QLatin1String("_v3"))) {
+        if (a.size() < 7 || a[6]->kind != PickleKind::Global)
+            return failure(QStringLiteral("%1 without a dtype").arg(name));
+        pickled.dtype = dtypeOfTorchGlobal(a[6]->text);
+        if (!pickled.dtype)
+            return failure(QStringLiteral("%1 with unsupported dtype %2").arg(name, a[6]->text));
+    }
+    return tensor;
+}
+
+Result<const PickleValue *> rebuildParameter(const QString &name, const PickleValue *args, PickleArena &arena)
+{
+    if (args->items.empty() || args->items[0]->kind != PickleKind::Tensor)
+        return failure(QStringLiteral("%1 without a tensor").arg(name));
+    PickleValue *parameter = arena.make(PickleKind::Tensor);
+    parameter->tensor = std::make_unique<PickledTensor>(*args->items[0]->tensor);
+    parameter->tensor->isParameter = true;
+    return parameter;
+}
+
+} // namespace
+
+Result<const PickleValue *> TorchGlobals::reduce(const QString &name, const PickleValue *args, PickleArena &arena) const
+{
+    if (name == QLatin1String("torch._utils._rebuild_tensor") || name == QLatin1String("torch._utils._rebuild_tensor_v2")
+        || name == QLatin1String("torch._utils._rebuild_tensor_v3"))
+        return rebuildTensor(name, args, arena);
+    if (name == QLatin1String("torch._utils._rebuild_parameter") || name == QLatin1String("torch._utils._rebuild_parameter_with_state"))
+        return rebuildParameter(name, args, arena);
+    // torch.Size(tuple) is the tuple.
+    if (name == QLatin1String("torch.Size") && !args->items.empty() && args->items[0]->kind == PickleKind::Tuple)
+        return args->items[0];
+    return static_cast<const PickleValue *>(nullptr);
+}
+
+Result<Unpickled> unpickleTorch(const uchar *data, qint64 size, qint64 baseOffset)
+{
+    static const TorchGlobals kTorchGlobals;
+    return unpickle(data, size, baseOffset, &kTorchGlobals);
+}
+
+} // namespace graft

@@ -1,0 +1,20 @@
+#pragma once
+// The torch callables a torch.save pickle needs, as a PickleReducer: the tensor rebuild
+// functions (torch._utils._rebuild_tensor, _v2, _v3), parameters (_rebuild_parameter,
+// _rebuild_parameter_with_state) and torch.Size. They become Tensor values (PickledTensor:
+// storage id, offset, shape, strides, dtype) that collectTorchObjects resolves; nothing is
+// imported or called. Every other torch name stays an inert Object.
+
+#include "checkpoint/formats/pickle.h"
+
+namespace graft {
+
+class TorchGlobals : public PickleReducer {
+public:
+    Result<const PickleValue *> reduce(const QString &name, const PickleValue *args, PickleArena &arena) const override;
+};
+
+/// unpickle() with TorchGlobals: a pickle written by torch.save.
+Result<Unpickled> unpickleTorch(const uchar *data, qint64 size, qint64 baseOffset = 0);
+
+} // namespace graft

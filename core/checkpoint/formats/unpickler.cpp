@@ -1,0 +1,177 @@
+#include "checkpoint/formats/unpickler.h"
+
+namespace graft {
+
+Result<Unpickled> Unpickler::run()
+{
+    while (true) {
+        m_opcodeStart = m_reader.position();
+        if (m_reader.atEnd())
+            return fail(QStringLiteral("data ends before STOP"));
+        const uchar opcode = m_reader.u8();
+        Step step = static_cast<const PickleValue *>(nullptr);
+
+        switch (opcode) {
+        // Framing: the protocol, frames (read through: the data is all in memory) and the end.
+        case PROTO:
+            if (m_reader.u8() > 5)
+                return fail(QStringLiteral("unsupported pickle protocol"));
+            break;
+        case FRAME:
+            m_reader.u64();
+            break;
+        case STOP: {
+            const PickleValue *root = pop();
+            if (root == nullptr || !m_marks.empty())
+                return fail(QStringLiteral("STOP with an empty stack or an open MARK"));
+            return Unpickled{std::move(m_arena), root, m_reader.position()};
+        }
+        case MARK:
+        case POP:
+        case POP_MARK:
+        case DUP: step = stackOpcode(opcode); break;
+        case PUT:
+        case BINPUT:
+        case LONG_BINPUT:
+        case MEMOIZE:
+        case GET:
+        case BINGET:
+        case LONG_BINGET: step = memoOpcode(opcode); break;
+        case NONE:
+        case NEWTRUE:
+        case NEWFALSE:
+        case INT:
+        case BININT:
+        case BININT1:
+        case BININT2:
+        case LONG:
+        case LONG1:
+        case LONG4:
+        case FLOAT:
+        case BINFLOAT: step = numberOpcode(opcode); break;
+        case STRING:
+        case UNICODE:
+        case BINSTRING:
+        case SHORT_BINSTRING:
+        case BINUNICODE:
+        case SHORT_BINUNICODE:
+        case BINUNICODE8:
+        case BINBYTES:
+        case SHORT_BINBYTES:
+        case BINBYTES8: step = textOpcode(opcode); break;
+        case EMPTY_TUPLE:
+        case EMPTY_LIST:
+        case EMPTY_DICT:
+        case EMPTY_SET:
+        case TUPLE1:
+        case TUPLE2:
+        case TUPLE3:
+        case TUPLE:
+        case LIST:
+        case DICT:
+        case FROZENSET: step = containerOpcode(opcode); break;
+        case APPEND:
+        case APPENDS:
+        case SETITEM:
+        case SETITEMS:
+        case ADDITEMS: step = addItemsOpcode(opcode); break;
+        case GLOBAL:
+        case STACK_GLOBAL:
+        case REDUCE:
+        case NEWOBJ:
+        case NEWOBJ_EX:
+        case OBJ:
+        case INST:
+        case BUILD:
+        case PERSID:
+        case BINPERSID: step = objectOpcode(opcode); break;
+        default:
+            return fail(QStringLiteral("unknown or unsupported opcode 0x%1").arg(opcode, 2, 16, QLatin1Char('0')));
+        }
+
+        if (!step)
+            return step.error();
+        if (m_reader.failed())
+            return fail(QStringLiteral("data ends in the middle of an opcode"));
+        if (*step != nullptr && !push(*step))
+            return fail(QStringLiteral("stack grows beyond %1 entries").arg(kMaxStack));
+    }
+}
+
+Unpickler::Step Unpickler::stackOpcode(uchar opcode)
+{
+    switch (opcode) {
+    case MARK:
+        m_marks.push_back(m_stack.size());
+        return nullptr;
+    case POP:
+        if (pop() == nullptr)
+            return fail(QStringLiteral("POP on an empty stack"));
+        return nullptr;
+    case POP_MARK:
+        if (!popToMark())
+            return fail(QStringLiteral("POP_MARK without MARK"));
+        return nullptr;
+    default: // DUP
+        if (m_stack.empty())
+            return fail(QStringLiteral("DUP on an empty stack"));
+        return m_stack.back();
+    }
+}
+
+bool Unpickler::memoPut(quint64 index, const PickleValue *value)
+{
+    if (index < m_memo.size()) {
+        m_memo[static_cast<size_t>(index)] = value;
+        return true;
+    }
+    const bool known = m_sparseMemo.count(index) != 0;
+    if (memoSize() >= kMaxMemo && !known)
+        return false;
+    if (index == m_memo.size()) {
+        if (known)
+            m_sparseMemo.erase(index);
+        m_memo.push_back(value);
+    } else {
+        m_sparseMemo[index] = value;
+    }
+    return true;
+}
+
+Unpickler::Step Unpickler::memoOpcode(uchar opcode)
+{
+    const bool isPut = opcode == PUT || opcode == BINPUT || opcode == LONG_BINPUT || opcode == MEMOIZE;
+    quint64 index = 0;
+    if (opcode == BINPUT || opcode == BINGET) {
+        index = m_reader.u8();
+    } else if (opcode == LONG_BINPUT || opcode == LONG_BINGET) {
+        index = m_reader.u32();
+    } else if (opcode == MEMOIZE) {
+        index = memoSize();
+    } else { // PUT, GET: the index as a line of text
+        std::optional<QByteArray> line = readLine();
+        bool ok = false;
+        index = line ? line->toULongLong(&ok) : 0;
+        if (!ok)
+            return fail(isPut ? QStringLiteral("invalid PUT index") : QStringLiteral("invalid GET index"));
+    }
+    if (isPut) {
+        if (m_stack.empty())
+            return fail(QStringLiteral("memo store on an empty stack"));
+        if (!memoPut(index, m_stack.back()))
+            return fail(QStringLiteral("more than %1 memo entries").arg(kMaxMemo));
+        return nullptr;
+    }
+    const PickleValue *value = memoGet(index);
+    if (value == nullptr)
+        return fail(QStringLiteral("memo entry %1 does not exist").arg(index));
+    return value;
+}
+
+Result<Unpickled> unpickle(const uchar *data, qint64 size, qint64 baseOffset, const PickleReducer *reducer)
+{
+    Unpickler unpickler(data, size, baseOffset, reducer);
+    return unpickler.run();
+}
+
+} // namespace graft

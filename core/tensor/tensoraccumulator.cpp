@@ -1,0 +1,29 @@
+#include "tensor/tensoraccumulator.h"
+
+#include <algorithm>
+
+namespace graft {
+
+TensorStatistics TensorAccumulator::result() const
+{
+    TensorStatistics s;
+    s.count = m_count;
+    s.finite = m_finite;
+    s.nan = m_nan;
+    s.inf = m_inf;
+    s.zeros = m_zeros;
+    s.zeroFraction = m_count > 0 ? static_cast<double>(m_zeros) / static_cast<double>(m_count) : kNaN;
+    s.l2 = std::sqrt(m_sumSquares);
+    if (m_finite > 0) {
+        s.mean = m_mean;
+        s.std = std::sqrt(m_m2 / static_cast<double>(m_finite));
+        s.min = m_min;
+        s.max = m_max;
+        s.maxAbs = std::max(std::fabs(m_min), std::fabs(m_max));
+    } else {
+        s.mean = s.std = s.min = s.max = s.maxAbs = kNaN;
+    }
+    return s;
+}
+
+} // namespace graft
