@@ -42,6 +42,7 @@ private Q_SLOTS:
     void tableModelPassesTheTesterAndOrdersByDifference();
     void windowComparesTwoFilesAndTakesAScreenshot();
     void sourceAgainstConvertedFileThroughTheMappingIsEqual();
+    void eqxRecordsAreFoundByTargetKeyNotByMappingOrder();
 };
 
 void TestDiffView::heatMapKeepsSpikesWhenPooling()
@@ -142,6 +143,39 @@ void TestDiffView::sourceAgainstConvertedFileThroughTheMappingIsEqual()
     window.compareThroughMapping(*source, *target, mapping, out);
     waitUntilIdle(window);
     QCOMPARE(window.model()->rowCount(), 12); // every mapped leaf compared
+    for (int row = 0; row < window.model()->rowCount(); ++row)
+        QCOMPARE(window.model()->index(row, DiffTableModel::EqualColumn).data().toString(), QStringLiteral("identical"));
+}
+
+void TestDiffView::eqxRecordsAreFoundByTargetKeyNotByMappingOrder()
+{
+    // A bare .eqx names its records [0], [1], ... in the target's leaf order. The window must
+    // find each mapping's record through the mapping's target key: a mapping result whose
+    // entries come in another order (here reversed) still describes the same conversion, so the
+    // converted file is identical to its source everywhere. (Pairing the i-th mapping with the
+    // i-th record instead compares features[0].weight with the last leaf.)
+    Result<Checkpoint> source = openCheckpoint(example("tiny_vgg.pth"));
+    Result<Checkpoint> target = openCheckpoint(example("tiny_vgg.skeleton.json"));
+    QVERIFY(source.ok() && target.ok());
+    const MappingResult mapping = matchCheckpoints(*source, *target, {});
+    Result<ConversionPlan> plan = planConversion(*source, *target, mapping, false);
+    QVERIFY(plan.ok());
+    QTemporaryDir dir;
+    const QString out = dir.filePath(QStringLiteral("out.eqx"));
+    WriteOptions options;
+    options.format = OutputFormat::Eqx;
+    QVERIFY(writeCheckpoint(out, plan->leaves, options).ok());
+
+    MappingResult reordered;
+    reordered.mappings.assign(mapping.mappings.rbegin(), mapping.mappings.rend());
+    reordered.unusedSources = mapping.unusedSources;
+    reordered.convention = mapping.convention;
+    QVERIFY(reordered.mappings.front().target != mapping.mappings.front().target);
+
+    DiffWindow window;
+    window.compareThroughMapping(*source, *target, reordered, out);
+    waitUntilIdle(window);
+    QCOMPARE(window.model()->rowCount(), 12);
     for (int row = 0; row < window.model()->rowCount(); ++row)
         QCOMPARE(window.model()->index(row, DiffTableModel::EqualColumn).data().toString(), QStringLiteral("identical"));
 }
