@@ -3,6 +3,7 @@
 #include "diff/checkpointdiff.h"
 #include "checkpoint/checkpointopener.h"
 #include "mapping/conversionplan.h"
+#include "mapping/mappingsetup.h"
 #include "difftablemodel.h"
 #include "tensor/heatmap.h"
 #include "heatmapwidget.h"
@@ -225,13 +226,11 @@ void DiffWindow::setBusy(bool busy, const QString &text)
 void DiffWindow::compareFiles(const QString &pathA, const QString &pathB)
 {
     start([pathA, pathB]() -> Result<DiffJob> {
-        Result<Checkpoint> a = openCheckpoint(pathA);
-        if (!a)
-            return a.error();
-        Result<Checkpoint> b = openCheckpoint(pathB);
-        if (!b)
-            return b.error();
-        DiffJob job{std::move(a).value(), std::move(b).value(), std::nullopt, std::nullopt, {}};
+        // Opened as `graft-cli diff` opens them (A, then B; the first failure is the error).
+        Result<MappingSetup> files = loadMappingSetup(pathA, pathB, QString(), {});
+        if (!files)
+            return files.error();
+        DiffJob job{std::move(files->source), std::move(files->target), std::nullopt, std::nullopt, {}};
         return job;
     });
 }

@@ -270,29 +270,29 @@ void MainWindow::open(Pane pane, const QString &path, bool quiet)
 {
     m_jobs->run(tr("Opening %1…").arg(QFileInfo(path).fileName()), [path] { return openCheckpoint(path); },
                 [this, pane, path, quiet](Result<Checkpoint> checkpoint) {
-        if (!checkpoint) {
-            m_jobs->finishJob();
-            showError(tr("Cannot open file"), checkpoint.error().toString(), quiet);
-            return;
-        }
-        const QString summary = tr("%1 — %2, %3 tensors, %4")
-                                    .arg(QFileInfo(path).fileName(), formatName(checkpoint->format()))
-                                    .arg(checkpoint->tensors().size())
-                                    .arg(QLocale().formattedDataSize(checkpoint->totalBytes()));
-        KeyPane *keyPane = pane == Pane::Source ? m_sourcePane : m_targetPane;
-        (pane == Pane::Source ? m_sourcePath : m_targetPath) = path;
-        keyPane->setSummary(summary);
-        const size_t tensorCount = checkpoint->tensors().size();
-        if (pane == Pane::Source)
-            m_document->setSource(std::move(checkpoint).value());
-        else
-            m_document->setTarget(std::move(checkpoint).value());
-        m_recentFiles->add(path);
-        keyPane->expandForTensorCount(tensorCount);
-        if (m_document->source() && m_document->target() && m_pendingProfile.isEmpty())
-            runMatch(tr("Automatic matching"), m_document->options());
-        m_jobs->finishJob();
-    });
+                    if (!checkpoint) {
+                        m_jobs->finishJob();
+                        showError(tr("Cannot open file"), checkpoint.error().toString(), quiet);
+                        return;
+                    }
+                    const QString summary = tr("%1 — %2, %3 tensors, %4")
+                                                .arg(QFileInfo(path).fileName(), formatName(checkpoint->format()))
+                                                .arg(checkpoint->tensors().size())
+                                                .arg(QLocale().formattedDataSize(checkpoint->totalBytes()));
+                    KeyPane *keyPane = pane == Pane::Source ? m_sourcePane : m_targetPane;
+                    (pane == Pane::Source ? m_sourcePath : m_targetPath) = path;
+                    keyPane->setSummary(summary);
+                    const size_t tensorCount = checkpoint->tensors().size();
+                    if (pane == Pane::Source)
+                        m_document->setSource(std::move(checkpoint).value());
+                    else
+                        m_document->setTarget(std::move(checkpoint).value());
+                    m_recentFiles->add(path);
+                    keyPane->expandForTensorCount(tensorCount);
+                    if (m_document->source() && m_document->target() && m_pendingProfile.isEmpty())
+                        runMatch(tr("Automatic matching"), m_document->options());
+                    m_jobs->finishJob();
+                });
 }
 
 void MainWindow::runMatch(const QString &commandText, const MatchOptions &options)
@@ -303,11 +303,11 @@ void MainWindow::runMatch(const QString &commandText, const MatchOptions &option
     const Checkpoint target = *m_document->target();
     m_jobs->run(tr("Matching…"), [source, target, options] { return matchCheckpoints(source, target, options); },
                 [this, commandText, options](const MappingResult &result) {
-        m_document->undoStack()->push(new ReplaceMappingCommand(m_document, commandText, result, options));
-        if (m_inspector->currentTarget().isEmpty())
-            m_tableView->selectFirstProblemOrFix();
-        m_jobs->finishJob();
-    });
+                    m_document->undoStack()->push(new ReplaceMappingCommand(m_document, commandText, result, options));
+                    if (m_inspector->currentTarget().isEmpty())
+                        m_tableView->selectFirstProblemOrFix();
+                    m_jobs->finishJob();
+                });
 }
 
 void MainWindow::loadProfile(const QString &path, bool quiet)
