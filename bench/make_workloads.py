@@ -38,12 +38,16 @@ import argparse
 import collections
 import json
 import os
-import pickle
 import struct
 import sys
 import zlib
 
 import numpy as np
+
+# The torch-style pickler is shared with the test fixtures (standard library only).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures"))
+from torchpickle_writer import (  # noqa: E402
+    REBUILD_V2, GlobalRef, StorageRef, TensorRef, contiguous_stride, torch_style_pickle)
 
 GENERATOR_VERSION = 1
 
@@ -54,60 +58,6 @@ VGG19_CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
 # ---------------------------------------------------------------------------------------------
 # A torch.save-layout zip written with holes for the storages (layout of PyTorchStreamWriter)
 # ---------------------------------------------------------------------------------------------
-
-class GlobalRef:
-    """A module-level name the pickler writes as GLOBAL 'module name'."""
-    _interned = {}
-
-    def __new__(cls, module, name):
-        key = (module, name)
-        if key not in cls._interned:
-            obj = super().__new__(cls)
-            obj.module, obj.name = module, name
-            cls._interned[key] = obj
-        return cls._interned[key]
-
-    def __call__(self, *args):
-        raise TypeError("placeholder")
-
-
-class StorageRef:
-    def __init__(self, storage_class, key, numel):
-        self.storage_class, self.key, self.numel = storage_class, key, numel
-
-
-class TensorRef:
-    """Pickled as torch._utils._rebuild_tensor_v2(storage, 0, size, stride, False, OrderedDict())."""
-
-    def __init__(self, storage, shape):
-        self.storage, self.shape = storage, tuple(shape)
-
-    def __reduce__(self):
-        stride, step = [], 1
-        for dim in reversed(self.shape):
-            stride.insert(0, step)
-            step *= dim
-        return (GlobalRef("torch._utils", "_rebuild_tensor_v2"),
-                (self.storage, 0, tuple(self.shape), tuple(stride), False, collections.OrderedDict()))
-
-
-class TorchStylePickler(pickle._Pickler):
-    def persistent_id(self, obj):
-        if isinstance(obj, StorageRef):
-            return ("storage", obj.storage_class, obj.key, "cpu", obj.numel)
-        return None
-
-    def save(self, obj, save_persistent_id=True):
-        if isinstance(obj, GlobalRef):
-            memo = self.memo.get(id(obj))
-            if memo is not None:
-                self.write(self.get(memo[0]))
-                return
-            self.write(pickle.GLOBAL + ("%s\n%s\n" % (obj.module, obj.name)).encode("ascii"))
-            self.memoize(obj)
-            return
-        super().save(obj, save_persistent_id)
-
 
 STORAGE_CLASS = {"float32": ("FloatStorage", 4), "bfloat16": ("BFloat16Storage", 2),
                  "float16": ("HalfStorage", 2)}
@@ -139,11 +89,9 @@ def write_sparse_torch_zip(path, tensors):
         numel = int(np.prod(shape, dtype=np.int64)) if shape else 1
         storage_class, itemsize = STORAGE_CLASS[dtype]
         ref = StorageRef(GlobalRef("torch", storage_class), str(i), numel)
-        state[key] = TensorRef(ref, shape)
+        state[key] = TensorRef(REBUILD_V2, ref, 0, shape, contiguous_stride(shape))
         storages.append(("data/%d" % i, numel * itemsize))
-    buffer = __import__("io").BytesIO()
-    TorchStylePickler(buffer, protocol=2).dump(state)
-    records = [("data.pkl", buffer.getvalue())] + storages + [("version", b"3\n")]
+    records = [("data.pkl", torch_style_pickle(state))] + storages + [("version", b"3\n")]
 
     central = []
     with open(path + ".tmp", "wb") as f:

@@ -123,15 +123,7 @@ void CombineSaveDialog::save()
         Q_EMIT finished(false, plan.error().toString());
         return;
     }
-    WriteOptions options;
-    options.format = *format;
-    options.protectedPaths = {m_sourcePath, m_targetPath};
-    for (const MappedFilePtr &file : m_document->source()->files())
-        options.protectedPaths << file->path();
-    for (const MappedFilePtr &file : m_document->target()->files())
-        options.protectedPaths << file->path();
-    options.metadata = {{QStringLiteral("graft_source"), QFileInfo(m_sourcePath).fileName()},
-                        {QStringLiteral("graft_target"), QFileInfo(m_targetPath).fileName()}};
+    WriteOptions options = combinedWriteOptions(*format, *m_document->source(), m_sourcePath, *m_document->target(), m_targetPath);
     m_cancel->store(false);
     const std::shared_ptr<std::atomic<bool>> cancel = m_cancel;
     QPointer<QProgressBar> progress = m_progress;

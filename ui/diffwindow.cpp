@@ -3,6 +3,7 @@
 #include "diff/checkpointdiff.h"
 #include "checkpoint/checkpointopener.h"
 #include "mapping/conversionplan.h"
+#include "mapping/mappingsetup.h"
 #include "difftablemodel.h"
 #include "tensor/heatmap.h"
 #include "heatmapwidget.h"
@@ -33,10 +34,12 @@
 
 namespace graft::ui {
 
-/// Both files, the plan that brings A into B's layout (through a mapping), and the diff.
+/// Both files, the mapping of A onto B's keys and the plan that brings A into B's layout
+/// (through a mapping only), and the diff.
 struct DiffJob {
     Checkpoint a;
     Checkpoint b;
+    std::optional<MappingResult> mapping;
     std::optional<ConversionPlan> plan;
     CheckpointDiff diff;
 
@@ -223,26 +226,24 @@ void DiffWindow::setBusy(bool busy, const QString &text)
 void DiffWindow::compareFiles(const QString &pathA, const QString &pathB)
 {
     start([pathA, pathB]() -> Result<DiffJob> {
-        Result<Checkpoint> a = openCheckpoint(pathA);
-        if (!a)
-            return a.error();
-        Result<Checkpoint> b = openCheckpoint(pathB);
-        if (!b)
-            return b.error();
-        DiffJob job{std::move(a).value(), std::move(b).value(), std::nullopt, {}};
+        // Opened as `graft-cli diff` opens them (A, then B; the first failure is the error).
+        Result<MappingSetup> files = loadMappingSetup(pathA, pathB, QString(), {});
+        if (!files)
+            return files.error();
+        DiffJob job{std::move(files->source), std::move(files->target), std::nullopt, std::nullopt, {}};
         return job;
     });
 }
 
 void DiffWindow::compareThroughMapping(const Checkpoint &source, const Checkpoint &target, const MappingResult &mapping, const QString &resultPath)
 {
-    m_pendingMapping = mapping; // applied by start() once B is open
     start([source, target, mapping, resultPath]() -> Result<DiffJob> {
         Result<Checkpoint> result = openCheckpoint(resultPath);
         if (!result)
             return result.error();
         MappingResult remapped = mapping;
-        // A bare .eqx lists its records as [0], [1], ... in the target's leaf order.
+        // A bare .eqx lists its records as [0], [1], ... in the target's leaf order: each
+        // mapping's record is found through its target key (the mappings may come in any order).
         if (result->format() == CheckpointFormat::Eqx) {
             if (result->tensors().size() != target.tensors().size())
                 return Error{resultPath, QStringLiteral("has %1 records, the target %2 leaves").arg(result->tensors().size()).arg(target.tensors().size())};
@@ -252,11 +253,12 @@ void DiffWindow::compareThroughMapping(const Checkpoint &source, const Checkpoin
                     m.target = result->tensors()[static_cast<size_t>(index)].key;
             }
         }
-        DiffJob job{source, std::move(result).value(), std::nullopt, {}};
+        DiffJob job{source, std::move(result).value(), std::nullopt, std::nullopt, {}};
         Result<ConversionPlan> plan = planConversion(job.a, job.b, remapped, true);
         if (!plan)
             return plan.error();
         job.plan = std::move(plan).value();
+        job.mapping = std::move(remapped); // the diff aligns through the same keys as the plan
         return job;
     });
 }
@@ -288,23 +290,13 @@ void DiffWindow::start(std::function<Result<DiffJob>()> open)
         else
             Q_EMIT idle();
     });
-    std::optional<MappingResult> mapping = m_pendingMapping;
-    m_pendingMapping.reset();
-    watcher->setFuture(QtConcurrent::run([open = std::move(open), mapping, progress]() -> Result<DiffJob> {
+    watcher->setFuture(QtConcurrent::run([open = std::move(open), progress]() -> Result<DiffJob> {
         Result<DiffJob> job = open();
         if (!job)
             return job;
         DiffOptions options;
         options.tensorStatistics = true;
-        if (job->plan && mapping) {
-            // Bring the mapping's targets in line with B's keys, as the plan did.
-            MappingResult remapped = *mapping;
-            if (job->b.format() == CheckpointFormat::Eqx) {
-                for (size_t i = 0; i < remapped.mappings.size() && i < job->b.tensors().size(); ++i)
-                    remapped.mappings[i].target = job->b.tensors()[i].key;
-            }
-            options.mapping = remapped;
-        }
+        options.mapping = job->mapping;
         options.progress = [progress](qint64 done, qint64 total) {
             QMetaObject::invokeMethod(progress, [progress, done, total] {
                 if (progress && total > 0)

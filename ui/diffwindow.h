@@ -10,9 +10,7 @@
 #include <QMainWindow>
 
 #include <functional>
-
 #include <memory>
-#include <optional>
 
 class QChartView;
 class QLabel;
@@ -69,7 +67,6 @@ private:
     HeatMapWidget *m_heatDiff;
     std::shared_ptr<struct DiffJob> m_job;
     std::shared_ptr<Detail> m_detail;
-    std::optional<MappingResult> m_pendingMapping;
     bool m_busy = false;
     quint64 m_generation = 0;
 };

@@ -1,24 +1,25 @@
 #include "mainwindow.h"
 
+#include "automatchdialog.h"
 #include "checkpoint/checkpointopener.h"
 #include "checkpointtreemodel.h"
 #include "combinesavedialog.h"
 #include "diffwindow.h"
 #include "inspectorwidget.h"
+#include "jobrunner.h"
 #include "keyfilterproxymodel.h"
+#include "keypane.h"
 #include "keytreeview.h"
+#include "mapping/mappingsetup.h"
 #include "mappingcommands.h"
 #include "mappingdocument.h"
 #include "mappingtablemodel.h"
+#include "mappingtableview.h"
 #include "problemsmodel.h"
-#include "mapping/profile.h"
+#include "recentfiles.h"
 
 #include <QAction>
-#include <QApplication>
-#include <QCheckBox>
 #include <QCloseEvent>
-#include <QDialog>
-#include <QDialogButtonBox>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHeaderView>
@@ -33,15 +34,11 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSettings>
-#include <QShortcut>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTabWidget>
-#include <QTableView>
 #include <QToolBar>
 #include <QUndoView>
-#include <QVBoxLayout>
-#include <QtConcurrent>
 
 // The .qrc is compiled into the static graft_ui library: register it before first use.
 static void initialiseResources() { Q_INIT_RESOURCE(graft); }
@@ -52,40 +49,31 @@ MainWindow::MainWindow(QWidget *parent)
     : QMainWindow(parent), m_document(new MappingDocument(this)),
       m_sourceModel(new CheckpointTreeModel(m_document, CheckpointTreeModel::Side::Source, this)),
       m_targetModel(new CheckpointTreeModel(m_document, CheckpointTreeModel::Side::Target, this)),
-      m_sourceProxy(new KeyFilterProxyModel(this)), m_targetProxy(new KeyFilterProxyModel(this)),
       m_tableModel(new MappingTableModel(m_document, this)), m_tableProxy(new KeyFilterProxyModel(this)),
-      m_problemsModel(new ProblemsModel(m_document, this))
+      m_problemsModel(new ProblemsModel(m_document, this)), m_jobs(new JobRunner(this))
 {
     initialiseResources();
     setWindowTitle(tr("Graft"));
     setWindowIcon(QIcon(QStringLiteral(":/icons/graft.svg")));
-    m_sourceProxy->setSourceModel(m_sourceModel);
-    m_sourceProxy->setKeyRole(CheckpointTreeModel::KeyRole);
-    m_targetProxy->setSourceModel(m_targetModel);
-    m_targetProxy->setKeyRole(CheckpointTreeModel::KeyRole);
     m_tableProxy->setSourceModel(m_tableModel);
     m_tableProxy->setSortRole(MappingTableModel::SortRole);
     m_tableProxy->setKeyRole(MappingTableModel::TargetKeyRole);
 
     m_paneSplitter = new QSplitter(Qt::Horizontal, this);
-    m_paneSplitter->addWidget(makePane(Pane::Source));
-    m_paneSplitter->addWidget(makePane(Pane::Target));
+    m_sourcePane = new KeyPane(m_sourceModel, CheckpointTreeModel::Side::Source, this);
+    m_targetPane = new KeyPane(m_targetModel, CheckpointTreeModel::Side::Target, this);
+    connect(m_sourcePane, &KeyPane::filesDropped, this, [this](const QStringList &paths) {
+        if (!paths.isEmpty())
+            open(Pane::Source, paths.front(), false);
+    });
+    connect(m_targetPane, &KeyPane::filesDropped, this, [this](const QStringList &paths) {
+        if (!paths.isEmpty())
+            open(Pane::Target, paths.front(), false);
+    });
+    m_paneSplitter->addWidget(m_sourcePane);
+    m_paneSplitter->addWidget(m_targetPane);
 
-    m_tableView = new QTableView(this);
-    m_tableView->setModel(m_tableProxy);
-    m_tableView->setSortingEnabled(true);
-    m_tableView->sortByColumn(-1, Qt::AscendingOrder);
-    m_tableView->setSelectionBehavior(QAbstractItemView::SelectRows);
-    m_tableView->setSelectionMode(QAbstractItemView::SingleSelection);
-    m_tableView->verticalHeader()->hide();
-    m_tableView->verticalHeader()->setDefaultSectionSize(m_tableView->fontMetrics().height() + 6);
-    m_tableView->horizontalHeader()->setStretchLastSection(true);
-    m_tableView->setWordWrap(false);
-    m_tableView->setColumnWidth(MappingTableModel::TargetColumn, 190);
-    m_tableView->setColumnWidth(MappingTableModel::SourceColumn, 160);
-    m_tableView->setColumnWidth(MappingTableModel::StatusColumn, 95);
-    m_tableView->setColumnWidth(MappingTableModel::FixColumn, 150);
-    m_tableView->setColumnWidth(MappingTableModel::ConfidenceColumn, 50);
+    m_tableView = new MappingTableView(m_document, m_tableProxy, this);
 
     auto *problems = new QListView(this);
     problems->setModel(m_problemsModel);
@@ -123,11 +111,11 @@ MainWindow::MainWindow(QWidget *parent)
     statusBar()->addPermanentWidget(m_progress);
     statusBar()->addPermanentWidget(m_cancel);
     connect(m_cancel, &QPushButton::clicked, this, [this] {
-        ++m_generation; // results still on their way are dropped
-        m_jobs = 0;
-        jobFinished();
+        m_jobs->cancel();
         statusBar()->showMessage(tr("Cancelled"), 3000);
     });
+    connect(m_jobs, &JobRunner::jobStarted, this, &MainWindow::jobStarted);
+    connect(m_jobs, &JobRunner::allFinished, this, &MainWindow::allJobsFinished);
 
     createActions();
 
@@ -137,12 +125,12 @@ MainWindow::MainWindow(QWidget *parent)
             return;
         const QString target = current.data(MappingTableModel::TargetKeyRole).toString();
         const QStringList sources = current.data(MappingTableModel::SourceKeysRole).toStringList();
-        selectTarget(target);
+        m_targetPane->selectKey(target);
         if (!sources.isEmpty())
-            selectSource(sources.front());
+            m_sourcePane->selectKey(sources.front());
         m_inspector->showTarget(target);
     });
-    connect(m_targetView->selectionModel(), &QItemSelectionModel::currentChanged, this, [this](const QModelIndex &current) {
+    connect(m_targetPane->view()->selectionModel(), &QItemSelectionModel::currentChanged, this, [this](const QModelIndex &current) {
         const QString key = current.data(CheckpointTreeModel::KeyRole).toString();
         if (!key.isEmpty())
             m_inspector->showTarget(key);
@@ -150,7 +138,7 @@ MainWindow::MainWindow(QWidget *parent)
     connect(problems, &QListView::doubleClicked, this, [this](const QModelIndex &index) {
         const QString target = index.data(ProblemsModel::TargetKeyRole).toString();
         if (!target.isEmpty()) {
-            selectTarget(target);
+            m_targetPane->selectKey(target);
             m_inspector->showTarget(target);
         }
     });
@@ -179,59 +167,6 @@ MainWindow::MainWindow(QWidget *parent)
 
 MainWindow::~MainWindow() = default;
 
-QWidget *MainWindow::makePane(Pane pane)
-{
-    const bool source = pane == Pane::Source;
-    auto *widget = new QWidget(this);
-    auto *layout = new QVBoxLayout(widget);
-    layout->setContentsMargins(4, 4, 4, 4);
-    auto *title = new QLabel(source ? tr("<b>Source</b> — File › Open Source… or drop a file here")
-                                    : tr("<b>Target</b> — File › Open Target… or drop a file here"),
-                             widget);
-    title->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    auto *filterRow = new QHBoxLayout;
-    auto *filter = new QLineEdit(widget);
-    filter->setPlaceholderText(tr("Filter keys (substring)"));
-    filter->setClearButtonEnabled(true);
-    auto *regex = new QCheckBox(tr("regex"), widget);
-    filterRow->addWidget(filter);
-    filterRow->addWidget(regex);
-    auto *view = new KeyTreeView(widget);
-    KeyFilterProxyModel *proxy = source ? m_sourceProxy : m_targetProxy;
-    view->setModel(proxy);
-    view->setTreeModel(source ? m_sourceModel : m_targetModel);
-    view->header()->setSectionResizeMode(CheckpointTreeModel::NameColumn, QHeaderView::Stretch);
-    view->header()->setStretchLastSection(false);
-    view->header()->resizeSection(CheckpointTreeModel::StatusColumn, source ? 190 : 90);
-    view->header()->resizeSection(CheckpointTreeModel::ShapeColumn, 110);
-    view->header()->resizeSection(CheckpointTreeModel::DTypeColumn, 70);
-    view->header()->resizeSection(CheckpointTreeModel::SizeColumn, 75);
-    auto applyFilter = [filter, regex, view] {
-        const QString error = view->setKeyFilter(filter->text(), regex->isChecked());
-        filter->setStyleSheet(error.isEmpty() ? QString() : QStringLiteral("background: #fbdfdf"));
-        filter->setToolTip(error);
-    };
-    connect(filter, &QLineEdit::textChanged, this, applyFilter);
-    connect(regex, &QCheckBox::toggled, this, applyFilter);
-    connect(view, &KeyTreeView::filesDropped, this, [this, pane](const QStringList &paths) {
-        if (!paths.isEmpty())
-            open(pane, paths.front(), false);
-    });
-    layout->addWidget(title);
-    layout->addLayout(filterRow);
-    layout->addWidget(view);
-    if (source) {
-        m_sourceView = view;
-        m_sourceFilter = filter;
-        m_sourceTitle = title;
-    } else {
-        m_targetView = view;
-        m_targetFilter = filter;
-        m_targetTitle = title;
-    }
-    return widget;
-}
-
 void MainWindow::createActions()
 {
     QMenu *file = menuBar()->addMenu(tr("&File"));
@@ -250,8 +185,9 @@ void MainWindow::createActions()
         if (!path.isEmpty())
             openTarget(path);
     });
-    m_recentMenu = file->addMenu(tr("Recent Files"));
-    rebuildRecentMenu();
+    m_recentFiles = new RecentFiles(file->addMenu(tr("Recent Files")), this);
+    connect(m_recentFiles, &RecentFiles::openAsSourceRequested, this, [this](const QString &path) { openSource(path); });
+    connect(m_recentFiles, &RecentFiles::openAsTargetRequested, this, [this](const QString &path) { openTarget(path); });
     file->addSeparator();
     QAction *loadProfileAction = file->addAction(tr("&Load Profile…"), this, &MainWindow::loadProfileDialog);
     file->addAction(tr("Save &Profile"), QKeySequence::Save, this, &MainWindow::saveProfile);
@@ -276,13 +212,11 @@ void MainWindow::createActions()
     unmapAction->setShortcut(QKeySequence::Delete);
     edit->addSeparator();
     edit->addAction(tr("&Filter"), QKeySequence::Find, this, [this] {
-        QLineEdit *filter = m_targetView->hasFocus() ? m_targetFilter : m_sourceFilter;
-        filter->setFocus();
-        filter->selectAll();
+        (m_targetPane->view()->hasFocus() ? m_targetPane : m_sourcePane)->focusFilter();
     });
 
     QMenu *mapping = menuBar()->addMenu(tr("&Mapping"));
-    QAction *autoMatch = mapping->addAction(tr("&Auto-match…"), QKeySequence(tr("Ctrl+M")), this, &MainWindow::autoMatchDialog);
+    QAction *autoMatch = mapping->addAction(tr("&Auto-match…"), QKeySequence(tr("Ctrl+M")), this, &MainWindow::autoMatch);
     QAction *ruleAction = mapping->addAction(tr("Add &Rename Rule…"), QKeySequence(tr("Ctrl+R")), this, &MainWindow::addRenameRule);
 
     toolbar->addAction(openSourceAction);
@@ -298,21 +232,17 @@ void MainWindow::createActions()
     toolbar->addAction(combineAction);
 }
 
-bool MainWindow::isBusy() const { return m_jobs > 0; }
+bool MainWindow::isBusy() const { return m_jobs->isBusy(); }
 
 void MainWindow::jobStarted(const QString &text)
 {
-    ++m_jobs;
     m_progress->show();
     m_cancel->show();
     statusBar()->showMessage(text);
 }
 
-void MainWindow::jobFinished()
+void MainWindow::allJobsFinished()
 {
-    m_jobs = std::max(0, m_jobs - 1);
-    if (m_jobs > 0)
-        return;
     m_progress->hide();
     m_cancel->hide();
     statusBar()->clearMessage();
@@ -338,64 +268,46 @@ void MainWindow::openTarget(const QString &path, bool quiet) { open(Pane::Target
 
 void MainWindow::open(Pane pane, const QString &path, bool quiet)
 {
-    jobStarted(tr("Opening %1…").arg(QFileInfo(path).fileName()));
-    auto *watcher = new QFutureWatcher<Result<Checkpoint>>(this); // parented: a late result can't outlive us
-    const quint64 generation = m_generation;
-    connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, pane, path, quiet, generation] {
-        watcher->deleteLater();
-        if (generation != m_generation)
-            return;
-        Result<Checkpoint> checkpoint = watcher->result();
-        if (!checkpoint) {
-            jobFinished();
-            showError(tr("Cannot open file"), checkpoint.error().toString(), quiet);
-            return;
-        }
-        const QString summary = tr("%1 — %2, %3 tensors, %4")
-                                    .arg(QFileInfo(path).fileName(), formatName(checkpoint->format()))
-                                    .arg(checkpoint->tensors().size())
-                                    .arg(QLocale().formattedDataSize(checkpoint->totalBytes()));
-        if (pane == Pane::Source) {
-            m_sourcePath = path;
-            m_sourceTitle->setText(tr("<b>Source</b> %1").arg(summary.toHtmlEscaped()));
-            m_document->setSource(std::move(checkpoint).value());
-        } else {
-            m_targetPath = path;
-            m_targetTitle->setText(tr("<b>Target</b> %1").arg(summary.toHtmlEscaped()));
-            m_document->setTarget(std::move(checkpoint).value());
-        }
-        rememberRecent(path);
-        KeyTreeView *view = pane == Pane::Source ? m_sourceView : m_targetView;
-        if (view->model()->rowCount() > 0 && (pane == Pane::Source ? m_document->source() : m_document->target())->tensors().size() <= 400)
-            view->expandAll(); // small models: show every leaf; big ones stay collapsed
-        else
-            view->expandToDepth(0);
-        if (m_document->source() && m_document->target() && m_pendingProfile.isEmpty())
-            runMatch(tr("Automatic matching"), m_document->options());
-        jobFinished();
-    });
-    watcher->setFuture(QtConcurrent::run([path] { return openCheckpoint(path); }));
+    m_jobs->run(tr("Opening %1…").arg(QFileInfo(path).fileName()), [path] { return openCheckpoint(path); },
+                [this, pane, path, quiet](Result<Checkpoint> checkpoint) {
+                    if (!checkpoint) {
+                        m_jobs->finishJob();
+                        showError(tr("Cannot open file"), checkpoint.error().toString(), quiet);
+                        return;
+                    }
+                    const QString summary = tr("%1 — %2, %3 tensors, %4")
+                                                .arg(QFileInfo(path).fileName(), formatName(checkpoint->format()))
+                                                .arg(checkpoint->tensors().size())
+                                                .arg(QLocale().formattedDataSize(checkpoint->totalBytes()));
+                    KeyPane *keyPane = pane == Pane::Source ? m_sourcePane : m_targetPane;
+                    (pane == Pane::Source ? m_sourcePath : m_targetPath) = path;
+                    keyPane->setSummary(summary);
+                    const size_t tensorCount = checkpoint->tensors().size();
+                    if (pane == Pane::Source)
+                        m_document->setSource(std::move(checkpoint).value());
+                    else
+                        m_document->setTarget(std::move(checkpoint).value());
+                    m_recentFiles->add(path);
+                    keyPane->expandForTensorCount(tensorCount);
+                    if (m_document->source() && m_document->target() && m_pendingProfile.isEmpty())
+                        runMatch(tr("Automatic matching"), m_document->options());
+                    m_jobs->finishJob();
+                });
 }
 
 void MainWindow::runMatch(const QString &commandText, const MatchOptions &options)
 {
     if (!m_document->source() || !m_document->target())
         return;
-    jobStarted(tr("Matching…"));
     const Checkpoint source = *m_document->source();
     const Checkpoint target = *m_document->target();
-    auto *watcher = new QFutureWatcher<MappingResult>(this);
-    const quint64 generation = m_generation;
-    connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, commandText, options, generation] {
-        watcher->deleteLater();
-        if (generation != m_generation)
-            return; // cancelled: the job count was reset already
-        m_document->undoStack()->push(new ReplaceMappingCommand(m_document, commandText, watcher->result(), options));
-        if (m_inspector->currentTarget().isEmpty())
-            selectFirstProblemOrFix();
-        jobFinished();
-    });
-    watcher->setFuture(QtConcurrent::run([source, target, options] { return matchCheckpoints(source, target, options); }));
+    m_jobs->run(tr("Matching…"), [source, target, options] { return matchCheckpoints(source, target, options); },
+                [this, commandText, options](const MappingResult &result) {
+                    m_document->undoStack()->push(new ReplaceMappingCommand(m_document, commandText, result, options));
+                    if (m_inspector->currentTarget().isEmpty())
+                        m_tableView->selectFirstProblemOrFix();
+                    m_jobs->finishJob();
+                });
 }
 
 void MainWindow::loadProfile(const QString &path, bool quiet)
@@ -404,16 +316,16 @@ void MainWindow::loadProfile(const QString &path, bool quiet)
         m_pendingProfile = path; // applied when both files are open
         return;
     }
-    Result<Profile> profile = graft::loadProfile(path);
-    if (!profile) {
-        showError(tr("Cannot load profile"), profile.error().toString(), quiet);
+    Result<ProfileSetup> setup = loadProfileSetup(path, *m_document->source(), *m_document->target());
+    if (!setup) {
+        showError(tr("Cannot load profile"), setup.error().toString(), quiet);
         Q_EMIT idle();
         return;
     }
     m_profilePath = path;
-    for (const QString &warning : profileMismatchWarnings(*profile, *m_document->source(), *m_document->target()))
+    for (const QString &warning : setup->warnings)
         m_problemsModel->addFileError(warning);
-    runMatch(tr("Load profile %1").arg(QFileInfo(path).fileName()), profile->toMatchOptions());
+    runMatch(tr("Load profile %1").arg(QFileInfo(path).fileName()), setup->options);
 }
 
 void MainWindow::updateSummary()
@@ -429,59 +341,10 @@ void MainWindow::updateSummary()
     m_bottomTabs->setTabText(1, tr("Problems (%1)").arg(m_problemsModel->rowCount()));
 }
 
-void MainWindow::selectFirstProblemOrFix()
-{
-    // Show the most informative row first: a problem, else a leaf that needs a fix.
-    const auto &mappings = m_document->result().mappings;
-    auto pick = [&](auto predicate) {
-        for (int row = 0; row < m_tableProxy->rowCount(); ++row) {
-            const QModelIndex index = m_tableProxy->index(row, 0);
-            const int m = m_document->mappingIndex(index.data(MappingTableModel::TargetKeyRole).toString());
-            if (m >= 0 && predicate(mappings[static_cast<size_t>(m)])) {
-                m_tableView->selectRow(row);
-                return true;
-            }
-        }
-        return false;
-    };
-    if (!pick([](const Mapping &m) { return m.status == MatchStatus::Incompatible || m.status == MatchStatus::Unmapped; }))
-        pick([](const Mapping &m) { return m.status == MatchStatus::Fixable; });
-}
-
-void MainWindow::selectTarget(const QString &key)
-{
-    const QModelIndex index = m_targetProxy->mapFromSource(m_targetModel->indexOfKey(key));
-    if (!index.isValid())
-        return;
-    m_targetView->scrollTo(index);
-    m_targetView->selectionModel()->setCurrentIndex(index, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
-}
-
-void MainWindow::selectSource(const QString &key)
-{
-    const QModelIndex index = m_sourceProxy->mapFromSource(m_sourceModel->indexOfKey(key));
-    if (!index.isValid())
-        return;
-    m_sourceView->scrollTo(index);
-    m_sourceView->selectionModel()->setCurrentIndex(index, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
-}
-
-QStringList MainWindow::selectedKeys(Pane pane) const
-{
-    KeyTreeView *view = pane == Pane::Source ? m_sourceView : m_targetView;
-    QStringList keys;
-    for (const QModelIndex &index : view->selectionModel()->selectedRows()) {
-        const QString key = index.data(CheckpointTreeModel::KeyRole).toString();
-        if (!key.isEmpty())
-            keys << key;
-    }
-    return keys;
-}
-
 void MainWindow::mapSelection()
 {
-    const QStringList sources = selectedKeys(Pane::Source);
-    const QStringList targets = selectedKeys(Pane::Target);
+    const QStringList sources = m_sourcePane->selectedKeys();
+    const QStringList targets = m_targetPane->selectedKeys();
     if (sources.size() != 1 || targets.size() != 1) {
         statusBar()->showMessage(tr("Select one source leaf and one target leaf, then press Enter."), 5000);
         return;
@@ -497,43 +360,21 @@ void MainWindow::mapSelection()
 void MainWindow::unmapSelection()
 {
     std::vector<Mapping> kept;
-    for (const QString &target : selectedKeys(Pane::Target))
+    for (const QString &target : m_targetPane->selectedKeys())
         kept.push_back(m_document->keptMapping(target));
     if (kept.empty())
         return;
     m_document->undoStack()->push(new SetMappingsCommand(m_document, tr("Unmap %n target(s)", nullptr, static_cast<int>(kept.size())), kept));
 }
 
-void MainWindow::autoMatchDialog()
+void MainWindow::autoMatch()
 {
     if (!m_document->source() || !m_document->target())
         return;
-    QDialog dialog(this);
-    dialog.setWindowTitle(tr("Automatic matching"));
-    auto *layout = new QVBoxLayout(&dialog);
-    auto *names = new QCheckBox(tr("By name (canonical keys, rename rules, synonyms, fused q/k/v)"), &dialog);
-    auto *order = new QCheckBox(tr("By order and shape (alignment between name matches)"), &dialog);
-    auto *keepEdits = new QCheckBox(tr("Keep mappings made by hand"), &dialog);
-    names->setChecked(true);
-    order->setChecked(true);
-    keepEdits->setChecked(true);
-    layout->addWidget(names);
-    layout->addWidget(order);
-    layout->addWidget(keepEdits);
-    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
-    layout->addWidget(buttons);
-    connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
-    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    AutoMatchDialog dialog(this);
     if (dialog.exec() != QDialog::Accepted)
         return;
-    MatchOptions options = m_document->options();
-    options.useNames = names->isChecked();
-    options.useOrder = order->isChecked();
-    if (!keepEdits->isChecked()) {
-        options.explicitMappings.clear();
-        options.keptTargets.clear();
-    }
-    runMatch(tr("Automatic matching"), options);
+    runMatch(tr("Automatic matching"), dialog.options(m_document->options()));
 }
 
 void MainWindow::addRenameRule()
@@ -545,13 +386,11 @@ void MainWindow::addRenameRule()
                                                QLineEdit::Normal, QString(), &ok);
     if (!ok || text.isEmpty())
         return;
-    Result<RenameRule> rule = RenameRule::parse(text);
-    if (!rule) {
-        QMessageBox::warning(this, tr("Add Rename Rule"), rule.error().message);
+    MatchOptions options = m_document->options();
+    if (Status added = addRenameRules(options, {text}); !added) {
+        QMessageBox::warning(this, tr("Add Rename Rule"), added.error().message);
         return;
     }
-    MatchOptions options = m_document->options();
-    options.rules.push_back(*rule);
     runMatch(tr("Add rename rule %1").arg(text), options);
 }
 
@@ -630,29 +469,6 @@ void MainWindow::diffDialog()
     window->show();
 }
 
-void MainWindow::rememberRecent(const QString &path)
-{
-    QSettings settings;
-    QStringList recent = settings.value(QStringLiteral("recentFiles")).toStringList();
-    recent.removeAll(QFileInfo(path).absoluteFilePath());
-    recent.prepend(QFileInfo(path).absoluteFilePath());
-    settings.setValue(QStringLiteral("recentFiles"), recent.mid(0, 10));
-    rebuildRecentMenu();
-}
-
-void MainWindow::rebuildRecentMenu()
-{
-    m_recentMenu->clear();
-    const QStringList recent = QSettings().value(QStringLiteral("recentFiles")).toStringList();
-    for (const QString &path : recent) {
-        QMenu *item = m_recentMenu->addMenu(QFileInfo(path).fileName());
-        item->setToolTip(path);
-        item->addAction(tr("Open as Source"), this, [this, path] { openSource(path); });
-        item->addAction(tr("Open as Target"), this, [this, path] { openTarget(path); });
-    }
-    m_recentMenu->setEnabled(!recent.isEmpty());
-}
-
 void MainWindow::closeEvent(QCloseEvent *event)
 {
     QSettings settings;
@@ -660,7 +476,7 @@ void MainWindow::closeEvent(QCloseEvent *event)
     settings.setValue(QStringLiteral("window/vertical"), m_verticalSplitter->saveState());
     settings.setValue(QStringLiteral("window/panes"), m_paneSplitter->saveState());
     settings.setValue(QStringLiteral("window/bottom"), m_bottomSplitter->saveState());
-    ++m_generation;
+    m_jobs->dropLateResults();
     QMainWindow::closeEvent(event);
 }
 

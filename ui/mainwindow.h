@@ -1,33 +1,31 @@
 #pragma once
-// The mapping workbench: source tree (left), target tree (right), the mapping table, the
-// problems list and the undo history (bottom), the inspector (bottom right). Long work
-// (opening files, matching, saving) runs off the GUI thread with a progress indicator; its
-// results come back as values and edits are pushed as undo commands.
+// The mapping workbench: source tree (left), target tree (right), each a KeyPane; the mapping
+// table, the problems list and the undo history (bottom), the inspector (bottom right). Long
+// work (opening files, matching) runs off the GUI thread through a JobRunner with a progress
+// indicator; its results come back as values and edits are pushed as undo commands.
 
 #include "mapping/automatcher.h"
 
-#include <QFutureWatcher>
 #include <QMainWindow>
 
 class QLabel;
-class QLineEdit;
-class QCheckBox;
 class QProgressBar;
 class QPushButton;
 class QSplitter;
-class QTableView;
 class QTabWidget;
-class QMenu;
 
 namespace graft::ui {
 
 class CheckpointTreeModel;
 class InspectorWidget;
+class JobRunner;
 class KeyFilterProxyModel;
-class KeyTreeView;
+class KeyPane;
 class MappingDocument;
 class MappingTableModel;
+class MappingTableView;
 class ProblemsModel;
+class RecentFiles;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -57,44 +55,32 @@ protected:
 
 private:
     enum class Pane { Source, Target };
-    QWidget *makePane(Pane pane);
     void createActions();
     void open(Pane pane, const QString &path, bool quiet);
     void runMatch(const QString &commandText, const MatchOptions &options);
     void jobStarted(const QString &text);
-    void jobFinished();
+    void allJobsFinished();
     void showError(const QString &title, const QString &message, bool quiet);
     void updateSummary();
-    void selectFirstProblemOrFix();
-    void selectTarget(const QString &key);
-    void selectSource(const QString &key);
     void mapSelection();
     void unmapSelection();
-    void autoMatchDialog();
+    void autoMatch();
     void addRenameRule();
     void loadProfileDialog();
     void saveProfile();
     void combineAndSave();
     void diffDialog();
-    void rememberRecent(const QString &path);
-    void rebuildRecentMenu();
-    QStringList selectedKeys(Pane pane) const;
 
     MappingDocument *m_document;
     CheckpointTreeModel *m_sourceModel;
     CheckpointTreeModel *m_targetModel;
-    KeyFilterProxyModel *m_sourceProxy;
-    KeyFilterProxyModel *m_targetProxy;
-    KeyTreeView *m_sourceView = nullptr;
-    KeyTreeView *m_targetView = nullptr;
-    QLineEdit *m_sourceFilter = nullptr;
-    QLineEdit *m_targetFilter = nullptr;
-    QLabel *m_sourceTitle = nullptr;
-    QLabel *m_targetTitle = nullptr;
+    KeyPane *m_sourcePane = nullptr;
+    KeyPane *m_targetPane = nullptr;
     MappingTableModel *m_tableModel;
     KeyFilterProxyModel *m_tableProxy;
-    QTableView *m_tableView = nullptr;
+    MappingTableView *m_tableView = nullptr;
     ProblemsModel *m_problemsModel;
+    JobRunner *m_jobs;
     InspectorWidget *m_inspector = nullptr;
     QTabWidget *m_bottomTabs = nullptr;
     QSplitter *m_verticalSplitter = nullptr;
@@ -103,14 +89,12 @@ private:
     QLabel *m_summary = nullptr;
     QProgressBar *m_progress = nullptr;
     QPushButton *m_cancel = nullptr;
-    QMenu *m_recentMenu = nullptr;
+    RecentFiles *m_recentFiles = nullptr;
     QString m_sourcePath;
     QString m_targetPath;
     QString m_profilePath;
     QString m_pendingProfile;
     QString m_lastSavedPath;
-    int m_jobs = 0;
-    quint64 m_generation = 0; // results of cancelled jobs are dropped
 };
 
 } // namespace graft::ui

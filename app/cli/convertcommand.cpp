@@ -3,8 +3,8 @@
 #include "checkpoint/checkpointwriter.h"
 #include "cli/commandline.h"
 #include "cli/mappingreport.h"
-#include "cli/mappingsetup.h"
 #include "mapping/conversionplan.h"
+#include "mapping/mappingsetup.h"
 
 #include <QCommandLineParser>
 #include <QElapsedTimer>
@@ -46,7 +46,8 @@ int runConvert(const QStringList &arguments)
 
     QElapsedTimer timer;
     timer.start();
-    Result<MappingSetup> setup = loadMappingSetup(files[0], files[1], parser.value(profileOption), parser.values(ruleOption));
+    Result<MappingSetup> setup = loadMappingSetup(files[0], files[1], parser.value(profileOption), parser.values(ruleOption),
+                                                  QStringLiteral("--rule"));
     if (!setup) {
         printError(setup.error());
         return BadInput;
@@ -71,15 +72,7 @@ int runConvert(const QStringList &arguments)
     for (const QString &warning : plan->warnings)
         printWarning(warning);
 
-    WriteOptions options;
-    options.format = *format;
-    options.protectedPaths = {files[0], files[1]};
-    for (const MappedFilePtr &file : setup->source.files())
-        options.protectedPaths << file->path();
-    for (const MappedFilePtr &file : setup->target.files())
-        options.protectedPaths << file->path();
-    options.metadata = {{QStringLiteral("graft_source"), QFileInfo(files[0]).fileName()},
-                        {QStringLiteral("graft_target"), QFileInfo(files[1]).fileName()}};
+    const WriteOptions options = combinedWriteOptions(*format, setup->source, files[0], setup->target, files[1]);
     Result<WriteSummary> written = writeCheckpoint(out, plan->leaves, options);
     if (!written) {
         printError(written.error());

@@ -2,10 +2,9 @@
 
 #include "mapping/automatcher.h"
 #include "diff/checkpointdiff.h"
-#include "checkpoint/checkpointopener.h"
+#include "mapping/mappingsetup.h"
 #include "cli/commandline.h"
 #include "cli/diffreport.h"
-#include "cli/mappingsetup.h"
 
 #include <QCommandLineParser>
 
@@ -66,36 +65,22 @@ int runDiff(const QStringList &arguments)
 
     DiffOptions options;
     options.tolerance = {*rtol, *atol};
-    Checkpoint a, b;
+    Result<MappingSetup> setup = loadMappingSetup(files[0], files[1], parser.value(profileOption), {});
+    if (!setup) {
+        printError(setup.error());
+        return BadInput;
+    }
+    const Checkpoint &a = setup->source;
+    const Checkpoint &b = setup->target;
     if (parser.isSet(profileOption)) {
-        Result<MappingSetup> setup = loadMappingSetup(files[0], files[1], parser.value(profileOption), {});
-        if (!setup) {
-            printError(setup.error());
-            return BadInput;
-        }
         for (const QString &warning : setup->warnings)
             printWarning(warning);
-        a = setup->source;
-        b = setup->target;
         options.mapping = matchCheckpoints(a, b, setup->options);
         // A profile made against a skeleton names leaves a bare .eqx lacks: say so once.
         if (const auto &stale = options.mapping->stale; !stale.empty())
             printWarning(QStringLiteral("%1 profile entries do not apply to these files (first: %2: %3); the rest is matched automatically")
                              .arg(stale.size())
                              .arg(stale.front().entry, stale.front().reason));
-    } else {
-        Result<Checkpoint> opened = openCheckpoint(files[0]);
-        if (!opened) {
-            printError(opened.error());
-            return BadInput;
-        }
-        a = std::move(opened).value();
-        opened = openCheckpoint(files[1]);
-        if (!opened) {
-            printError(opened.error());
-            return BadInput;
-        }
-        b = std::move(opened).value();
     }
 
     Result<CheckpointDiff> diff = diffCheckpoints(a, b, options);

@@ -2,7 +2,7 @@
 
 #include "cli/commandline.h"
 #include "cli/mappingreport.h"
-#include "cli/mappingsetup.h"
+#include "mapping/mappingsetup.h"
 
 #include <QCommandLineParser>
 
@@ -31,7 +31,8 @@ int runMap(const QStringList &arguments)
                                        "[--rule 'REGEX=>REPLACEMENT']... [--save-profile OUT] [--accept-guesses] [--json])"));
         return BadInput;
     }
-    Result<MappingSetup> setup = loadMappingSetup(files[0], files[1], parser.value(profileOption), parser.values(ruleOption));
+    Result<MappingSetup> setup = loadMappingSetup(files[0], files[1], parser.value(profileOption), parser.values(ruleOption),
+                                                  QStringLiteral("--rule"));
     if (!setup) {
         printError(setup.error());
         return BadInput;

@@ -6,6 +6,8 @@
 
 #include "checkpoint/writers/formatwriters.h"
 
+#include <QFileInfo>
+
 namespace graft {
 namespace {
 
@@ -65,6 +67,21 @@ std::optional<OutputFormat> outputFormatFromName(const QString &nameOrSuffix)
     if (dot >= 0 && (name == QLatin1String("pth") || name == QLatin1String("bin")))
         return OutputFormat::Torch;
     return std::nullopt;
+}
+
+WriteOptions combinedWriteOptions(OutputFormat format, const Checkpoint &source, const QString &sourcePath, const Checkpoint &target,
+                                  const QString &targetPath)
+{
+    WriteOptions options;
+    options.format = format;
+    options.protectedPaths = {sourcePath, targetPath};
+    for (const MappedFilePtr &file : source.files())
+        options.protectedPaths << file->path();
+    for (const MappedFilePtr &file : target.files())
+        options.protectedPaths << file->path();
+    options.metadata = {{QStringLiteral("graft_source"), QFileInfo(sourcePath).fileName()},
+                        {QStringLiteral("graft_target"), QFileInfo(targetPath).fileName()}};
+    return options;
 }
 
 Result<WriteSummary> writeCheckpoint(const QString &path, const std::vector<OutputLeaf> &leaves, const WriteOptions &options)

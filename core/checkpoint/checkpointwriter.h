@@ -47,6 +47,13 @@ struct WriteSummary {
     qint64 bytes = 0; ///< size of the written file
 };
 
+/// The options for writing what Graft combined from `source` (opened from `sourcePath`) and
+/// `target` (from `targetPath`) as `format`, the same in the CLI's `convert` and the GUI's
+/// Combine & Save: both inputs and every file they read (shards) are protected, and the
+/// metadata names both inputs ("graft_source", "graft_target": file names). No progress.
+WriteOptions combinedWriteOptions(OutputFormat format, const Checkpoint &source, const QString &sourcePath, const Checkpoint &target,
+                                  const QString &targetPath);
+
 /// Writes `leaves` to `path` in `options.format`. Errors name the output file, or the leaf
 /// whose bytes could not be produced.
 Result<WriteSummary> writeCheckpoint(const QString &path, const std::vector<OutputLeaf> &leaves, const WriteOptions &options);

@@ -14,6 +14,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
 #include <cmath>
 
 using namespace graft;
@@ -41,6 +42,7 @@ private Q_SLOTS:
     void colourMapIsDivergingAroundZero();
     void tableModelPassesTheTesterAndOrdersByDifference();
     void windowComparesTwoFilesAndTakesAScreenshot();
+    void sourceAgainstConvertedFileThroughTheMappingIsEqual_data();
     void sourceAgainstConvertedFileThroughTheMappingIsEqual();
 };
 
@@ -124,12 +126,25 @@ void TestDiffView::windowComparesTwoFilesAndTakesAScreenshot()
     QVERIFY2(colours.size() > 40, "the heat maps and charts should paint many colours");
 }
 
+void TestDiffView::sourceAgainstConvertedFileThroughTheMappingIsEqual_data()
+{
+    // A bare .eqx names its records [0], [1], ... in the target's leaf order. The window must
+    // find each mapping's record through the mapping's target key: a mapping result whose
+    // entries come in another order (here reversed) still describes the same conversion, so the
+    // converted file is identical to its source everywhere. (Pairing the i-th mapping with the
+    // i-th record instead compares .features[0].weight with the last leaf.)
+    QTest::addColumn<bool>("reversed");
+    QTest::newRow("mappings in target order") << false;
+    QTest::newRow("mappings in another order") << true;
+}
+
 void TestDiffView::sourceAgainstConvertedFileThroughTheMappingIsEqual()
 {
+    QFETCH(bool, reversed);
     Result<Checkpoint> source = openCheckpoint(example("tiny_vgg.pth"));
     Result<Checkpoint> target = openCheckpoint(example("tiny_vgg.skeleton.json"));
     QVERIFY(source.ok() && target.ok());
-    const MappingResult mapping = matchCheckpoints(*source, *target, {});
+    MappingResult mapping = matchCheckpoints(*source, *target, {});
     Result<ConversionPlan> plan = planConversion(*source, *target, mapping, false);
     QVERIFY(plan.ok());
     QTemporaryDir dir;
@@ -137,6 +152,12 @@ void TestDiffView::sourceAgainstConvertedFileThroughTheMappingIsEqual()
     WriteOptions options;
     options.format = OutputFormat::Eqx;
     QVERIFY(writeCheckpoint(out, plan->leaves, options).ok());
+    if (reversed) {
+        const QString first = mapping.mappings.front().target;
+        std::reverse(mapping.mappings.begin(), mapping.mappings.end());
+        mapping = MappingResult(mapping); // a copy: no index of the old order survives
+        QVERIFY(mapping.mappings.front().target != first);
+    }
 
     DiffWindow window;
     window.compareThroughMapping(*source, *target, mapping, out);

@@ -1,0 +1,29 @@
+#include "jobrunner.h"
+
+#include <algorithm>
+
+namespace graft::ui {
+
+JobRunner::JobRunner(QObject *receiver) : QObject(receiver) {}
+
+void JobRunner::begin(const QString &text)
+{
+    ++m_pending;
+    Q_EMIT jobStarted(text);
+}
+
+void JobRunner::finishJob()
+{
+    m_pending = std::max(0, m_pending - 1);
+    if (m_pending == 0)
+        Q_EMIT allFinished();
+}
+
+void JobRunner::cancel()
+{
+    ++m_generation; // results still on their way are dropped
+    m_pending = 0;
+    Q_EMIT allFinished();
+}
+
+} // namespace graft::ui
