@@ -1,7 +1,22 @@
 #!/usr/bin/env bash
-# Installs every Debian package Graft's build, tests, fixtures and example need.
-# Idempotent: packages already present are skipped by apt. Runs apt-get as root, sudo otherwise.
+# Installs every Debian package Graft's build, tests, fixtures and example need, then creates
+# the Python environment of the interop tests (.venv-interop/, see docs/interop.md).
+#   ./scripts/setup.sh               both
+#   ./scripts/setup.sh --no-interop  Debian packages only (no network to PyPI: the interop tests
+#                                    then report themselves as skipped)
+# Idempotent: packages already present are skipped by apt; the venv is left alone when it
+# already holds the pinned versions. Runs apt-get as root, sudo otherwise.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+
+interop=1
+for argument in "$@"; do
+  case "$argument" in
+    --no-interop) interop=0 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "setup: unknown option $argument (try --help)" >&2; exit 2 ;;
+  esac
+done
 
 packages=(
   build-essential cmake ninja-build pkg-config
@@ -17,12 +32,14 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} packages already installed"
-  exit 0
+else
+  as_root=()
+  [ "$(id -u)" -eq 0 ] || as_root=(sudo)
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${as_root[@]}" apt-get update -qq
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-as_root=()
-[ "$(id -u)" -eq 0 ] || as_root=(sudo)
-echo "setup: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-"${as_root[@]}" apt-get update -qq
-"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+[ "$interop" -eq 1 ] || { echo "setup: --no-interop: no .venv-interop/ (the interop tests will be skipped)"; exit 0; }
+exec ./scripts/setup-interop.sh

@@ -14,10 +14,9 @@
 Open the .skeleton.json in Graft as the target, map a PyTorch checkpoint onto it, write an .eqx,
 and load that with eqx.tree_deserialise_leaves(path, like=model).
 
-Requirements: jax, equinox, numpy. NOTE: jax and equinox cannot be installed on the machines
-Graft is built and tested on, so this module has never been run against them there. It was
-written from equinox's own serialiser (equinox/_serialisation.py, v0.13) and the parts that
-need no jax (leaf description, naming, the record check) are tested with numpy alone by
+Requirements: jax, equinox, numpy. Tested against the real libraries (equinox 0.13.8, jax 0.10.2)
+by tests/interop/test_exporter.py (docs/interop.md); the parts that need no jax (leaf
+description, naming, the record check) are also tested with numpy alone by
 tests/python/test_graft_export_logic.py. As a safety net, export_skeleton() re-reads every
 record header of the .eqx it wrote and refuses to write a skeleton that disagrees with it.
 
@@ -46,11 +45,14 @@ after the eqx.nn.StateIndex in the model that owns it:
   2. the State flattens to its values in the order of its keys (State.tree_flatten()); a leaf
      at "[1][i]<rest>" gets the name of key i's index + keystr(rest), e.g.
      "[0].layer1[0].bn1.state_index[0]";
-  3. eqx.nn.BatchNorm only: its `state_index` / `ema_state_index` hold the tuple
-     (running_mean, running_var), so "<bn>.state_index[0]" / "[1]" become
+  3. eqx.nn.BatchNorm only: its `ema_state_index` (mode="ema"), `batch_state_index`
+     (mode="batch", equinox >= 0.12) or `state_index` (older equinox) holds the tuple
+     (running_mean, running_var), so "<bn>.ema_state_index[0]" / "[1]" become
      "<bn>.running_mean" / "<bn>.running_var" (torch's names); its other indices (the
      first-time flag, batch counters) keep the index-field name, e.g.
-     "[0].layer1[0].bn1.first_time_index".
+     "[0].layer1[0].bn1.ema_first_time_index". (In mode="batch" the inference statistics are
+     the stored pair divided by 1 - momentum**batch_counter; with the counter a fresh model
+     has, 0, they are used as they are, so torch's running statistics belong there.)
 Limits: only a top-level 2-tuple (model, State) is recognised (a State nested elsewhere keeps
 its "[...]" paths); a marker with no StateIndex in the model (state built from another model,
 or a substate) keeps its raw path; if a readable name would collide with another leaf's path,
@@ -80,7 +82,7 @@ GRAFT_DTYPES = frozenset([
 VOID_DTYPES = {"bfloat16": 2, "float8_e4m3fn": 1, "float8_e5m2": 1}
 
 # eqx.nn.BatchNorm's state indices holding (running_mean, running_var).
-BATCHNORM_STATISTICS = ("state_index", "ema_state_index")
+BATCHNORM_STATISTICS = ("state_index", "ema_state_index", "batch_state_index")
 BATCHNORM_NAMES = ("running_mean", "running_var")
 
 
