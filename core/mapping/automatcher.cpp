@@ -2,6 +2,7 @@
 
 #include "checkpoint/checkpoint.h"
 #include "mapping/keynames.h"
+#include "mapping/isomorphicgap.h"
 #include "mapping/layoutevidence.h"
 #include "mapping/namingtable.h"
 #include "mapping/orderalignment.h"
@@ -23,6 +24,7 @@ constexpr double kConfidenceLoose = 0.85;
 constexpr double kConfidenceFused = 0.9;
 constexpr double kConfidenceOrder = 0.7;
 constexpr double kConfidenceStructure = 0.95;
+constexpr double kConfidenceIsomorphic = 0.9;
 constexpr double kFixablePenalty = 0.04;
 
 // Cheap shape compatibility used inside the alignment (analysePair runs on chosen pairs only).
@@ -114,7 +116,7 @@ private:
     void matchFused();
     void matchStructureStep();
     void markBuffersAndFlags();
-    void matchByOrder();
+    void matchByOrder(bool isomorphicOnly);
     void finish();
     bool assign(int target, int source, const PairAnalysis &analysis, MatchOrigin origin, double confidence, const QString &prefix);
 
@@ -366,10 +368,10 @@ void Matcher::markBuffersAndFlags()
     // as the first time (it would overwrite them): its flag is set to False.
     for (size_t t = 0; t < m_targets.size(); ++t) {
         const KeySpec &leaf = m_targets[t];
-        if (m_decided[t] || leaf.spec.dtype != DType::Bool || !leaf.spec.shape.empty()
-            || !leaf.key.endsWith(QLatin1String(".first_time_index")))
+        if (m_decided[t] || leaf.spec.dtype != DType::Bool || !leaf.spec.shape.empty() || !leaf.key.endsWith(QLatin1String("first_time_index")))
             continue;
-        const QString owner = leaf.key.left(leaf.key.size() - static_cast<qsizetype>(qstrlen(".first_time_index")));
+        // `<bn>.first_time_index` / `<bn>.ema_first_time_index` (equinox 0.13's modes).
+        const QString owner = leaf.key.section(QLatin1Char('.'), 0, -2);
         const int statistics = m_targetIndex.value(owner + QStringLiteral(".running_mean"), -1);
         if (statistics < 0 || m_matchedSource[static_cast<size_t>(statistics)] < 0)
             continue;
@@ -384,7 +386,7 @@ void Matcher::markBuffersAndFlags()
     }
 }
 
-void Matcher::matchByOrder()
+void Matcher::matchByOrder(bool isomorphicOnly)
 {
     // Anchors: name/explicit matches, kept in order on both sides (longest increasing run).
     std::vector<std::pair<int, int>> matched;
@@ -430,6 +432,35 @@ void Matcher::matchByOrder()
     for (const KeySpec &k : m_sources)
         sourceKeys.push_back(shapeKeyOf(k.spec));
 
+    auto flag = [&](int t) { return m_targets[static_cast<size_t>(t)].key.endsWith(QLatin1String("first_time_index")); };
+    auto assignIsomorphic = [&](const std::vector<int> &gapTargets, const std::vector<int> &gapSources) {
+        const std::vector<std::pair<int, int>> pairs =
+            isomorphicPairs(gapTargets, gapSources, m_targets, m_sources, targetRoles, sourceRoles, m_convention);
+        for (const auto &[t, s] : pairs) {
+            const PairAnalysis analysis = analysePair(m_sources[static_cast<size_t>(s)].spec, m_targets[static_cast<size_t>(t)].spec,
+                                                      m_convention, m_targets[static_cast<size_t>(t)].key);
+            assign(t, s, analysis, MatchOrigin::Structure, kConfidenceIsomorphic,
+                   QStringLiteral("same modules in the same order (parameters and shapes agree, no two neighbours alike)"));
+        }
+        return !pairs.empty();
+    };
+    if (isomorphicOnly) {
+        // Everything still open at once: an Equinox (model, state) lists a BatchNorm's statistics
+        // after the whole model, so its modules line up only as a whole, not gap by gap.
+        std::vector<int> openTargets;
+        std::vector<int> openSources;
+        for (size_t t = 0; t < m_targets.size(); ++t) {
+            if (!m_decided[t] && !flag(static_cast<int>(t)))
+                openTargets.push_back(static_cast<int>(t));
+        }
+        for (size_t s = 0; s < m_sources.size(); ++s) {
+            if (!m_sourceUsed[s] && m_bufferReason[s].isEmpty())
+                openSources.push_back(static_cast<int>(s));
+        }
+        if (!openTargets.empty() && assignIsomorphic(openTargets, openSources))
+            return;
+    }
+
     int targetStart = 0;
     int sourceStart = 0;
     for (const auto &[anchorTarget, anchorSource] : anchors) {
@@ -447,6 +478,12 @@ void Matcher::matchByOrder()
         sourceStart = anchorSource + 1;
         if (gapTargets.empty() || gapSources.empty())
             continue;
+        if (isomorphicOnly) {
+            // An Equinox BatchNorm's first-time flag has no torch counterpart (set later).
+            gapTargets.erase(std::remove_if(gapTargets.begin(), gapTargets.end(), flag), gapTargets.end());
+            assignIsomorphic(gapTargets, gapSources);
+            continue;
+        }
         const AlignmentResult alignment = alignByOrder(
             static_cast<int>(gapTargets.size()), static_cast<int>(gapSources.size()), [&](int t, int s) {
                 const size_t target = static_cast<size_t>(gapTargets[static_cast<size_t>(t)]);
@@ -551,11 +588,13 @@ MappingResult Matcher::run()
         matchStructureStep();
         matchByName(true);
         matchFused();
+        if (m_options.useOrder)
+            matchByOrder(true);
         applyLayoutEvidence(m_result, m_sources, m_sourceIndex, m_targets);
     }
     markBuffersAndFlags();
     if (m_options.useOrder)
-        matchByOrder();
+        matchByOrder(false);
     finish();
     return std::move(m_result); // run() is called once: no copy of 100k mappings
 }

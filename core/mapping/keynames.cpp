@@ -87,7 +87,8 @@ QString canonicalKey(const QString &key)
 {
     QStringList tokens = keyTokens(key);
     // `[0].…` / `[1].…` of a saved (model, state) tuple.
-    if (key.startsWith(QLatin1Char('[')) && !tokens.isEmpty() && (tokens.first() == QLatin1String("0") || tokens.first() == QLatin1String("1")))
+    // (A bare `.eqx`'s keys are `[0]`, `[1]`…: a lone index is the key itself.)
+    if (key.startsWith(QLatin1Char('[')) && tokens.size() > 1 && (tokens.first() == QLatin1String("0") || tokens.first() == QLatin1String("1")))
         tokens.removeFirst();
     QStringList canonical;
     for (const QString &token : tokens) {

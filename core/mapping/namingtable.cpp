@@ -37,6 +37,7 @@ struct NamingTable {
     std::vector<BufferRule> buffers;
     QSet<QString> bufferLastNames; ///< a key whose last name is none of these is no buffer (fast path)
     QSet<QString> knownRoles;
+    std::vector<QSet<QString>> exclusive;
 };
 
 QStringList splitTokens(const QString &text) { return text.split(QLatin1Char(' '), Qt::SkipEmptyParts); }
@@ -87,6 +88,12 @@ NamingTable loadTable()
             table.bufferLastNames.insert(last.toString());
         table.buffers.push_back({QRegularExpression(rule.value(QLatin1String("pattern")).toString()),
                                  rule.value(QLatin1String("rank")).toInt(-1), rule.value(QLatin1String("reason")).toString()});
+    }
+    for (const QJsonValue &group : root.value(QLatin1String("exclusive")).toArray()) {
+        QSet<QString> members;
+        for (const QJsonValue &member : group.toArray())
+            members.insert(member.toString());
+        table.exclusive.push_back(members);
     }
     for (const char *parameter : {"weight", "bias", "running_mean", "running_var", "num_batches_tracked"})
         table.knownRoles.insert(QLatin1String(parameter));
@@ -165,7 +172,7 @@ bool isIndexToken(const QString &token)
 QStringList roleTokens(const QString &key)
 {
     QStringList tokens = keyTokens(key);
-    if (key.startsWith(QLatin1Char('[')) && !tokens.isEmpty() && (tokens.first() == QLatin1String("0") || tokens.first() == QLatin1String("1")))
+    if (key.startsWith(QLatin1Char('[')) && tokens.size() > 1 && (tokens.first() == QLatin1String("0") || tokens.first() == QLatin1String("1")))
         tokens.removeFirst(); // `[0].…` / `[1].…` of a saved (model, state) tuple
     tokens.removeAll(QStringLiteral("params"));
     tokens.removeAll(QStringLiteral("batch_stats"));
@@ -177,13 +184,20 @@ QStringList roleTokens(const QString &key)
         for (qsizetype i = 0; i < module; ++i)
             inBlock = inBlock || isIndexToken(tokens[i]);
         const QHash<QString, QString> &rules = inBlock ? t.inBlock : t.topLevel;
-        if (const auto it = rules.constFind(tokens[module]); it != rules.constEnd())
-            tokens[module] = *it;
+        if (inBlock || module <= 2) {
+            if (const auto it = rules.constFind(tokens[module]); it != rules.constEnd())
+                tokens[module] = *it;
+        }
     }
     if (!tokens.isEmpty()) {
         if (const auto it = t.parameters.constFind(tokens.last()); it != t.parameters.constEnd())
             tokens.last() = *it;
     }
+    // `encoder.positional_embedding` (a bare parameter) and `embed_positions.weight` (an
+    // Embedding module) hold the same tensor: the module form drops its `weight`.
+    static const QSet<QString> bareParameters{QStringLiteral("pos_embed"), QStringLiteral("cls_token"), QStringLiteral("dist_token")};
+    if (tokens.size() >= 2 && tokens.last() == QLatin1String("weight") && bareParameters.contains(tokens[tokens.size() - 2]))
+        tokens.removeLast();
     return tokens;
 }
 
@@ -207,6 +221,25 @@ QString bufferReason(const QString &key, const Shape &shape)
             return rule.reason;
     }
     return QString();
+}
+
+bool headsExclusive(const QStringList &a, const QStringList &b)
+{
+    for (const QSet<QString> &group : table().exclusive) {
+        QSet<QString> inA;
+        QSet<QString> inB;
+        for (const QString &token : a) {
+            if (group.contains(token))
+                inA.insert(token);
+        }
+        for (const QString &token : b) {
+            if (group.contains(token))
+                inB.insert(token);
+        }
+        if (!inA.isEmpty() && !inB.isEmpty() && !inA.intersects(inB))
+            return true;
+    }
+    return false;
 }
 
 bool isKnownRole(const QString &token) { return table().knownRoles.contains(token); }

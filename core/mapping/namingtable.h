@@ -30,6 +30,10 @@ std::optional<std::pair<QString, int>> fusedWhole(const QString &role);
 /// Why `key` (with this shape) is a buffer rather than a parameter, or an empty string.
 QString bufferReason(const QString &key, const Shape &shape);
 
+/// True when two heads name different parts of a model (one holds "encoder", the other
+/// "decoder" and not "encoder"): no prefix rewrite may map one onto the other.
+bool headsExclusive(const QStringList &a, const QStringList &b);
+
 /// True when `token` is a role or parameter name the table knows (an output of its rules).
 bool isKnownRole(const QString &token);
 

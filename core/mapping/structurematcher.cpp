@@ -310,9 +310,12 @@ void StructureMatcher::learnRules()
                 const auto hits = tails.constFind(variant.join(QLatin1Char('.')));
                 if (hits == tails.constEnd())
                     continue;
-                found = true;
-                for (const auto &[sourcePattern, cut] : *hits)
+                for (const auto &[sourcePattern, cut] : *hits) {
+                    if (headsExclusive(sourcePattern->mid(0, cut), pattern.mid(0, j)))
+                        continue; // an encoder never learns its prefix from a decoder
+                    found = true;
                     votes[targetHead][sourcePattern->mid(0, cut).join(QLatin1Char('.'))] += it.value();
+                }
             }
             if (found)
                 break;
@@ -430,6 +433,47 @@ std::optional<StructureCandidate> StructureMatcher::attempt(int target, const Ru
             all.insert(all.end(), found.begin(), found.end());
             layers.push_back(specs);
         }
+        if (layers.empty() && tail.size() >= 2 && !leaf.spec.shape.empty()) {
+            // One part of each layer's fused source, stacked (c_attn of every layer -> stacked q).
+            const auto whole = fusedWhole(tail[tail.size() - 2]);
+            if (!whole)
+                return std::nullopt;
+            QStringList wholeTail = tail;
+            wholeTail[tail.size() - 2] = whole->first;
+            std::vector<int> found;
+            for (int n = 0;; ++n) {
+                QStringList numbers = headNumbers;
+                numbers.insert(head.mid(0, free).count(QStringLiteral("#")), QString::number(n));
+                const int s = lookup(filled(head, numbers) + wholeTail);
+                if (s < 0 || m_used[static_cast<size_t>(s)])
+                    break;
+                found.push_back(s);
+            }
+            if (found.empty())
+                return std::nullopt;
+            const TensorSpec &first = m_sources[static_cast<size_t>(found.front())].spec;
+            for (int s : found) {
+                if (!(m_sources[static_cast<size_t>(s)].spec == first))
+                    return std::nullopt;
+            }
+            const qint64 count = static_cast<qint64>(found.size());
+            if (leaf.spec.shape[0] != count) {
+                m_result.conflicts.emplace_back(target, found.front(),
+                                                QStringLiteral("%1 layers, the stacked leaf has %2").arg(count).arg(leaf.spec.shape[0]));
+                conflict = true;
+                return std::nullopt;
+            }
+            TensorSpec perLayer{leaf.spec.dtype, Shape(leaf.spec.shape.begin() + 1, leaf.spec.shape.end())};
+            PairAnalysis inner = sliceOfFused(first, perLayer, whole->second, static_cast<int>(fusedParts(whole->first).size()), m_convention, leaf.key);
+            if (inner.status == MatchStatus::Incompatible)
+                return finish(found, inner, MatchOrigin::Stacked);
+            TransformChain chain{Transform::stack(0)};
+            for (const Transform &transform : inner.transforms)
+                chain.push_back(lifted(transform, count));
+            PairAnalysis analysis{MatchStatus::Fixable, chain,
+                                  QStringLiteral("%1 layers stacked on a new axis 0; %2").arg(count).arg(inner.reason)};
+            return StructureCandidate{target, found, analysis, MatchOrigin::Stacked, via, true};
+        }
         if (layers.empty())
             return std::nullopt;
         PairAnalysis analysis = gathered(layers, leaf.spec, m_convention, leaf.key, true);
@@ -443,7 +487,11 @@ std::optional<StructureCandidate> StructureMatcher::attempt(int target, const Ru
         if (s < 0 || m_used[static_cast<size_t>(s)])
             return std::nullopt;
         const TensorSpec &source = m_sources[static_cast<size_t>(s)].spec;
-        if (source.shape.empty() || source.shape[0] <= layer) {
+        // A stacked source has one axis more than each layer's leaf; anything else is a
+        // per-layer tensor under a differently nested name (`layer1.0` vs `stages[0][0]`).
+        if (source.shape.size() != leaf.spec.shape.size() + 1)
+            return std::nullopt;
+        if (source.shape[0] <= layer) {
             m_result.conflicts.emplace_back(target, s, QStringLiteral("the stacked source has no layer %1").arg(layer));
             conflict = true;
             return std::nullopt;
@@ -503,7 +551,8 @@ StructureMatch StructureMatcher::run()
                 decided = true;
                 if (tie)
                     break;
-                const bool slices = candidate->origin == MatchOrigin::FusedSlice || candidate->origin == MatchOrigin::Unstacked;
+                const bool slices = candidate->slicesSources || candidate->origin == MatchOrigin::FusedSlice
+                                    || candidate->origin == MatchOrigin::Unstacked;
                 for (int s : candidate->sources) {
                     if (slices)
                         m_sliced.insert(s);

@@ -18,6 +18,7 @@ struct StructureCandidate {
     PairAnalysis analysis;
     MatchOrigin origin = MatchOrigin::Structure;
     QString why; ///< how the sources were found ("learned rewrite transformer.layers.# -> layers.#")
+    bool slicesSources = false; ///< takes a slice of each source: other slices may use them too
 };
 
 struct StructureMatch {
