@@ -139,7 +139,31 @@ private:
     std::vector<QString> m_bufferReason;              // per source: why it is a buffer, or empty
     std::vector<QStringList> m_sourceRoles;           // roleTokens per source (order pass only)
     std::vector<QStringList> m_targetRoles;
+    QSet<QString> m_sourceRolePaths; ///< role keys of every source and their module paths (built on first use)
+    QSet<QString> m_targetRolePaths;
+    bool indexContradiction(const QStringList &target, const QStringList &source);
 };
+
+// `h.1.ln_1` against `h.0.ln_1` while the other side has its own `h.1.ln_1` (or `h.0.ln_1`):
+// the names say these are different layers. Different numbering alone (`head.1` vs
+// `classifier.3`, a torch Sequential counting its activations) is no contradiction.
+bool Matcher::indexContradiction(const QStringList &target, const QStringList &source)
+{
+    if (!indicesContradict(target, source))
+        return false;
+    if (m_sourceRolePaths.isEmpty() && m_targetRolePaths.isEmpty()) {
+        auto addAll = [](QSet<QString> &into, const QStringList &tokens) {
+            into.insert(tokens.join(QLatin1Char('.')));
+            if (tokens.size() > 1)
+                into.insert(tokens.mid(0, tokens.size() - 1).join(QLatin1Char('.')));
+        };
+        for (size_t s = 0; s < m_sources.size(); ++s)
+            addAll(m_sourceRolePaths, roleTokens(m_renamed[s]));
+        for (size_t t = 0; t < m_targets.size(); ++t)
+            addAll(m_targetRolePaths, roleTokens(m_targets[t].key));
+    }
+    return m_sourceRolePaths.contains(target.join(QLatin1Char('.'))) || m_targetRolePaths.contains(source.join(QLatin1Char('.')));
+}
 
 bool Matcher::assign(int target, int source, const PairAnalysis &analysis, MatchOrigin origin, double confidence, const QString &prefix)
 {
@@ -435,7 +459,8 @@ void Matcher::matchByOrder(bool isomorphicOnly)
     auto flag = [&](int t) { return m_targets[static_cast<size_t>(t)].key.endsWith(QLatin1String("first_time_index")); };
     auto assignIsomorphic = [&](const std::vector<int> &gapTargets, const std::vector<int> &gapSources) {
         const std::vector<std::pair<int, int>> pairs =
-            isomorphicPairs(gapTargets, gapSources, m_targets, m_sources, targetRoles, sourceRoles, m_convention);
+            isomorphicPairs(gapTargets, gapSources, m_targets, m_sources, targetRoles, sourceRoles, m_convention,
+                            [this](const QStringList &a, const QStringList &b) { return indexContradiction(a, b); });
         for (const auto &[t, s] : pairs) {
             const PairAnalysis analysis = analysePair(m_sources[static_cast<size_t>(s)].spec, m_targets[static_cast<size_t>(t)].spec,
                                                       m_convention, m_targets[static_cast<size_t>(t)].key);
@@ -489,7 +514,10 @@ void Matcher::matchByOrder(bool isomorphicOnly)
                 const size_t target = static_cast<size_t>(gapTargets[static_cast<size_t>(t)]);
                 const size_t source = static_cast<size_t>(gapSources[static_cast<size_t>(s)]);
                 const int score = compatibilityScore(targetKeys[target], sourceKeys[source]);
-                return score > 0 && namesContradict(targetRoles(target), sourceRoles(source)) ? 0 : score;
+                return score > 0 && (namesContradict(targetRoles(target), sourceRoles(source))
+                                     || indexContradiction(targetRoles(target), sourceRoles(source)))
+                           ? 0
+                           : score;
             });
         for (const AlignedPair &pair : alignment.pairs) {
             const int t = gapTargets[static_cast<size_t>(pair.target)];
@@ -524,7 +552,7 @@ void Matcher::finish()
 {
     for (size_t t = 0; t < m_targets.size(); ++t) {
         Mapping &mapping = m_result.mappings[t];
-        if (m_matchedSource[t] >= 0 || mapping.status == MatchStatus::Kept)
+        if (m_matchedSource[t] >= 0 || mapping.status == MatchStatus::Kept || mapping.origin == MatchOrigin::Constant)
             continue;
         if (m_ambiguousTargets.contains(static_cast<int>(t))) {
             mapping.status = MatchStatus::Unmapped;

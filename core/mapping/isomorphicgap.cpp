@@ -70,23 +70,35 @@ bool rolesContradict(const QStringList &a, const QStringList &b)
 std::vector<std::pair<int, int>> isomorphicPairs(const std::vector<int> &gapTargets, const std::vector<int> &gapSources,
                                                  const std::vector<KeySpec> &targets, const std::vector<KeySpec> &sources,
                                                  const std::function<const QStringList &(size_t)> &targetRoles,
-                                                 const std::function<const QStringList &(size_t)> &sourceRoles, Convention convention)
+                                                 const std::function<const QStringList &(size_t)> &sourceRoles, Convention convention,
+                                                 const std::function<bool(const QStringList &, const QStringList &)> &namesContradict)
 {
     if (gapTargets.size() != gapSources.size() || gapTargets.empty())
         return {};
     const std::vector<Module> targetModules = modulesOf(gapTargets, targetRoles);
     const std::vector<Module> sourceModules = modulesOf(gapSources, sourceRoles);
+    const bool debug = qEnvironmentVariableIsSet("GRAFT_DEBUG_ISO");
+    if (debug)
+        qWarning("iso: %zu target modules, %zu source modules", targetModules.size(), sourceModules.size());
     if (targetModules.size() != sourceModules.size())
         return {};
+    // Neighbours alike on either side (an SE block's reduce and expand of one width): order
+    // alone would say which is which, so those stay open for the guessing pass.
+    std::vector<bool> uncertain(targetModules.size(), false);
+    for (size_t m = 1; m < targetModules.size(); ++m) {
+        if (alike(targetModules[m - 1], targetModules[m], targets) || alike(sourceModules[m - 1], sourceModules[m], sources))
+            uncertain[m - 1] = uncertain[m] = true;
+    }
     std::vector<std::pair<int, int>> pairs;
     for (size_t m = 0; m < targetModules.size(); ++m) {
         const Module &target = targetModules[m];
         const Module &source = sourceModules[m];
-        if (!sameParameters(target, source) || rolesContradict(target.roles, source.roles))
+        if (!sameParameters(target, source) || rolesContradict(target.roles, source.roles) || namesContradict(target.roles, source.roles)) {
+            if (debug)
+                qWarning("iso: module %zu differs: %s vs %s", m, qPrintable(target.roles.join('.')), qPrintable(source.roles.join('.')));
             return {};
-        // Two neighbours alike on either side: order alone would decide which is which.
-        if (m > 0 && (alike(targetModules[m - 1], target, targets) || alike(sourceModules[m - 1], source, sources)))
-            return {};
+        }
+        std::vector<std::pair<int, int>> modulePairs;
         for (size_t p = 0; p < target.parameters.size(); ++p) {
             const int t = target.parameters[p].second;
             const int s = source.parameters[p].second;
@@ -94,8 +106,10 @@ std::vector<std::pair<int, int>> isomorphicPairs(const std::vector<int> &gapTarg
                                                       convention, targets[static_cast<size_t>(t)].key);
             if (analysis.status == MatchStatus::Incompatible)
                 return {};
-            pairs.emplace_back(t, s);
+            modulePairs.emplace_back(t, s);
         }
+        if (!uncertain[m])
+            pairs.insert(pairs.end(), modulePairs.begin(), modulePairs.end());
     }
     return pairs;
 }

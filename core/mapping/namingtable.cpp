@@ -242,6 +242,22 @@ bool headsExclusive(const QStringList &a, const QStringList &b)
     return false;
 }
 
+bool indicesContradict(const QStringList &a, const QStringList &b)
+{
+    if (a.size() != b.size())
+        return false;
+    bool differs = false;
+    for (qsizetype i = 0; i < a.size(); ++i) {
+        const bool indexA = isIndexToken(a[i]);
+        if (indexA != isIndexToken(b[i]))
+            return false;
+        if (!indexA && a[i] != b[i])
+            return false;
+        differs = differs || (indexA && a[i] != b[i]);
+    }
+    return differs;
+}
+
 bool isKnownRole(const QString &token) { return table().knownRoles.contains(token); }
 
 bool isParameterName(const QString &token)

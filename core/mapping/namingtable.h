@@ -34,6 +34,10 @@ QString bufferReason(const QString &key, const Shape &shape);
 /// "decoder" and not "encoder"): no prefix rewrite may map one onto the other.
 bool headsExclusive(const QStringList &a, const QStringList &b);
 
+/// True when two role paths name the same thing at different block indices
+/// (`classifier.0` vs `classifier.3`): the names say they are different layers.
+bool indicesContradict(const QStringList &a, const QStringList &b);
+
 /// True when `token` is a role or parameter name the table knows (an output of its rules).
 bool isKnownRole(const QString &token);
 

@@ -31,25 +31,13 @@ import unittest
 # failure" (with why, below); when the matcher learns it, unittest reports an "unexpected
 # success", which fails the run: take the pair out of this table then.
 EXPECTED_TO_FAIL = {
-    # HF GPT-2's Conv1D stores weights [in, out]; Equinox's Linear wants [out, in]. The matcher
-    # transposes the non-square ones (c_attn, c_fc, mlp.c_proj: "w.T" by shape) but fills the
-    # square attn.c_proj [n_embd, n_embd] "exact", untransposed: convert succeeds, the output
-    # is wrong (max|diff| ~ the output's own scale).
-    "gpt2": "square Conv1D weight (attn.c_proj) not transposed: silently wrong",
-    "gpt2_lm_head": "as gpt2, with the transformer. prefix: square Conv1D weight not transposed",
-    # Stacked (filter_vmap) blocks: target .layers.self_attn.q_proj.weight [L, out, in] needs
-    # the L sources layers.{i}.self_attn.q_proj.weight stacked; the matcher has no stacking.
-    "llama": "no stacking of layers.{i}.* onto filter_vmap-built .layers.*: 9 leaves unmapped",
-    # Flax BatchNorm: scale/bias are ambiguous by order and shape, mean/var in batch_stats/ are
-    # not matched to running_mean/running_var; convert refuses.
-    "flax_cnn_bn": "Flax BatchNorm (params/.../scale, batch_stats/.../mean, var) not matched",
+    # Empty since the structure-first matcher: GPT-2's square Conv1D weight is transposed like its
+    # non-square siblings, Llama's layers.{i}.* are stacked onto filter_vmap-built .layers.*,
+    # Flax BatchNorm's scale/bias and batch_stats mean/var are matched by role.
 }
-# Extra graft-cli convert flags a pair needs (never a profile).
-CONVERT_FLAGS = {
-    # eqx.nn.BatchNorm's ema_first_time_index flag has no torch counterpart: it keeps the
-    # skeleton's value (it is not read in inference mode).
-    "resnet": ["--keep-unmapped"],
-}
+# Extra graft-cli convert flags a pair needs (never a profile). None: the Equinox BatchNorm
+# first-time flag is set to False by the matcher (the loaded statistics are used).
+CONVERT_FLAGS = {}
 # ---------------------------------------------------------------------------------------------
 
 import equinox as eqx  # noqa: E402
