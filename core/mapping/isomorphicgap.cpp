@@ -14,13 +14,17 @@ struct Module {
     std::vector<std::pair<QString, int>> parameters; ///< (parameter name, leaf index), sorted by name
 };
 
-// Modules in order of first appearance (an Equinox (model, state) lists a BatchNorm's weight in
-// the model part and its statistics in the state part: one module all the same).
+// Modules in tree order: by the first leaf anywhere in their subtree, a parent before its first
+// child. (torch's state_dict lists a module's own parameters before its children's — ConvNeXt's
+// layer_scale — where an Equinox module declares them wherever its author did; an Equinox
+// (model, state) lists a BatchNorm's statistics after the whole model: one module all the same.)
 std::vector<Module> modulesOf(const std::vector<int> &leaves, const std::function<const QStringList &(size_t)> &roles)
 {
     std::vector<Module> modules;
     QHash<QString, size_t> byPath;
-    for (int leaf : leaves) {
+    QHash<QString, int> subtreeFirst; // module path -> position of the first leaf below it
+    for (size_t position = 0; position < leaves.size(); ++position) {
+        const int leaf = leaves[position];
         QStringList tokens = roles(static_cast<size_t>(leaf));
         QString parameter;
         if (!tokens.isEmpty() && isParameterName(tokens.last()))
@@ -32,9 +36,19 @@ std::vector<Module> modulesOf(const std::vector<int> &leaves, const std::functio
             modules.push_back({tokens, {}});
         }
         modules[*it].parameters.emplace_back(parameter, leaf);
+        for (qsizetype depth = 0; depth <= tokens.size(); ++depth) {
+            const QString prefix = tokens.mid(0, depth).join(QLatin1Char('.'));
+            if (!subtreeFirst.contains(prefix))
+                subtreeFirst.insert(prefix, static_cast<int>(position));
+        }
     }
     for (Module &module : modules)
         std::sort(module.parameters.begin(), module.parameters.end());
+    std::stable_sort(modules.begin(), modules.end(), [&](const Module &a, const Module &b) {
+        const int first = subtreeFirst.value(a.roles.join(QLatin1Char('.')));
+        const int second = subtreeFirst.value(b.roles.join(QLatin1Char('.')));
+        return first != second ? first < second : a.roles.size() < b.roles.size();
+    });
     return modules;
 }
 
