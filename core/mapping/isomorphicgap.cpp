@@ -5,6 +5,7 @@
 #include <QHash>
 
 #include <algorithm>
+#include <limits>
 
 namespace graft {
 namespace {
@@ -98,9 +99,35 @@ std::vector<std::pair<int, int>> isomorphicPairs(const std::vector<int> &gapTarg
         return {};
     // Neighbours alike on either side (an SE block's reduce and expand of one width): order
     // alone would say which is which, so those stay open for the guessing pass.
+    // Only true neighbours count: modules with nothing already decided between them on one side
+    // or the other (a decided module in between on both sides fixes their order).
+    auto adjacent = [](const Module &a, const Module &b, const std::vector<int> &gap) {
+        int last = -1;
+        int first = std::numeric_limits<int>::max();
+        for (const auto &parameter : a.parameters)
+            last = std::max(last, parameter.second);
+        for (const auto &parameter : b.parameters)
+            first = std::min(first, parameter.second);
+        if (first < last)
+            return true;
+        // Every leaf between them belongs to the gap: nothing separates them.
+        const auto from = std::upper_bound(gap.begin(), gap.end(), last);
+        const auto to = std::lower_bound(gap.begin(), gap.end(), first);
+        return to - from == first - last - 1;
+    };
+    std::vector<int> sortedTargets = gapTargets;
+    std::vector<int> sortedSources = gapSources;
+    std::sort(sortedTargets.begin(), sortedTargets.end());
+    std::sort(sortedSources.begin(), sortedSources.end());
     std::vector<bool> uncertain(targetModules.size(), false);
     for (size_t m = 1; m < targetModules.size(); ++m) {
-        if (alike(targetModules[m - 1], targetModules[m], targets) || alike(sourceModules[m - 1], sourceModules[m], sources))
+        const bool alikeTargets = alike(targetModules[m - 1], targetModules[m], targets);
+        const bool alikeSources = alike(sourceModules[m - 1], sourceModules[m], sources);
+        if (!alikeTargets && !alikeSources)
+            continue;
+        const bool separated = !adjacent(targetModules[m - 1], targetModules[m], sortedTargets)
+                               && !adjacent(sourceModules[m - 1], sourceModules[m], sortedSources);
+        if (!separated)
             uncertain[m - 1] = uncertain[m] = true;
     }
     std::vector<std::pair<int, int>> pairs;
