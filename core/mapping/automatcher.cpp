@@ -457,10 +457,10 @@ void Matcher::matchByOrder(bool isomorphicOnly)
         sourceKeys.push_back(shapeKeyOf(k.spec));
 
     auto flag = [&](int t) { return m_targets[static_cast<size_t>(t)].key.endsWith(QLatin1String("first_time_index")); };
-    auto assignIsomorphic = [&](const std::vector<int> &gapTargets, const std::vector<int> &gapSources) {
+    auto assignIsomorphic = [&](const std::vector<int> &gapTargets, const std::vector<int> &gapSources, bool distinct = false) {
         const std::vector<std::pair<int, int>> pairs =
             isomorphicPairs(gapTargets, gapSources, m_targets, m_sources, targetRoles, sourceRoles, m_convention,
-                            [this](const QStringList &a, const QStringList &b) { return indexContradiction(a, b); });
+                            [this](const QStringList &a, const QStringList &b) { return indexContradiction(a, b); }, distinct);
         for (const auto &[t, s] : pairs) {
             const PairAnalysis analysis = analysePair(m_sources[static_cast<size_t>(s)].spec, m_targets[static_cast<size_t>(t)].spec,
                                                       m_convention, m_targets[static_cast<size_t>(t)].key);
@@ -500,7 +500,7 @@ void Matcher::matchByOrder(bool isomorphicOnly)
         for (auto it = targetsByParent.constBegin(); it != targetsByParent.constEnd(); ++it) {
             const auto sources = sourcesByParent.constFind(it.key());
             if (!it.key().isEmpty() && sources != sourcesByParent.constEnd())
-                assignIsomorphic(it.value(), *sources);
+                assignIsomorphic(it.value(), *sources, true);
         }
     }
 

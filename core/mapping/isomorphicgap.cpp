@@ -86,7 +86,8 @@ std::vector<std::pair<int, int>> isomorphicPairs(const std::vector<int> &gapTarg
                                                  const std::vector<KeySpec> &targets, const std::vector<KeySpec> &sources,
                                                  const std::function<const QStringList &(size_t)> &targetRoles,
                                                  const std::function<const QStringList &(size_t)> &sourceRoles, Convention convention,
-                                                 const std::function<bool(const QStringList &, const QStringList &)> &namesContradict)
+                                                 const std::function<bool(const QStringList &, const QStringList &)> &namesContradict,
+                                                 bool distinctModules)
 {
     if (gapTargets.size() != gapSources.size() || gapTargets.empty())
         return {};
@@ -129,6 +130,14 @@ std::vector<std::pair<int, int>> isomorphicPairs(const std::vector<int> &gapTarg
                                && !adjacent(sourceModules[m - 1], sourceModules[m], sortedSources);
         if (!separated)
             uncertain[m - 1] = uncertain[m] = true;
+    }
+    if (distinctModules) {
+        for (size_t a = 0; a < targetModules.size(); ++a) {
+            for (size_t b = a + 1; b < targetModules.size(); ++b) {
+                if (alike(targetModules[a], targetModules[b], targets) || alike(sourceModules[a], sourceModules[b], sources))
+                    uncertain[a] = uncertain[b] = true;
+            }
+        }
     }
     std::vector<std::pair<int, int>> pairs;
     for (size_t m = 0; m < targetModules.size(); ++m) {
