@@ -1,5 +1,6 @@
 #include "inspectorwidget.h"
 
+#include "constantvalue.h"
 #include "mappingcommands.h"
 #include "mappingdocument.h"
 #include "statusstyle.h"
@@ -115,9 +116,11 @@ void InspectorWidget::refresh()
     }
     const Mapping &mapping = m_document->result().mappings[static_cast<size_t>(m)];
     const TensorEntry &leaf = target->tensors()[static_cast<size_t>(t)];
-    m_title->setText(QStringLiteral("<b>%1</b> ← %2").arg(mapping.target.toHtmlEscaped(),
-                                                           mapping.sources.isEmpty() ? tr("<i>no source</i>")
-                                                                                     : mapping.sources.join(QStringLiteral(", ")).toHtmlEscaped()));
+    const bool constant = mapping.origin == MatchOrigin::Constant;
+    const QString from = constant ? tr("constant <b>%1</b>").arg(constantValueText(mapping.constant, leaf.dtype).toHtmlEscaped())
+                         : mapping.sources.isEmpty() ? tr("<i>no source</i>")
+                                                     : mapping.sources.join(QStringLiteral(", ")).toHtmlEscaped();
+    m_title->setText(QStringLiteral("<b>%1</b> ← %2").arg(mapping.target.toHtmlEscaped(), from));
     QString shapes;
     Shape firstSourceShape;
     for (const QString &key : mapping.sources) {
@@ -127,17 +130,27 @@ void InspectorWidget::refresh()
         const TensorEntry &entry = source->tensors()[static_cast<size_t>(s)];
         if (firstSourceShape.empty())
             firstSourceShape = entry.shape;
-        shapes += tr("source %1 %2<br>").arg(highlightedShape(entry.shape, leaf.shape), dtypeName(entry.dtype));
+        shapes += tr("source %1 %2").arg(highlightedShape(entry.shape, leaf.shape), dtypeName(entry.dtype));
+        // Tied weights: one tensor saved under several names.
+        const QStringList tied = m_document->tiedWith(key);
+        if (!tied.isEmpty())
+            shapes += tr(" — same storage as %1").arg(tied.join(QStringLiteral(", ")).toHtmlEscaped());
+        shapes += QStringLiteral("<br>");
     }
     shapes += tr("target %1 %2").arg(highlightedShape(leaf.shape, mapping.sources.isEmpty() ? leaf.shape : firstSourceShape),
                                       dtypeName(leaf.dtype));
     m_shapes->setText(shapes);
     const QString color = statusColor(mapping.status).name();
-    m_fix->setText(QStringLiteral("<span style='color:%1'><b>%2</b></span> %3<br>%4")
+    const QString review = mapping.status == MatchStatus::Guessed
+                               ? tr("<br><i>Decided by order and shape alone: check it, then accept (Ctrl+Return) or reject (Ctrl+Backspace).</i>")
+                               : QString();
+    m_fix->setText(QStringLiteral("<span style='color:%1'><b>%2</b></span> %3<br>%4%5")
                        .arg(color, statusLabel(mapping.status),
                             mapping.transforms.empty() ? QString() : QStringLiteral("<code>%1</code>").arg(mapping.expression().toHtmlEscaped()),
-                            mapping.reason.toHtmlEscaped()));
+                            mapping.reason.toHtmlEscaped(), review));
     QString values;
+    if (constant)
+        values += tr("written: %1 (constant)").arg(constantValueText(mapping.constant, leaf.dtype));
     if (source && !mapping.sources.isEmpty()) {
         const int s = source->indexOf(mapping.sources.front());
         if (s >= 0) {
