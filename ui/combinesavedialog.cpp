@@ -26,7 +26,7 @@ namespace graft::ui {
 
 CombineSaveDialog::CombineSaveDialog(MappingDocument *document, const QString &sourcePath, const QString &targetPath, QWidget *parent)
     : QDialog(parent), m_document(document), m_sourcePath(sourcePath), m_targetPath(targetPath), m_format(new QComboBox(this)),
-      m_path(new QLineEdit(this)), m_keepUnmapped(new QCheckBox(tr("Unmapped leaves keep the target's values"), this)),
+      m_path(new QLineEdit(this)), m_keepUnmapped(new QCheckBox(tr("Unmapped leaves and unaccepted guesses keep the target's values"), this)),
       m_progress(new QProgressBar(this)), m_message(new QLabel(this)), m_saveButton(new QPushButton(tr("Save"), this)),
       m_cancelButton(new QPushButton(tr("Close"), this)), m_cancel(std::make_shared<std::atomic<bool>>(false))
 {
@@ -56,10 +56,9 @@ CombineSaveDialog::CombineSaveDialog(MappingDocument *document, const QString &s
     m_progress->setValue(0);
     m_message->setWordWrap(true);
     if (summary.guessed > 0)
-        m_message->setText(tr("%n guess(es) by order and shape not accepted: they are not written from the source. Accept them in the review "
-                              "queue (Mapping › Review Guesses, Ctrl+G); unaccepted, they keep the target's values only with the box above "
-                              "ticked, otherwise the save stops.",
-                              nullptr, summary.guessed));
+        m_message->setText((summary.guessed == 1 ? tr("1 guess by order and shape is not accepted") : tr("%1 guesses by order and shape are not accepted").arg(summary.guessed))
+                           + tr(": not written from the source. Accept them in the review queue (Mapping › Review Guesses, Ctrl+G); "
+                                "unaccepted, they keep the target's values only with the box above ticked, otherwise the save stops."));
     m_message->setTextInteractionFlags(Qt::TextSelectableByMouse);
     auto *buttons = new QHBoxLayout;
     buttons->addStretch();

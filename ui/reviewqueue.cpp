@@ -121,8 +121,9 @@ void ReviewQueue::acceptAll()
         return;
     }
     const int count = static_cast<int>(accepted.size());
-    m_document->undoStack()->push(new SetMappingsCommand(m_document, tr("Accept %n guess(es)", nullptr, count), std::move(accepted)));
-    Q_EMIT message(tr("Accepted %n guess(es).", nullptr, count));
+    const QString text = count == 1 ? tr("Accept 1 guess") : tr("Accept %1 guesses").arg(count);
+    m_document->undoStack()->push(new SetMappingsCommand(m_document, text, std::move(accepted)));
+    Q_EMIT message(text);
 }
 
 void ReviewQueue::updateActions()
