@@ -236,8 +236,10 @@ QString CheckpointTreeModel::statusText(const Node *node) const
     if (m_side == Side::Source) {
         const QString key = m_document->source()->tensors()[static_cast<size_t>(node->tensor)].key;
         const QString target = m_document->targetOfSource(key);
-        if (target.isEmpty())
-            return tr("unused");
+        if (target.isEmpty()) {
+            const QString buffer = m_document->bufferReason(key);
+            return buffer.isEmpty() ? tr("unused") : tr("buffer: %1").arg(buffer);
+        }
         const QString arrow = QStringLiteral("→ %1").arg(target);
         const int m = m_document->mappingIndex(target);
         const bool named = m >= 0 && m_document->result().mappings[static_cast<size_t>(m)].sources.contains(key);

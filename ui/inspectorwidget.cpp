@@ -17,6 +17,7 @@
 #include <QLineSeries>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QToolButton>
 #include <QValueAxis>
 #include <QVBoxLayout>
 
@@ -56,7 +57,7 @@ InspectorWidget::InspectorWidget(MappingDocument *document, QWidget *parent)
     : QWidget(parent), m_document(document), m_title(new QLabel(this)), m_shapes(new QLabel(this)), m_fix(new QLabel(this)),
       m_values(new QLabel(this)), m_suggestButton(new QPushButton(tr("Apply suggested fix"), this)),
       m_editButton(new QPushButton(tr("Edit transforms…"), this)), m_unmapButton(new QPushButton(tr("Unmap (keep target value)"), this)),
-      m_chart(new QChartView(this))
+      m_buttons(new QHBoxLayout), m_chart(new QChartView(this))
 {
     auto *layout = new QVBoxLayout(this);
     m_title->setWordWrap(true);
@@ -69,12 +70,11 @@ InspectorWidget::InspectorWidget(MappingDocument *document, QWidget *parent)
     layout->addWidget(m_title);
     layout->addWidget(m_shapes);
     layout->addWidget(m_fix);
-    auto *buttons = new QHBoxLayout;
-    buttons->addWidget(m_suggestButton);
-    buttons->addWidget(m_editButton);
-    buttons->addWidget(m_unmapButton);
-    buttons->addStretch();
-    layout->addLayout(buttons);
+    m_buttons->addWidget(m_suggestButton);
+    m_buttons->addWidget(m_editButton);
+    m_buttons->addWidget(m_unmapButton);
+    m_buttons->addStretch();
+    layout->addLayout(m_buttons);
     layout->addWidget(m_values);
     m_chart->setRenderHint(QPainter::Antialiasing);
     m_chart->setMinimumHeight(160);
@@ -96,6 +96,17 @@ void InspectorWidget::showTarget(const QString &targetKey)
     refresh();
 }
 
+void InspectorWidget::setGuessActions(QAction *accept, QAction *reject)
+{
+    m_acceptGuessButton = new QToolButton(this);
+    m_acceptGuessButton->setDefaultAction(accept);
+    m_rejectGuessButton = new QToolButton(this);
+    m_rejectGuessButton->setDefaultAction(reject);
+    m_buttons->insertWidget(0, m_rejectGuessButton);
+    m_buttons->insertWidget(0, m_acceptGuessButton);
+    refresh();
+}
+
 void InspectorWidget::refresh()
 {
     const Checkpoint *target = m_document->target();
@@ -106,6 +117,11 @@ void InspectorWidget::refresh()
     m_suggestButton->setEnabled(has && source);
     m_editButton->setEnabled(has && source);
     m_unmapButton->setEnabled(has);
+    const bool guessed = has && m_document->result().mappings[static_cast<size_t>(m)].status == MatchStatus::Guessed;
+    for (QToolButton *button : {m_acceptGuessButton, m_rejectGuessButton}) {
+        if (button != nullptr)
+            button->setVisible(guessed);
+    }
     if (!has) {
         m_title->setText(tr("<i>Select a target leaf or a row of the mapping table.</i>"));
         m_shapes->clear();

@@ -158,6 +158,7 @@ MainWindow::MainWindow(QWidget *parent)
     });
     // The review queue walks the guesses from the target the inspector shows.
     m_reviewQueue->setCurrentTargetProvider([this] { return m_inspector->currentTarget(); });
+    m_inspector->setGuessActions(m_reviewQueue->acceptAction(), m_reviewQueue->rejectAction());
     connect(m_reviewQueue, &ReviewQueue::message, this, [this](const QString &text) { statusBar()->showMessage(text, 8000); });
     connect(m_reviewQueue, &ReviewQueue::selectTargetRequested, this, [this](const QString &target) {
         if (!m_tableView->selectTarget(target)) // the table's filter hides it: show it anyway

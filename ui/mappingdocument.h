@@ -42,6 +42,8 @@ public:
     /// Which target uses a source key (exact, fixable or guessed; a tied twin of a used key
     /// counts as used by the same target), empty when unused.
     QString targetOfSource(const QString &source) const { return m_sourceUse.value(source); }
+    /// Why `source` is a buffer a target need not take (a causal mask, a step counter), or empty.
+    QString bufferReason(const QString &source) const { return m_bufferReasons.value(source); }
     /// The other names of `source`'s storage (tied weights saved under several keys), or empty.
     QStringList tiedWith(const QString &source) const;
 

@@ -30,6 +30,7 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QToolButton>
 
 using namespace graft;
 using namespace graft::ui;
@@ -250,8 +251,17 @@ void TestReviewQueue::reviewByKeyboardAcceptsRejectsAndUndoesExactly()
     const QString start = documentState(*document);
     const int startSteps = document->undoStack()->count();
 
+    // The inspector's Accept button shows only while a guess is inspected.
+    QToolButton *acceptButton = nullptr;
+    for (QToolButton *button : inspector->findChildren<QToolButton *>()) {
+        if (button->defaultAction() == window.reviewQueue()->acceptAction())
+            acceptButton = button;
+    }
+    QVERIFY(acceptButton);
+    QVERIFY(!acceptButton->isVisible());
     QTest::keyClick(table, Qt::Key_G, Qt::ControlModifier);
     QCOMPARE(inspector->currentTarget(), guesses[0]);
+    QVERIFY(acceptButton->isVisible());
     QCOMPARE(table->currentIndex().data(MappingTableModel::TargetKeyRole).toString(), guesses[0]);
 
     // Accept: an explicit pin with the guessed sources and chain.
@@ -405,6 +415,7 @@ void TestReviewQueue::combineAndSaveWritesOnlyAcceptedGuesses()
 void TestReviewQueue::unusedBuffersAreListedApartFromProblems()
 {
     MappingDocument document;
+    CheckpointTreeModel source(&document, CheckpointTreeModel::Side::Source);
     UnusedSourcesModel unused(&document);
     ProblemsModel problems(&document);
     QAbstractItemModelTester tester(&unused, QAbstractItemModelTester::FailureReportingMode::QtTest);
@@ -426,6 +437,11 @@ void TestReviewQueue::unusedBuffersAreListedApartFromProblems()
     QCOMPARE(unused.index(0, UnusedSourcesModel::KindColumn).data().toString(), QStringLiteral("buffer"));
     for (int row = 0; row < problems.rowCount(); ++row)
         QVERIFY2(!problems.index(row).data().toString().contains(QLatin1String("num_batches_tracked")), qPrintable(problems.index(row).data().toString()));
+    // The source tree says "buffer" (with why) where a plain unused source says "unused".
+    const QModelIndex bufferLeaf = source.indexOfKey(expected.front());
+    QCOMPARE(source.index(bufferLeaf.row(), CheckpointTreeModel::StatusColumn, bufferLeaf.parent()).data().toString(),
+             QStringLiteral("buffer: %1").arg(document.bufferReason(expected.front())));
+    QVERIFY(!document.bufferReason(expected.front()).isEmpty());
 
     // A hand edit recomputes what is unused: buffers stay buffers, not unused sources.
     const QString firstTarget = document.result().mappings.front().target;
