@@ -80,6 +80,32 @@ ProfileSide describeSide(const Checkpoint &checkpoint)
             checkpointFingerprint(checkpoint)};
 }
 
+std::vector<RenameRule> learnedRenameRules(const MappingResult &result)
+{
+    std::vector<RenameRule> rules;
+    for (const LearnedRewrite &rewrite : result.rewrites) {
+        if (!rewrite.targetHead.isEmpty() || rewrite.sourceHead.isEmpty() || rewrite.sourceHead.contains(QLatin1Char('#')))
+            continue;
+        Result<RenameRule> rule = RenameRule::create(QStringLiteral("^") + QRegularExpression::escape(rewrite.sourceHead + QLatin1Char('.'))
+                                                         + QStringLiteral("(.*)$"),
+                                                     QStringLiteral("\\1"));
+        if (!rule)
+            continue;
+        // Only where the role prefix is also the raw one (`vit.embeddings` is; `transformer.layers`
+        // for `transformer.h` is not): some source the mapping uses must start with it.
+        bool used = false;
+        for (const Mapping &mapping : result.mappings) {
+            for (const QString &key : mapping.sources)
+                used = used || key.startsWith(rewrite.sourceHead + QLatin1Char('.'));
+            if (used)
+                break;
+        }
+        if (used)
+            rules.push_back(*rule);
+    }
+    return rules;
+}
+
 Profile profileFromResult(const MappingResult &result, const Checkpoint &source, const Checkpoint &target,
                           const std::vector<RenameRule> &rules, const QString &notes)
 {
@@ -87,6 +113,12 @@ Profile profileFromResult(const MappingResult &result, const Checkpoint &source,
     profile.source = describeSide(source);
     profile.target = describeSide(target);
     profile.rules = rules;
+    for (const RenameRule &learned : learnedRenameRules(result)) {
+        const bool known = std::any_of(profile.rules.begin(), profile.rules.end(),
+                                       [&](const RenameRule &rule) { return rule.pattern() == learned.pattern(); });
+        if (!known)
+            profile.rules.push_back(learned);
+    }
     profile.notes = notes;
     for (const Mapping &mapping : result.mappings) {
         if (mapping.origin == MatchOrigin::Constant)

@@ -42,8 +42,13 @@ struct Profile {
 QString checkpointFingerprint(const Checkpoint &checkpoint);
 ProfileSide describeSide(const Checkpoint &checkpoint);
 
+/// The learned prefix rewrites of `result` that are plain prefix removals on the raw source keys
+/// (`transformer.` in `transformer.h.0.ln_1.weight`), as rename rules `^transformer\.(.*)=>\1`:
+/// checked against the sources the mapping uses. Rewrites that rename tokens stay reported only.
+std::vector<RenameRule> learnedRenameRules(const MappingResult &result);
+
 /// A profile recording `result` exactly: every mapped pair explicit with its transforms,
-/// kept targets, plus the rules used and `notes`.
+/// kept targets, the rules used plus the learned prefix removals (learnedRenameRules), and `notes`.
 Profile profileFromResult(const MappingResult &result, const Checkpoint &source, const Checkpoint &target,
                           const std::vector<RenameRule> &rules, const QString &notes = QString());
 

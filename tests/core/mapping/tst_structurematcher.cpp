@@ -5,6 +5,7 @@
 // Value-level checks of the same rules run in the mapping corpus (tests/fixtures/ports).
 #include "mapping/automatcher.h"
 #include "mapping/namingtable.h"
+#include "mapping/profile.h"
 #include "mappingcheck.h"
 
 #include <QTest>
@@ -144,6 +145,17 @@ void TestStructureMatcher::gpt2PerLayerFromTheIssue()
     QCOMPARE(result.rewrites.front().sourceHead, QStringLiteral("transformer"));
     QCOMPARE(result.rewrites.front().targetHead, QString());
     QCOMPARE(result.rewrites.front().support, 28);
+    // ... and becomes a rename rule a profile saves: with it alone, names match again.
+    const std::vector<RenameRule> rules = learnedRenameRules(result);
+    QCOMPARE(rules.size(), size_t(1));
+    QCOMPARE(rules.front().apply(QStringLiteral("transformer.h.1.ln_2.bias")), QStringLiteral("h.1.ln_2.bias"));
+    QCOMPARE(rules.front().apply(QStringLiteral("lm_head.weight")), QStringLiteral("lm_head.weight"));
+    MatchOptions withRule;
+    withRule.rules = rules;
+    withRule.useOrder = false;
+    const MappingResult again = autoMatch(gpt2Source(), targets, withRule, Convention::Equinox);
+    QCOMPARE(mappingFor(again, QStringLiteral(".h[1].ln_2.bias")).origin, MatchOrigin::RenameRule);
+    QVERIFY(again.complete());
 }
 
 void TestStructureMatcher::gpt2StackedBlocks()
