@@ -7,7 +7,8 @@
 //      agreeing tails, block index to block index; stacked / unstacked / concatenated / fused
 //      slices (partsanalysis.h);
 //   4. loose names, then fused q/k/v tensors (in_proj_weight, qkv) sliced into projections;
-//   5. isomorphic modules (isomorphicgap.h): same modules in the same order decide by structure;
+//   5. isomorphic modules (isomorphicgap.h): same modules in the same order decide by structure
+//      (the whole open model, then each shared parent's children, then gap by gap);
 //   6. layout evidence (layoutevidence.h): square weights follow their non-square siblings;
 //   7. an Equinox BatchNorm's first-time flag becomes the constant False;
 //   8. order + shape (orderalignment.h) between the anchors: status guessed, never written unless
