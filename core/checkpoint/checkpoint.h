@@ -18,6 +18,13 @@ namespace graft {
 
 using Shape = std::vector<qint64>;
 
+/// dtype and shape of a tensor, without data.
+struct TensorSpec {
+    DType dtype = DType::Float32;
+    Shape shape;
+    bool operator==(const TensorSpec &other) const { return dtype == other.dtype && shape == other.shape; }
+};
+
 enum class CheckpointFormat { PyTorchZip, PyTorchLegacy, Safetensors, Npy, Npz, Eqx, GraftSkeleton };
 
 /// "pytorch-zip", "pytorch-legacy", "safetensors", "npy", "npz", "eqx", "graft-skeleton".

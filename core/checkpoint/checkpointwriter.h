@@ -7,11 +7,12 @@
 #include "checkpoint/checkpoint.h"
 #include "base/progress.h"
 #include "base/result.h"
-#include "mapping/transform.h"
 
 #include <QString>
+#include <QStringList>
 
 #include <functional>
+#include <optional>
 #include <vector>
 
 namespace graft {

@@ -1,13 +1,20 @@
 #pragma once
-// Automatic matching of source tensors onto target leaves. Strategies, in order, each decision
-// with a confidence and a reason:
-//   1. explicit pairs (profile / user), kept targets, ignored sources;
-//   2. names: canonical keys (keynames.h) after the user's rename rules, then a looser form;
-//      fused attention tensors (in_proj_weight, qkv) sliced into q/k/v projections;
-//   3. order + shape: what is left is aligned by order with shape compatibility as the score
-//      (a dynamic-programming alignment between the name-matched anchors, not a zip), so extra
-//      or missing entries don't shift everything after them. Ties are reported as ambiguous.
-// Nothing quadratic over all pairs: alignment runs only inside the gaps between anchors.
+// Automatic matching of source tensors onto target leaves. Passes, in the order run() takes
+// them (matcher.h); each decides what the earlier ones left open, with a confidence and a reason:
+//   1. kept targets and scalar leaves, ignored sources; explicit pairs (profile / user);
+//   2. canonical names (keynames.h) after the user's rename rules;
+//   3. structure (structurematcher.h): role names from naming.json, prefix rewrites learned from
+//      agreeing tails, block index to block index; stacked / unstacked / concatenated / fused
+//      slices (partsanalysis.h);
+//   4. loose names, then fused q/k/v tensors (in_proj_weight, qkv) sliced into projections;
+//   5. isomorphic modules (isomorphicgap.h): same modules in the same order decide by structure
+//      (the whole open model, then each shared parent's children, then gap by gap);
+//   6. layout evidence (layoutevidence.h): square weights follow their non-square siblings;
+//   7. an Equinox BatchNorm's first-time flag becomes the constant False;
+//   8. order + shape (orderalignment.h) between the anchors: status guessed, never written unless
+//      accepted. Ties are reported as ambiguous, never guessed.
+// Passes 2-6 need MatchOptions::useNames, 5 and 8 useOrder. Nothing quadratic over all pairs:
+// alignment runs only inside the gaps between anchors.
 
 #include "mapping/mapping.h"
 #include "mapping/renamerule.h"

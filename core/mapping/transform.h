@@ -44,13 +44,6 @@ struct Transform {
 
 using TransformChain = std::vector<Transform>;
 
-/// dtype and shape of a tensor, without data.
-struct TensorSpec {
-    DType dtype = DType::Float32;
-    Shape shape;
-    bool operator==(const TensorSpec &other) const { return dtype == other.dtype && shape == other.shape; }
-};
-
 /// The dtype and shape `chain` produces from `inputs`, or why it can't apply
 /// (e.g. "transpose (1, 0) needs 2 dimensions, the tensor has 4").
 Result<TensorSpec> inferTransforms(const std::vector<TensorSpec> &inputs, const TransformChain &chain);

@@ -1,6 +1,6 @@
 #pragma once
 // The tensor library behind transforms on data, loaded on first need. (.pt files are written by
-// core/writers/torchwriter.cpp without it: LibTorch's pickle_save output needs weights_only=False.)
+// core/checkpoint/writers/torchwriter.cpp without it: LibTorch's pickle_save output needs weights_only=False.)
 //
 // LibTorch costs ~0.44 s and ~157 MB before main() in any process that links it, so it lives
 // in a separate module (graft_torch, a shared library opened with QLibrary). Listing,

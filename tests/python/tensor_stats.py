@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Tensor statistics and pair statistics with numpy in float64: the reference for Graft's
-core/tensorstats (its header defines every figure; this file is the same definitions in numpy).
+core/tensor/tensorstats (its header defines every figure; this file is the same definitions in numpy).
 
     tensor_stats.py stats FILE        {"tensors": [{"key", "stats": {...}, "histogram_auto": {...},
                                                      "histogram_fixed": {...}}]}

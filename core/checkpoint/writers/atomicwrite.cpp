@@ -135,6 +135,24 @@ Status LeafStream::finished(size_t index) const
     return Status::success();
 }
 
+Status LeafStream::writeEach(const LeafWriter &write) const
+{
+    for (size_t i = 0; i < m_leaves.size(); ++i) {
+        Status written;
+        {
+            Result<TensorBytes> bytes = produce(i);
+            if (!bytes)
+                return bytes.error();
+            written = write(i, m_leaves[i], *bytes, QStringLiteral("leaf '%1'").arg(m_leaves[i].key));
+        } // this leaf's bytes are dropped before the next one is produced
+        if (!written)
+            return written;
+        if (Status status = finished(i); !status)
+            return status;
+    }
+    return Status::success();
+}
+
 qint64 leafBytes(const OutputLeaf &leaf)
 {
     return checkedNumel(leaf.spec.shape, std::numeric_limits<qint64>::max()) * dtypeSize(leaf.spec.dtype);

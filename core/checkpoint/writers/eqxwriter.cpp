@@ -16,21 +16,11 @@ namespace graft::writers {
 
 Status writeEqx(OutputSink &sink, const LeafStream &stream)
 {
-    for (size_t i = 0; i < stream.size(); ++i) {
-        const OutputLeaf &leaf = stream.leaves()[i];
-        Result<TensorBytes> bytes = stream.produce(i);
-        if (!bytes)
-            return bytes.error();
-        const QString what = QStringLiteral("leaf '%1'").arg(leaf.key);
+    return stream.writeEach([&sink](size_t, const OutputLeaf &leaf, const TensorBytes &bytes, const QString &what) {
         if (Status status = sink.write(formatNpyHeader(leaf.spec.dtype, leaf.spec.shape), what); !status)
             return status;
-        if (Status status = sink.write(*bytes, what); !status)
-            return status;
-        bytes = TensorBytes(); // drop this leaf's bytes before the next one is produced
-        if (Status status = stream.finished(i); !status)
-            return status;
-    }
-    return Status::success();
+        return sink.write(bytes, what);
+    });
 }
 
 } // namespace graft::writers

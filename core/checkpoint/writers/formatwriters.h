@@ -58,6 +58,14 @@ public:
     const std::vector<OutputLeaf> &leaves() const { return m_leaves; }
     size_t size() const { return m_leaves.size(); }
 
+    /// What a format writes for one leaf: `bytes` are its data (exactly the spec's byte count),
+    /// `what` names it in errors ("leaf 'x'").
+    using LeafWriter = std::function<Status(size_t index, const OutputLeaf &leaf, const TensorBytes &bytes, const QString &what)>;
+    /// Every leaf in order: produce() it, hand its bytes to `write`, drop them, then report it
+    /// finished() — so at most one leaf's bytes are alive. The first error stops the loop.
+    Status writeEach(const LeafWriter &write) const;
+
+private:
     /// Calls leaf `index`'s produce() and checks it returned exactly the spec's byte count.
     /// Errors name the output path and the leaf key.
     Result<TensorBytes> produce(size_t index) const;
@@ -65,7 +73,6 @@ public:
     /// ("cancelled"), which makes the caller discard everything.
     Status finished(size_t index) const;
 
-private:
     QString m_path;
     const std::vector<OutputLeaf> &m_leaves; // the caller's list, alive for the whole write
     ProgressCallback m_progress;             // a copy: a temporary `{}` argument must not dangle (ASan found one)

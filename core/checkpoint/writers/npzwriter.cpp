@@ -34,25 +34,11 @@ Status checkNpz(const QString &path, const std::vector<OutputLeaf> &leaves)
 Status writeNpz(OutputSink &sink, const LeafStream &stream, const NpzOptions &options)
 {
     ZipWriter zip(sink, ZipWriter::Options{options.forceZip64, 0});
-    for (size_t i = 0; i < stream.size(); ++i) {
-        const OutputLeaf &leaf = stream.leaves()[i];
-        Result<TensorBytes> bytes = stream.produce(i);
-        if (!bytes)
-            return bytes.error();
-        const QString what = QStringLiteral("leaf '%1'").arg(leaf.key);
-        const QByteArray npyHeader = formatNpyHeader(leaf.spec.dtype, leaf.spec.shape);
-        if (Status status = zip.beginMember(memberName(leaf), npyHeader.size() + bytes->size()); !status)
-            return status;
-        if (Status status = zip.write(npyHeader, what); !status)
-            return status;
-        if (Status status = zip.write(reinterpret_cast<const char *>(bytes->data()), bytes->size(), what); !status)
-            return status;
-        bytes = TensorBytes(); // drop this leaf's bytes before the next one is produced
-        if (Status status = zip.endMember(); !status)
-            return status;
-        if (Status status = stream.finished(i); !status)
-            return status;
-    }
+    Status written = stream.writeEach([&zip](size_t, const OutputLeaf &leaf, const TensorBytes &bytes, const QString &what) {
+        return zip.addMember(memberName(leaf), formatNpyHeader(leaf.spec.dtype, leaf.spec.shape), bytes.data(), bytes.size(), what);
+    });
+    if (!written)
+        return written;
     return zip.finish();
 }
 

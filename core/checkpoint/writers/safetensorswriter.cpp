@@ -116,18 +116,9 @@ Status writeSafetensors(OutputSink &sink, const LeafStream &stream, const QByteA
 {
     if (Status status = sink.write(header, QStringLiteral("the header")); !status)
         return status;
-    for (size_t i = 0; i < stream.size(); ++i) {
-        Result<TensorBytes> bytes = stream.produce(i);
-        if (!bytes)
-            return bytes.error();
-        const QString what = QStringLiteral("leaf '%1'").arg(stream.leaves()[i].key);
-        if (Status status = sink.write(*bytes, what); !status)
-            return status;
-        bytes = TensorBytes(); // drop this leaf's bytes before the next one is produced
-        if (Status status = stream.finished(i); !status)
-            return status;
-    }
-    return Status::success();
+    return stream.writeEach([&sink](size_t, const OutputLeaf &, const TensorBytes &bytes, const QString &what) {
+        return sink.write(bytes, what);
+    });
 }
 
 } // namespace graft::writers

@@ -166,22 +166,11 @@ Status writeTorch(OutputSink &sink, const LeafStream &stream)
         return status;
     if (Status status = zip.addMember(kArchive + "byteorder", QByteArrayLiteral("little")); !status)
         return status;
-    for (size_t i = 0; i < stream.size(); ++i) {
-        const OutputLeaf &leaf = stream.leaves()[i];
-        Result<TensorBytes> bytes = stream.produce(i);
-        if (!bytes)
-            return bytes.error();
-        if (Status status = zip.beginMember(kArchive + "data/" + QByteArray::number(static_cast<qulonglong>(i)), bytes->size()); !status)
-            return status;
-        if (Status status = zip.write(reinterpret_cast<const char *>(bytes->data()), bytes->size(), QStringLiteral("leaf '%1'").arg(leaf.key));
-            !status)
-            return status;
-        bytes = TensorBytes(); // drop this leaf's bytes before the next one is produced
-        if (Status status = zip.endMember(); !status)
-            return status;
-        if (Status status = stream.finished(i); !status)
-            return status;
-    }
+    Status written = stream.writeEach([&zip](size_t index, const OutputLeaf &, const TensorBytes &bytes, const QString &what) {
+        return zip.addMember(kArchive + "data/" + QByteArray::number(static_cast<qulonglong>(index)), QByteArray(), bytes.data(), bytes.size(), what);
+    });
+    if (!written)
+        return written;
     if (Status status = zip.addMember(kArchive + "version", QByteArrayLiteral("3\n")); !status)
         return status;
     return zip.finish();

@@ -121,6 +121,19 @@ Status ZipWriter::addMember(const QByteArray &name, const QByteArray &bytes)
     return endMember();
 }
 
+Status ZipWriter::addMember(const QByteArray &name, const QByteArray &header, const uchar *data, qint64 size, const QString &what)
+{
+    if (Status status = beginMember(name, header.size() + size); !status)
+        return status;
+    if (!header.isEmpty()) {
+        if (Status status = write(header, what); !status)
+            return status;
+    }
+    if (Status status = write(reinterpret_cast<const char *>(data), size, what); !status)
+        return status;
+    return endMember();
+}
+
 Status ZipWriter::finish()
 {
     if (m_open)

@@ -36,6 +36,8 @@ public:
     Status endMember();
     /// A whole small member at once.
     Status addMember(const QByteArray &name, const QByteArray &bytes);
+    /// A whole member of `header` (may be empty) followed by `size` bytes at `data` (a tensor's).
+    Status addMember(const QByteArray &name, const QByteArray &header, const uchar *data, qint64 size, const QString &what);
     /// Writes the central directory and end records. No member may be open.
     Status finish();
 

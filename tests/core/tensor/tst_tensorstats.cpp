@@ -1,4 +1,4 @@
-// Tensor statistics and pair statistics (core/tensorstats) against numpy in float64
+// Tensor statistics and pair statistics (core/tensor/tensorstats) against numpy in float64
 // (tests/python/tensor_stats.py): every dtype of the fixtures (dtypes.pth, legacy_dtypes.pth,
 // dtypes.safetensors incl. float8 and unsigned), views, empty and 0-d tensors, and a synthetic
 // file of ~209K values per tensor so the chunked accumulation (64K values a chunk) merges

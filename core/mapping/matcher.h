@@ -1,0 +1,80 @@
+#pragma once
+// Internal to autoMatch() (automatcher.h): the matcher's state and passes. Not part of core's
+// API. The passes live in automatcher.cpp (explicit, names, structure, fused slices, BatchNorm
+// flags, finish) and matcherorder.cpp (isomorphic modules, order + shape).
+
+#include "mapping/automatcher.h"
+
+#include <QHash>
+#include <QSet>
+
+#include <vector>
+
+namespace graft::detail {
+
+inline constexpr double kConfidenceExplicit = 1.0;
+inline constexpr double kConfidenceName = 0.99;
+inline constexpr double kConfidenceRenamed = 0.97;
+inline constexpr double kConfidenceLoose = 0.85;
+inline constexpr double kConfidenceFused = 0.9;
+inline constexpr double kConfidenceOrder = 0.7;
+inline constexpr double kConfidenceStructure = 0.95;
+inline constexpr double kConfidenceIsomorphic = 0.9;
+inline constexpr double kFixablePenalty = 0.04;
+
+/// One matching run of autoMatch(): the passes in run() decide target leaves one strategy at a
+/// time; each pass sees what the earlier ones decided (m_decided, m_sourceUsed).
+class Matcher {
+public:
+    Matcher(const std::vector<KeySpec> &sources, const std::vector<KeySpec> &targets, const MatchOptions &options, Convention convention)
+        : m_sources(sources), m_targets(targets), m_options(options), m_convention(convention),
+          m_sourceUsed(sources.size(), false), m_decided(targets.size(), false), m_matchedSource(targets.size(), -1)
+    {
+        m_result.convention = convention;
+        m_result.mappings.resize(targets.size());
+        for (size_t t = 0; t < targets.size(); ++t) {
+            m_result.mappings[t].target = targets[t].key;
+            m_targetIndex.insert(targets[t].key, static_cast<int>(t));
+        }
+        for (size_t s = 0; s < sources.size(); ++s)
+            m_sourceIndex.insert(sources[s].key, static_cast<int>(s));
+    }
+
+    MappingResult run();
+
+private:
+    void applyKeptAndIgnored();
+    void applyExplicit();
+    void matchByName(bool loose);
+    void matchFused();
+    void matchStructureStep();
+    void markBuffersAndFlags();
+    void matchByOrder(bool isomorphicOnly); // matcherorder.cpp
+    void finish();
+    bool assign(int target, int source, const PairAnalysis &analysis, MatchOrigin origin, double confidence, const QString &prefix);
+
+    const std::vector<KeySpec> &m_sources;
+    const std::vector<KeySpec> &m_targets;
+    const MatchOptions &m_options;
+    Convention m_convention;
+    MappingResult m_result;
+    std::vector<bool> m_sourceUsed;
+    std::vector<bool> m_decided;
+    std::vector<int> m_matchedSource;
+    QSet<int> m_ignored;
+    QHash<QString, int> m_targetIndex;
+    QHash<QString, int> m_sourceIndex;
+    QHash<int, QPair<int, QString>> m_nameConflicts; // target -> (source, why incompatible)
+    QSet<int> m_ambiguousTargets;
+    std::vector<QString> m_renamed;                   // source keys after rename rules
+    std::vector<QString> m_sourceCanonical;           // canonicalKey(m_renamed[s]), computed once
+    std::vector<QString> m_targetCanonical;           // canonicalKey(target key), computed once
+    std::vector<QString> m_bufferReason;              // per source: why it is a buffer, or empty
+    std::vector<QStringList> m_sourceRoles;           // roleTokens per source (order pass only)
+    std::vector<QStringList> m_targetRoles;
+    QSet<QString> m_sourceRolePaths; ///< role keys of every source and their module paths (built on first use)
+    QSet<QString> m_targetRolePaths;
+    bool indexContradiction(const QStringList &target, const QStringList &source); // matcherorder.cpp
+};
+
+} // namespace graft::detail
