@@ -171,14 +171,12 @@ Status writeTorch(OutputSink &sink, const LeafStream &stream)
         Result<TensorBytes> bytes = stream.produce(i);
         if (!bytes)
             return bytes.error();
-        if (Status status = zip.beginMember(kArchive + "data/" + QByteArray::number(static_cast<qulonglong>(i)), bytes->size()); !status)
-            return status;
-        if (Status status = zip.write(reinterpret_cast<const char *>(bytes->data()), bytes->size(), QStringLiteral("leaf '%1'").arg(leaf.key));
+        if (Status status = zip.addMember(kArchive + "data/" + QByteArray::number(static_cast<qulonglong>(i)),
+                                          reinterpret_cast<const char *>(bytes->data()), bytes->size(),
+                                          QStringLiteral("leaf '%1'").arg(leaf.key));
             !status)
             return status;
         bytes = TensorBytes(); // drop this leaf's bytes before the next one is produced
-        if (Status status = zip.endMember(); !status)
-            return status;
         if (Status status = stream.finished(i); !status)
             return status;
     }
