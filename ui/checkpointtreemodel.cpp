@@ -1,5 +1,6 @@
 #include "checkpointtreemodel.h"
 
+#include "constantvalue.h"
 #include "mappingcommands.h"
 #include "mappingdocument.h"
 #include "statusstyle.h"
@@ -27,6 +28,7 @@ struct CheckpointTreeModel::Node {
     int leaves = 0;
     int mapped = 0;
     int problems = 0;
+    int guessed = 0; // not counted in `mapped`: nothing is written unless accepted
     int preorder = -1; // position in m_filterRows
 };
 
@@ -153,17 +155,20 @@ void CheckpointTreeModel::recount(Node *node)
     node->leaves = 0;
     node->mapped = 0;
     node->problems = 0;
+    node->guessed = 0;
     if (node->tensor >= 0) {
         const MatchStatus status = m_document->target() && m_document->source() ? leafStatus(node) : MatchStatus::Unmapped;
         node->leaves = 1;
         node->mapped = isMapped(status) || status == MatchStatus::Kept ? 1 : 0;
         node->problems = status == MatchStatus::Incompatible ? 1 : 0;
+        node->guessed = status == MatchStatus::Guessed ? 1 : 0;
     }
     for (const auto &child : node->children) {
         recount(child.get());
         node->leaves += child->leaves;
         node->mapped += child->mapped;
         node->problems += child->problems;
+        node->guessed += child->guessed;
     }
 }
 
@@ -222,14 +227,24 @@ int CheckpointTreeModel::columnCount(const QModelIndex &) const { return ColumnC
 
 QString CheckpointTreeModel::statusText(const Node *node) const
 {
-    if (node->tensor < 0)
-        return QStringLiteral("%1 / %2").arg(node->mapped).arg(node->leaves);
+    if (node->tensor < 0) {
+        const QString counts = QStringLiteral("%1 / %2").arg(node->mapped).arg(node->leaves);
+        return node->guessed > 0 ? tr("%1 · %2 guessed").arg(counts).arg(node->guessed) : counts;
+    }
     if (!m_document->source() || !m_document->target())
         return QString();
     if (m_side == Side::Source) {
         const QString key = m_document->source()->tensors()[static_cast<size_t>(node->tensor)].key;
         const QString target = m_document->targetOfSource(key);
-        return target.isEmpty() ? QStringLiteral("unused") : QStringLiteral("→ %1").arg(target);
+        if (target.isEmpty()) {
+            const QString buffer = m_document->bufferReason(key);
+            return buffer.isEmpty() ? tr("unused") : tr("buffer: %1").arg(buffer);
+        }
+        const QString arrow = QStringLiteral("→ %1").arg(target);
+        const int m = m_document->mappingIndex(target);
+        const bool named = m >= 0 && m_document->result().mappings[static_cast<size_t>(m)].sources.contains(key);
+        const bool guessed = m >= 0 && m_document->result().mappings[static_cast<size_t>(m)].status == MatchStatus::Guessed;
+        return named ? (guessed ? tr("%1 (guessed)").arg(arrow) : arrow) : tr("%1 (tied)").arg(arrow);
     }
     return statusLabel(leafStatus(node));
 }
@@ -261,6 +276,8 @@ QVariant CheckpointTreeModel::data(const QModelIndex &index, int role) const
             return statusBackground(leafStatus(node));
         if (!tensor && node->problems > 0 && index.column() == StatusColumn)
             return statusBackground(MatchStatus::Incompatible);
+        if (!tensor && node->guessed > 0 && index.column() == StatusColumn)
+            return statusBackground(MatchStatus::Guessed);
         return {};
     case Qt::ForegroundRole:
         if (index.column() == StatusColumn && tensor && matched)
@@ -271,8 +288,13 @@ QVariant CheckpointTreeModel::data(const QModelIndex &index, int role) const
             const int m = m_document->mappingIndex(tensor->key);
             if (m >= 0) {
                 const Mapping &mapping = m_document->result().mappings[static_cast<size_t>(m)];
-                return QStringLiteral("%1\n← %2\n%3").arg(tensor->key, mapping.sources.join(QStringLiteral(", ")), mapping.reason);
+                return QStringLiteral("%1\n← %2\n%3").arg(tensor->key, mappingSourceText(mapping, tensor->dtype), mapping.reason);
             }
+        }
+        if (tensor && m_side == Side::Source) {
+            const QStringList tied = m_document->tiedWith(tensor->key);
+            if (!tied.isEmpty())
+                return tr("%1\nsame storage as %2").arg(tensor->key, tied.join(QStringLiteral(", ")));
         }
         return tensor ? QVariant(tensor->key) : QVariant();
     case Qt::TextAlignmentRole:

@@ -26,7 +26,7 @@ namespace graft::ui {
 
 CombineSaveDialog::CombineSaveDialog(MappingDocument *document, const QString &sourcePath, const QString &targetPath, QWidget *parent)
     : QDialog(parent), m_document(document), m_sourcePath(sourcePath), m_targetPath(targetPath), m_format(new QComboBox(this)),
-      m_path(new QLineEdit(this)), m_keepUnmapped(new QCheckBox(tr("Unmapped leaves keep the target's values"), this)),
+      m_path(new QLineEdit(this)), m_keepUnmapped(new QCheckBox(tr("Unmapped leaves and unaccepted guesses keep the target's values"), this)),
       m_progress(new QProgressBar(this)), m_message(new QLabel(this)), m_saveButton(new QPushButton(tr("Save"), this)),
       m_cancelButton(new QPushButton(tr("Close"), this)), m_cancel(std::make_shared<std::atomic<bool>>(false))
 {
@@ -47,14 +47,18 @@ CombineSaveDialog::CombineSaveDialog(MappingDocument *document, const QString &s
     form->addRow(tr("Save as:"), pathRow);
     form->addRow(QString(), m_keepUnmapped);
     const MappingSummary summary = document->result().summary();
-    auto *counts = new QLabel(tr("%1 target leaves: %2 from the source (%3 exact, %4 fixed), %5 kept, %6 unmapped, %7 incompatible.")
+    auto *counts = new QLabel(tr("%1 target leaves: %2 from the source (%3 exact, %4 fixed), %5 kept, %6 unmapped, %7 incompatible, %8 guessed.")
                                   .arg(summary.targets).arg(summary.exact + summary.fixable).arg(summary.exact).arg(summary.fixable)
-                                  .arg(summary.kept).arg(summary.unmapped).arg(summary.incompatible),
+                                  .arg(summary.kept).arg(summary.unmapped).arg(summary.incompatible).arg(summary.guessed),
                               this);
     counts->setWordWrap(true);
     m_progress->setRange(0, std::max(1, summary.targets));
     m_progress->setValue(0);
     m_message->setWordWrap(true);
+    if (summary.guessed > 0)
+        m_message->setText((summary.guessed == 1 ? tr("1 guess by order and shape is not accepted") : tr("%1 guesses by order and shape are not accepted").arg(summary.guessed))
+                           + tr(": not written from the source. Accept them in the review queue (Mapping › Review Guesses, Ctrl+G); "
+                                "unaccepted, they keep the target's values only with the box above ticked, otherwise the save stops."));
     m_message->setTextInteractionFlags(Qt::TextSelectableByMouse);
     auto *buttons = new QHBoxLayout;
     buttons->addStretch();
@@ -169,7 +173,8 @@ void CombineSaveDialog::save()
                                           mapping = m_document->result(), keepUnmapped = m_keepUnmapped->isChecked(),
                                           sourcePath = m_sourcePath, targetPath = m_targetPath,
                                           reportProgress = std::move(reportProgress)]() -> SaveOutcome {
-        Result<ConversionPlan> plan = planConversion(source, target, mapping, keepUnmapped);
+        // Guesses are written only once accepted (through the review queue, as pins): never here.
+        Result<ConversionPlan> plan = planConversion(source, target, mapping, keepUnmapped, /*acceptGuesses=*/false);
         if (!plan)
             return {plan.error(), {}};
         WriteOptions options = combinedWriteOptions(format, source, sourcePath, target, targetPath);

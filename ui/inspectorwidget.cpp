@@ -1,5 +1,6 @@
 #include "inspectorwidget.h"
 
+#include "constantvalue.h"
 #include "mappingcommands.h"
 #include "mappingdocument.h"
 #include "statusstyle.h"
@@ -16,6 +17,7 @@
 #include <QLineSeries>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QToolButton>
 #include <QValueAxis>
 #include <QVBoxLayout>
 
@@ -55,7 +57,7 @@ InspectorWidget::InspectorWidget(MappingDocument *document, QWidget *parent)
     : QWidget(parent), m_document(document), m_title(new QLabel(this)), m_shapes(new QLabel(this)), m_fix(new QLabel(this)),
       m_values(new QLabel(this)), m_suggestButton(new QPushButton(tr("Apply suggested fix"), this)),
       m_editButton(new QPushButton(tr("Edit transforms…"), this)), m_unmapButton(new QPushButton(tr("Unmap (keep target value)"), this)),
-      m_chart(new QChartView(this))
+      m_buttons(new QHBoxLayout), m_chart(new QChartView(this))
 {
     auto *layout = new QVBoxLayout(this);
     m_title->setWordWrap(true);
@@ -68,12 +70,11 @@ InspectorWidget::InspectorWidget(MappingDocument *document, QWidget *parent)
     layout->addWidget(m_title);
     layout->addWidget(m_shapes);
     layout->addWidget(m_fix);
-    auto *buttons = new QHBoxLayout;
-    buttons->addWidget(m_suggestButton);
-    buttons->addWidget(m_editButton);
-    buttons->addWidget(m_unmapButton);
-    buttons->addStretch();
-    layout->addLayout(buttons);
+    m_buttons->addWidget(m_suggestButton);
+    m_buttons->addWidget(m_editButton);
+    m_buttons->addWidget(m_unmapButton);
+    m_buttons->addStretch();
+    layout->addLayout(m_buttons);
     layout->addWidget(m_values);
     m_chart->setRenderHint(QPainter::Antialiasing);
     m_chart->setMinimumHeight(160);
@@ -95,6 +96,17 @@ void InspectorWidget::showTarget(const QString &targetKey)
     refresh();
 }
 
+void InspectorWidget::setGuessActions(QAction *accept, QAction *reject)
+{
+    m_acceptGuessButton = new QToolButton(this);
+    m_acceptGuessButton->setDefaultAction(accept);
+    m_rejectGuessButton = new QToolButton(this);
+    m_rejectGuessButton->setDefaultAction(reject);
+    m_buttons->insertWidget(0, m_rejectGuessButton);
+    m_buttons->insertWidget(0, m_acceptGuessButton);
+    refresh();
+}
+
 void InspectorWidget::refresh()
 {
     const Checkpoint *target = m_document->target();
@@ -105,6 +117,11 @@ void InspectorWidget::refresh()
     m_suggestButton->setEnabled(has && source);
     m_editButton->setEnabled(has && source);
     m_unmapButton->setEnabled(has);
+    const bool guessed = has && m_document->result().mappings[static_cast<size_t>(m)].status == MatchStatus::Guessed;
+    for (QToolButton *button : {m_acceptGuessButton, m_rejectGuessButton}) {
+        if (button != nullptr)
+            button->setVisible(guessed);
+    }
     if (!has) {
         m_title->setText(tr("<i>Select a target leaf or a row of the mapping table.</i>"));
         m_shapes->clear();
@@ -115,9 +132,11 @@ void InspectorWidget::refresh()
     }
     const Mapping &mapping = m_document->result().mappings[static_cast<size_t>(m)];
     const TensorEntry &leaf = target->tensors()[static_cast<size_t>(t)];
-    m_title->setText(QStringLiteral("<b>%1</b> ← %2").arg(mapping.target.toHtmlEscaped(),
-                                                           mapping.sources.isEmpty() ? tr("<i>no source</i>")
-                                                                                     : mapping.sources.join(QStringLiteral(", ")).toHtmlEscaped()));
+    const bool constant = mapping.origin == MatchOrigin::Constant;
+    const QString from = constant ? tr("constant <b>%1</b>").arg(constantValueText(mapping.constant, leaf.dtype).toHtmlEscaped())
+                         : mapping.sources.isEmpty() ? tr("<i>no source</i>")
+                                                     : mapping.sources.join(QStringLiteral(", ")).toHtmlEscaped();
+    m_title->setText(QStringLiteral("<b>%1</b> ← %2").arg(mapping.target.toHtmlEscaped(), from));
     QString shapes;
     Shape firstSourceShape;
     for (const QString &key : mapping.sources) {
@@ -127,17 +146,27 @@ void InspectorWidget::refresh()
         const TensorEntry &entry = source->tensors()[static_cast<size_t>(s)];
         if (firstSourceShape.empty())
             firstSourceShape = entry.shape;
-        shapes += tr("source %1 %2<br>").arg(highlightedShape(entry.shape, leaf.shape), dtypeName(entry.dtype));
+        shapes += tr("source %1 %2").arg(highlightedShape(entry.shape, leaf.shape), dtypeName(entry.dtype));
+        // Tied weights: one tensor saved under several names.
+        const QStringList tied = m_document->tiedWith(key);
+        if (!tied.isEmpty())
+            shapes += tr(" — same storage as %1").arg(tied.join(QStringLiteral(", ")).toHtmlEscaped());
+        shapes += QStringLiteral("<br>");
     }
     shapes += tr("target %1 %2").arg(highlightedShape(leaf.shape, mapping.sources.isEmpty() ? leaf.shape : firstSourceShape),
                                       dtypeName(leaf.dtype));
     m_shapes->setText(shapes);
     const QString color = statusColor(mapping.status).name();
-    m_fix->setText(QStringLiteral("<span style='color:%1'><b>%2</b></span> %3<br>%4")
+    const QString review = mapping.status == MatchStatus::Guessed
+                               ? tr("<br><i>Decided by order and shape alone: check it, then accept (Ctrl+Return) or reject (Ctrl+Backspace).</i>")
+                               : QString();
+    m_fix->setText(QStringLiteral("<span style='color:%1'><b>%2</b></span> %3<br>%4%5")
                        .arg(color, statusLabel(mapping.status),
                             mapping.transforms.empty() ? QString() : QStringLiteral("<code>%1</code>").arg(mapping.expression().toHtmlEscaped()),
-                            mapping.reason.toHtmlEscaped()));
+                            mapping.reason.toHtmlEscaped(), review));
     QString values;
+    if (constant)
+        values += tr("written: %1 (constant)").arg(constantValueText(mapping.constant, leaf.dtype));
     if (source && !mapping.sources.isEmpty()) {
         const int s = source->indexOf(mapping.sources.front());
         if (s >= 0) {

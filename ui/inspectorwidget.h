@@ -5,8 +5,11 @@
 
 #include <QWidget>
 
+class QAction;
+class QHBoxLayout;
 class QLabel;
 class QPushButton;
+class QToolButton;
 class QChartView;
 
 namespace graft::ui {
@@ -21,6 +24,8 @@ public:
     /// Shows the target leaf `targetKey` (empty: nothing selected).
     void showTarget(const QString &targetKey);
     QString currentTarget() const { return m_target; }
+    /// Buttons for the review queue's Accept / Reject actions, shown while a guess is inspected.
+    void setGuessActions(QAction *accept, QAction *reject);
 
 private:
     void refresh();
@@ -38,6 +43,9 @@ private:
     QPushButton *m_suggestButton;
     QPushButton *m_editButton;
     QPushButton *m_unmapButton;
+    QHBoxLayout *m_buttons;
+    QToolButton *m_acceptGuessButton = nullptr;
+    QToolButton *m_rejectGuessButton = nullptr;
     QChartView *m_chart;
 };
 

@@ -4,7 +4,7 @@
 #include "checkpoint/checkpointopener.h"
 #include "checkpointtreemodel.h"
 #include "combinesavedialog.h"
-#include "diffwindow.h"
+#include "diffchooser.h"
 #include "inspectorwidget.h"
 #include "jobrunner.h"
 #include "keyfilterproxymodel.h"
@@ -17,6 +17,8 @@
 #include "mappingtableview.h"
 #include "problemsmodel.h"
 #include "recentfiles.h"
+#include "reviewqueue.h"
+#include "unusedsourcesmodel.h"
 
 #include <QAction>
 #include <QCloseEvent>
@@ -36,6 +38,7 @@
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
+#include <QTableView>
 #include <QTabWidget>
 #include <QToolBar>
 #include <QUndoView>
@@ -50,7 +53,8 @@ MainWindow::MainWindow(QWidget *parent)
       m_sourceModel(new CheckpointTreeModel(m_document, CheckpointTreeModel::Side::Source, this)),
       m_targetModel(new CheckpointTreeModel(m_document, CheckpointTreeModel::Side::Target, this)),
       m_tableModel(new MappingTableModel(m_document, this)), m_tableProxy(new KeyFilterProxyModel(this)),
-      m_problemsModel(new ProblemsModel(m_document, this)), m_jobs(new JobRunner(this))
+      m_problemsModel(new ProblemsModel(m_document, this)), m_unusedModel(new UnusedSourcesModel(m_document, this)),
+      m_reviewQueue(new ReviewQueue(m_document, this)), m_jobs(new JobRunner(this))
 {
     initialiseResources();
     setWindowTitle(tr("Graft"));
@@ -78,12 +82,19 @@ MainWindow::MainWindow(QWidget *parent)
     auto *problems = new QListView(this);
     problems->setModel(m_problemsModel);
     problems->setUniformItemSizes(true);
+    auto *unused = new QTableView(this);
+    unused->setModel(m_unusedModel);
+    unused->setSelectionBehavior(QAbstractItemView::SelectRows);
+    unused->verticalHeader()->hide();
+    unused->horizontalHeader()->setStretchLastSection(true);
+    unused->setColumnWidth(UnusedSourcesModel::KeyColumn, 260);
     auto *history = new QUndoView(m_document->undoStack(), this);
     history->setEmptyLabel(tr("<opened files>"));
 
     m_bottomTabs = new QTabWidget(this);
     m_bottomTabs->addTab(m_tableView, tr("Mapping"));
     m_bottomTabs->addTab(problems, tr("Problems"));
+    m_bottomTabs->addTab(unused, tr("Unused Sources"));
     m_bottomTabs->addTab(history, tr("History"));
 
     m_inspector = new InspectorWidget(m_document, this);
@@ -141,6 +152,18 @@ MainWindow::MainWindow(QWidget *parent)
             m_targetPane->selectKey(target);
             m_inspector->showTarget(target);
         }
+    });
+    connect(unused, &QTableView::doubleClicked, this, [this](const QModelIndex &index) {
+        m_sourcePane->selectKey(index.data(UnusedSourcesModel::SourceKeyRole).toString());
+    });
+    // The review queue walks the guesses from the target the inspector shows.
+    m_reviewQueue->setCurrentTargetProvider([this] { return m_inspector->currentTarget(); });
+    m_inspector->setGuessActions(m_reviewQueue->acceptAction(), m_reviewQueue->rejectAction());
+    connect(m_reviewQueue, &ReviewQueue::message, this, [this](const QString &text) { statusBar()->showMessage(text, 8000); });
+    connect(m_reviewQueue, &ReviewQueue::selectTargetRequested, this, [this](const QString &target) {
+        if (!m_tableView->selectTarget(target)) // the table's filter hides it: show it anyway
+            m_targetPane->selectKey(target);
+        m_inspector->showTarget(target);
     });
     connect(m_targetModel, &CheckpointTreeModel::incompatibleDropRequested, this,
             [this](const QString &target, const QStringList &sources, const QString &reason) {
@@ -218,12 +241,15 @@ void MainWindow::createActions()
     QMenu *mapping = menuBar()->addMenu(tr("&Mapping"));
     QAction *autoMatch = mapping->addAction(tr("&Auto-match…"), QKeySequence(tr("Ctrl+M")), this, &MainWindow::autoMatch);
     QAction *ruleAction = mapping->addAction(tr("Add &Rename Rule…"), QKeySequence(tr("Ctrl+R")), this, &MainWindow::addRenameRule);
+    mapping->addSeparator();
+    m_reviewQueue->addTo(mapping);
 
     toolbar->addAction(openSourceAction);
     toolbar->addAction(openTargetAction);
     toolbar->addSeparator();
     toolbar->addAction(autoMatch);
     toolbar->addAction(ruleAction);
+    toolbar->addAction(m_reviewQueue->reviewAction());
     toolbar->addAction(loadProfileAction);
     toolbar->addSeparator();
     toolbar->addAction(undo);
@@ -335,10 +361,12 @@ void MainWindow::updateSummary()
         return;
     }
     const MappingSummary s = m_document->result().summary();
-    m_summary->setText(tr("%1 targets — mapped %2 (exact %3, fixable %4) · incompatible %5 · unmapped %6 · kept %7 · ambiguous %8 · unused sources %9")
-                           .arg(s.targets).arg(s.exact + s.fixable).arg(s.exact).arg(s.fixable).arg(s.incompatible)
-                           .arg(s.unmapped).arg(s.kept).arg(s.ambiguous).arg(s.unusedSources));
+    m_summary->setText(tr("%1 targets — mapped %2 (exact %3, fixable %4) · guessed %5 · incompatible %6 · unmapped %7 · kept %8 · ambiguous %9")
+                           .arg(s.targets).arg(s.exact + s.fixable).arg(s.exact).arg(s.fixable).arg(s.guessed).arg(s.incompatible)
+                           .arg(s.unmapped).arg(s.kept).arg(s.ambiguous)
+                       + tr(" · unused sources %1 (+ %2 buffers)").arg(s.unusedSources).arg(m_unusedModel->bufferCount()));
     m_bottomTabs->setTabText(1, tr("Problems (%1)").arg(m_problemsModel->rowCount()));
+    m_bottomTabs->setTabText(2, tr("Unused Sources (%1 + %2 buffers)").arg(s.unusedSources).arg(m_unusedModel->bufferCount()));
 }
 
 void MainWindow::mapSelection()
@@ -436,38 +464,7 @@ void MainWindow::combineAndSave()
     dialog.exec();
 }
 
-void MainWindow::diffDialog()
-{
-    QMessageBox choice(this);
-    choice.setWindowTitle(tr("Diff"));
-    choice.setText(tr("Compare parameters"));
-    QPushButton *files = choice.addButton(tr("Two files…"), QMessageBox::ActionRole);
-    QPushButton *result = nullptr;
-    if (!m_lastSavedPath.isEmpty() && m_document->source() && m_document->target()) {
-        choice.setInformativeText(tr("…or the source against the file last saved (%1), through the current mapping.")
-                                      .arg(QFileInfo(m_lastSavedPath).fileName()));
-        result = choice.addButton(tr("Source vs. saved result"), QMessageBox::ActionRole);
-    }
-    choice.addButton(QMessageBox::Cancel);
-    choice.exec();
-    auto *window = new DiffWindow;
-    window->setAttribute(Qt::WA_DeleteOnClose);
-    if (choice.clickedButton() == files) {
-        const QString a = QFileDialog::getOpenFileName(this, tr("Diff: file A"), QFileInfo(m_sourcePath).path());
-        const QString b = a.isEmpty() ? QString() : QFileDialog::getOpenFileName(this, tr("Diff: file B"), QFileInfo(a).path());
-        if (b.isEmpty()) {
-            delete window;
-            return;
-        }
-        window->compareFiles(a, b);
-    } else if (result != nullptr && choice.clickedButton() == result) {
-        window->compareThroughMapping(*m_document->source(), *m_document->target(), m_document->result(), m_lastSavedPath);
-    } else {
-        delete window;
-        return;
-    }
-    window->show();
-}
+void MainWindow::diffDialog() { chooseAndShowDiff(this, m_document, m_sourcePath, m_lastSavedPath); }
 
 void MainWindow::closeEvent(QCloseEvent *event)
 {

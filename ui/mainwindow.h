@@ -26,6 +26,8 @@ class MappingTableModel;
 class MappingTableView;
 class ProblemsModel;
 class RecentFiles;
+class ReviewQueue;
+class UnusedSourcesModel;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -41,6 +43,7 @@ public:
     void loadProfile(const QString &path, bool quiet = false);
 
     MappingDocument *document() const { return m_document; }
+    ReviewQueue *reviewQueue() const { return m_reviewQueue; }
     const QString &sourcePath() const { return m_sourcePath; }
     const QString &targetPath() const { return m_targetPath; }
     /// True while a file is opening or a match is running.
@@ -80,6 +83,8 @@ private:
     KeyFilterProxyModel *m_tableProxy;
     MappingTableView *m_tableView = nullptr;
     ProblemsModel *m_problemsModel;
+    UnusedSourcesModel *m_unusedModel;
+    ReviewQueue *m_reviewQueue;
     JobRunner *m_jobs;
     InspectorWidget *m_inspector = nullptr;
     QTabWidget *m_bottomTabs = nullptr;

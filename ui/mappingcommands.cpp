@@ -3,7 +3,7 @@
 namespace graft::ui {
 
 SetMappingsCommand::SetMappingsCommand(MappingDocument *document, const QString &text, std::vector<Mapping> after)
-    : QUndoCommand(text), m_document(document), m_after(std::move(after))
+    : QUndoCommand(text), m_document(document), m_beforeState(document->editState()), m_after(std::move(after))
 {
     for (const Mapping &mapping : m_after) {
         const int index = document->mappingIndex(mapping.target);
@@ -12,7 +12,9 @@ SetMappingsCommand::SetMappingsCommand(MappingDocument *document, const QString 
     }
 }
 
-void SetMappingsCommand::undo() { m_document->applyMappings(m_before); }
+// applyMappings keeps the options in step with the new mappings; undoing through it would pin
+// the old automatic matches as explicit ones, so undo restores the state as it was.
+void SetMappingsCommand::undo() { m_document->restoreMappings(m_before, m_beforeState); }
 void SetMappingsCommand::redo() { m_document->applyMappings(m_after); }
 
 ReplaceMappingCommand::ReplaceMappingCommand(MappingDocument *document, const QString &text, MappingResult after,

@@ -19,6 +19,7 @@ public:
 private:
     MappingDocument *m_document;
     std::vector<Mapping> m_before;
+    MappingEditState m_beforeState;
     std::vector<Mapping> m_after;
 };
 

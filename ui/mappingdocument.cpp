@@ -13,6 +13,7 @@ MappingDocument::MappingDocument(QObject *parent) : QObject(parent) {}
 void MappingDocument::setSource(Checkpoint checkpoint)
 {
     m_source = std::move(checkpoint);
+    m_bufferReasons.clear();
     m_undoStack.clear();
     Q_EMIT sourceChanged();
     rematchWithoutHistory();
@@ -89,6 +90,41 @@ Mapping MappingDocument::keptMapping(const QString &target) const
     return mapping;
 }
 
+QStringList MappingDocument::tiedWith(const QString &source) const
+{
+    for (const QStringList &tie : m_result.tiedSources) {
+        if (tie.contains(source)) {
+            QStringList others = tie;
+            others.removeAll(source);
+            return others;
+        }
+    }
+    return {};
+}
+
+Mapping MappingDocument::acceptedGuess(const QString &target) const
+{
+    const int m = mappingIndex(target);
+    if (m < 0)
+        return keptMapping(target);
+    const Mapping &guess = m_result.mappings[static_cast<size_t>(m)];
+    // The chain is checked again (it produces the target or the pin says incompatible).
+    Mapping accepted = proposeMapping(target, guess.sources, guess.transforms);
+    accepted.reason = QStringLiteral("guess accepted; ") + guess.reason;
+    return accepted;
+}
+
+Mapping MappingDocument::rejectedGuess(const QString &target) const
+{
+    Mapping rejected;
+    rejected.target = target;
+    rejected.status = MatchStatus::Unmapped;
+    const int m = mappingIndex(target);
+    const QString was = m >= 0 ? m_result.mappings[static_cast<size_t>(m)].sources.join(QStringLiteral(", ")) : QString();
+    rejected.reason = was.isEmpty() ? QStringLiteral("guess rejected") : QStringLiteral("guess rejected: was ← %1 by order and shape").arg(was);
+    return rejected;
+}
+
 std::vector<Mapping> MappingDocument::matchSubtrees(const QStringList &sourceKeys, const QStringList &targetKeys) const
 {
     std::vector<Mapping> mappings;
@@ -146,8 +182,26 @@ void MappingDocument::applyMappings(const std::vector<Mapping> &mappings)
     Q_EMIT mappingsChanged(changed);
 }
 
+void MappingDocument::restoreMappings(const std::vector<Mapping> &mappings, const MappingEditState &state)
+{
+    QList<int> changed;
+    for (const Mapping &mapping : mappings) {
+        const int index = m_result.indexOfTarget(mapping.target);
+        if (index < 0)
+            continue;
+        m_result.mappings[static_cast<size_t>(index)] = mapping;
+        changed << index;
+    }
+    m_options = state.options;
+    m_result.ambiguous = state.ambiguous;
+    rebuildSourceUse();
+    Q_EMIT mappingsChanged(changed);
+}
+
 void MappingDocument::replaceResult(const MappingResult &result, const MatchOptions &options)
 {
+    for (const BufferEntry &buffer : result.unusedBuffers)
+        m_bufferReasons.insert(buffer.key, buffer.reason);
     m_result = result;
     m_options = options;
     rebuildSourceUse();
@@ -156,18 +210,39 @@ void MappingDocument::replaceResult(const MappingResult &result, const MatchOpti
 
 void MappingDocument::rebuildSourceUse()
 {
+    // The same rules as the matcher's result: guessed sources are in use (not unused, not yet
+    // written), a tied twin of a used name is the same tensor, buffers are listed apart.
     m_sourceUse.clear();
+    QSet<QString> incompatibleUse;
     for (const Mapping &mapping : m_result.mappings) {
-        if (mapping.status == MatchStatus::Exact || mapping.status == MatchStatus::Fixable) {
-            for (const QString &source : mapping.sources)
+        const bool uses = mapping.status == MatchStatus::Exact || mapping.status == MatchStatus::Fixable || mapping.status == MatchStatus::Guessed;
+        for (const QString &source : mapping.sources) {
+            if (uses)
                 m_sourceUse.insert(source, mapping.target);
+            else if (mapping.status == MatchStatus::Incompatible)
+                incompatibleUse.insert(source);
+        }
+    }
+    for (const QStringList &tie : m_result.tiedSources) {
+        const auto used = std::find_if(tie.begin(), tie.end(), [&](const QString &key) { return m_sourceUse.contains(key); });
+        if (used == tie.end())
+            continue;
+        const QString target = m_sourceUse.value(*used);
+        for (const QString &key : tie) {
+            if (!m_sourceUse.contains(key))
+                m_sourceUse.insert(key, target);
         }
     }
     m_result.unusedSources.clear();
+    m_result.unusedBuffers.clear();
     if (m_source) {
         const QSet<QString> ignored(m_options.ignoredSources.begin(), m_options.ignoredSources.end());
         for (const TensorEntry &entry : m_source->tensors()) {
-            if (!m_sourceUse.contains(entry.key) && !ignored.contains(entry.key))
+            if (m_sourceUse.contains(entry.key) || ignored.contains(entry.key) || incompatibleUse.contains(entry.key))
+                continue;
+            if (const auto buffer = m_bufferReasons.constFind(entry.key); buffer != m_bufferReasons.constEnd())
+                m_result.unusedBuffers.push_back({entry.key, *buffer});
+            else
                 m_result.unusedSources << entry.key;
         }
     }

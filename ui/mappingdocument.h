@@ -15,6 +15,13 @@
 
 namespace graft::ui {
 
+/// What an edit of some mappings changes besides the mappings: the options kept in step with
+/// hand edits (explicit pins, kept targets) and the ambiguity list. Undo restores it exactly.
+struct MappingEditState {
+    MatchOptions options;
+    std::vector<Ambiguity> ambiguous;
+};
+
 class MappingDocument : public QObject {
     Q_OBJECT
 public:
@@ -32,19 +39,32 @@ public:
 
     /// Index of the mapping for a target key (-1 when absent).
     int mappingIndex(const QString &target) const { return m_result.indexOfTarget(target); }
-    /// Which target uses a source key (empty when unused).
+    /// Which target uses a source key (exact, fixable or guessed; a tied twin of a used key
+    /// counts as used by the same target), empty when unused.
     QString targetOfSource(const QString &source) const { return m_sourceUse.value(source); }
+    /// Why `source` is a buffer a target need not take (a causal mask, a step counter), or empty.
+    QString bufferReason(const QString &source) const { return m_bufferReasons.value(source); }
+    /// The other names of `source`'s storage (tied weights saved under several keys), or empty.
+    QStringList tiedWith(const QString &source) const;
 
     /// The mapping the document would make for `target` <- `sources` with the suggested fix
     /// (analysePair for one source; explicit `chain` when given).
     Mapping proposeMapping(const QString &target, const QStringList &sources, const std::optional<TransformChain> &chain = {}) const;
     /// "kept at the target's value": what unmapping a target makes.
     Mapping keptMapping(const QString &target) const;
+    /// The guessed mapping of `target` accepted by the user: an explicit pin with the guessed
+    /// sources and chain (exact or fixable as the chain says), reason "guess accepted; …".
+    Mapping acceptedGuess(const QString &target) const;
+    /// The guessed mapping of `target` rejected by the user: unmapped, reason "guess rejected: …".
+    Mapping rejectedGuess(const QString &target) const;
     /// Matching restricted to source keys under `sourcePrefix` and target keys under `targetPrefix`.
     std::vector<Mapping> matchSubtrees(const QStringList &sourceKeys, const QStringList &targetKeys) const;
 
     // Mutators used by the undo commands only.
     void applyMappings(const std::vector<Mapping> &mappings);
+    /// Undo of applyMappings: puts `mappings` back and restores `state` exactly.
+    void restoreMappings(const std::vector<Mapping> &mappings, const MappingEditState &state);
+    MappingEditState editState() const { return {m_options, m_result.ambiguous}; }
     void replaceResult(const MappingResult &result, const MatchOptions &options);
 
 Q_SIGNALS:
@@ -64,6 +84,7 @@ private:
     MappingResult m_result;
     MatchOptions m_options;
     QHash<QString, QString> m_sourceUse; // source key -> target key
+    QHash<QString, QString> m_bufferReasons; // source buffers (masks, counters) -> why, from every match of this source
     QUndoStack m_undoStack;
 };
 

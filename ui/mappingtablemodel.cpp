@@ -1,5 +1,6 @@
 #include "mappingtablemodel.h"
 
+#include "constantvalue.h"
 #include "mappingdocument.h"
 #include "statusstyle.h"
 
@@ -34,7 +35,7 @@ QVariant MappingTableModel::data(const QModelIndex &index, int role) const
     case SortRole:
         switch (index.column()) {
         case TargetColumn: return m.target;
-        case SourceColumn: return m.sources.join(QStringLiteral(", "));
+        case SourceColumn: return sourceText(m);
         case StatusColumn: return role == SortRole ? QVariant(static_cast<int>(m.status)) : QVariant(statusLabel(m.status));
         case FixColumn: return m.transforms.empty() ? QString() : m.expression();
         case ConfidenceColumn:
@@ -48,14 +49,26 @@ QVariant MappingTableModel::data(const QModelIndex &index, int role) const
         return index.column() == StatusColumn ? QVariant(statusIcon(m.status)) : QVariant();
     case Qt::BackgroundRole:
         return statusBackground(m.status);
+    case Qt::ForegroundRole:
+        // Guessed rows say so in their own colour: order and shape decided, nobody checked yet.
+        return index.column() == StatusColumn && m.status == MatchStatus::Guessed ? QVariant(statusColor(m.status)) : QVariant();
     case Qt::ToolTipRole:
-        return m.reason;
+        return m.status == MatchStatus::Guessed ? tr("%1\nGuessed by order and shape: check it, then accept (Ctrl+Return) or reject (Ctrl+Backspace).").arg(m.reason)
+                                                : m.reason;
     case TargetKeyRole:
         return m.target;
     case SourceKeysRole:
         return m.sources;
     }
     return {};
+}
+
+QString MappingTableModel::sourceText(const Mapping &mapping) const
+{
+    if (mapping.origin != MatchOrigin::Constant || m_document->target() == nullptr)
+        return mapping.sources.join(QStringLiteral(", "));
+    const int t = m_document->target()->indexOf(mapping.target);
+    return t < 0 ? QString() : mappingSourceText(mapping, m_document->target()->tensors()[static_cast<size_t>(t)].dtype);
 }
 
 QVariant MappingTableModel::headerData(int section, Qt::Orientation orientation, int role) const

@@ -2,6 +2,8 @@
 // The mapping table: one row per target leaf — target ← source, status, the fix in numpy
 // syntax, confidence, reason. Read-only; edits happen through commands.
 
+#include "mapping/mapping.h"
+
 #include <QAbstractTableModel>
 
 namespace graft::ui {
@@ -22,6 +24,9 @@ public:
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
 
 private:
+    /// The sources, or "= False" for a constant leaf.
+    QString sourceText(const Mapping &mapping) const;
+
     MappingDocument *m_document;
 };
 

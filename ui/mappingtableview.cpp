@@ -40,8 +40,23 @@ void MappingTableView::selectFirstProblemOrFix()
         }
         return false;
     };
-    if (!pick([](const Mapping &m) { return m.status == MatchStatus::Incompatible || m.status == MatchStatus::Unmapped; }))
+    if (!pick([](const Mapping &m) {
+            return m.status == MatchStatus::Incompatible || m.status == MatchStatus::Unmapped || m.status == MatchStatus::Guessed;
+        }))
         pick([](const Mapping &m) { return m.status == MatchStatus::Fixable; });
+}
+
+bool MappingTableView::selectTarget(const QString &target)
+{
+    for (int row = 0; row < model()->rowCount(); ++row) {
+        const QModelIndex index = model()->index(row, 0);
+        if (index.data(MappingTableModel::TargetKeyRole).toString() == target) {
+            selectRow(row);
+            scrollTo(index);
+            return true;
+        }
+    }
+    return false;
 }
 
 } // namespace graft::ui

@@ -15,8 +15,10 @@ public:
     MappingTableView(MappingDocument *document, QAbstractItemModel *model, QWidget *parent = nullptr);
 
     /// Selects the most informative row, in the table's order: the first incompatible or
-    /// unmapped target, else the first that needs a fix; nothing when every row is fine.
+    /// unmapped target or guess, else the first that needs a fix; nothing when every row is fine.
     void selectFirstProblemOrFix();
+    /// Selects the row of `target` and scrolls to it; false when the filter hides it.
+    bool selectTarget(const QString &target);
 
 private:
     MappingDocument *m_document;

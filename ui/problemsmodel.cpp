@@ -34,6 +34,11 @@ void ProblemsModel::rebuild()
             m_problems.push_back({tr("incompatible: %1 ← %2: %3").arg(m.target, m.sources.join(QStringLiteral(", ")), m.reason), m.target, 2});
     }
     for (const Mapping &m : result.mappings) {
+        if (m.status == MatchStatus::Guessed)
+            m_problems.push_back({tr("guessed by order and shape: check and accept, or map it: %1 ← %2").arg(m.target, m.sources.join(QStringLiteral(", "))),
+                                  m.target, 0});
+    }
+    for (const Mapping &m : result.mappings) {
         if (m.status == MatchStatus::Unmapped && m_document->source() != nullptr)
             m_problems.push_back({tr("unmapped: %1").arg(m.target), m.target, 1});
     }
@@ -53,6 +58,8 @@ QVariant ProblemsModel::data(const QModelIndex &index, int role) const
     case Qt::DisplayRole: return problem.text;
     case Qt::ToolTipRole: return problem.text;
     case Qt::DecorationRole:
+        if (problem.severity == 0)
+            return statusIcon(MatchStatus::Guessed);
         return QApplication::style()->standardIcon(problem.severity == 2 ? QStyle::SP_MessageBoxCritical : QStyle::SP_MessageBoxWarning);
     case TargetKeyRole: return problem.target;
     }

@@ -1,5 +1,5 @@
 #pragma once
-// The problems list: unmapped and incompatible target leaves, ambiguous matches, stale profile
+// The problems list: unmapped, incompatible and guessed target leaves, ambiguous matches, stale profile
 // entries and file errors. Each row knows the target key to jump to (if any).
 
 #include <QAbstractListModel>
@@ -25,7 +25,7 @@ private:
     struct Problem {
         QString text;
         QString target;
-        int severity = 0; // 2 error, 1 warning
+        int severity = 0; // 2 error, 1 warning, 0 a guess to review
     };
     void rebuild();
 

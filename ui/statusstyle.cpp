@@ -14,6 +14,7 @@ QColor statusColor(MatchStatus status)
     case MatchStatus::Incompatible: return QColor(0xc6, 0x28, 0x28);
     case MatchStatus::Unmapped: return QColor(0x75, 0x75, 0x75);
     case MatchStatus::Kept: return QColor(0x45, 0x6e, 0xa8);
+    case MatchStatus::Guessed: return QColor(0x7b, 0x3f, 0xb5); // violet: decided by order and shape alone
     }
     return {};
 }
@@ -27,6 +28,7 @@ QVariant statusBackground(MatchStatus status)
     case MatchStatus::Incompatible: return QColor(0xfb, 0xdf, 0xdf);
     case MatchStatus::Unmapped: return {};
     case MatchStatus::Kept: return QColor(0xe6, 0xee, 0xf8);
+    case MatchStatus::Guessed: return QColor(0xef, 0xe4, 0xfa);
     }
     return {};
 }

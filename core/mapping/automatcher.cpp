@@ -457,10 +457,10 @@ void Matcher::matchByOrder(bool isomorphicOnly)
         sourceKeys.push_back(shapeKeyOf(k.spec));
 
     auto flag = [&](int t) { return m_targets[static_cast<size_t>(t)].key.endsWith(QLatin1String("first_time_index")); };
-    auto assignIsomorphic = [&](const std::vector<int> &gapTargets, const std::vector<int> &gapSources) {
+    auto assignIsomorphic = [&](const std::vector<int> &gapTargets, const std::vector<int> &gapSources, bool distinct = false) {
         const std::vector<std::pair<int, int>> pairs =
             isomorphicPairs(gapTargets, gapSources, m_targets, m_sources, targetRoles, sourceRoles, m_convention,
-                            [this](const QStringList &a, const QStringList &b) { return indexContradiction(a, b); });
+                            [this](const QStringList &a, const QStringList &b) { return indexContradiction(a, b); }, distinct);
         for (const auto &[t, s] : pairs) {
             const PairAnalysis analysis = analysePair(m_sources[static_cast<size_t>(s)].spec, m_targets[static_cast<size_t>(t)].spec,
                                                       m_convention, m_targets[static_cast<size_t>(t)].key);
@@ -484,6 +484,24 @@ void Matcher::matchByOrder(bool isomorphicOnly)
         }
         if (!openTargets.empty() && assignIsomorphic(openTargets, openSources))
             return;
+        // Siblings under one parent path that both sides share (`stem.0`, `stem.1` <-> `stem.conv`,
+        // `stem.norm`): a file with sorted keys (safetensors) keeps no model order, but it keeps
+        // the order of a parent's numbered children.
+        QHash<QString, std::vector<int>> targetsByParent;
+        QHash<QString, std::vector<int>> sourcesByParent;
+        auto parentOf = [](const QStringList &roles) {
+            const qsizetype drop = !roles.isEmpty() && isParameterName(roles.last()) ? 2 : 1;
+            return roles.size() > drop ? roles.mid(0, roles.size() - drop).join(QLatin1Char('.')) : QString();
+        };
+        for (int t : openTargets)
+            targetsByParent[parentOf(targetRoles(static_cast<size_t>(t)))].push_back(t);
+        for (int s : openSources)
+            sourcesByParent[parentOf(sourceRoles(static_cast<size_t>(s)))].push_back(s);
+        for (auto it = targetsByParent.constBegin(); it != targetsByParent.constEnd(); ++it) {
+            const auto sources = sourcesByParent.constFind(it.key());
+            if (!it.key().isEmpty() && sources != sourcesByParent.constEnd())
+                assignIsomorphic(it.value(), *sources, true);
+        }
     }
 
     int targetStart = 0;

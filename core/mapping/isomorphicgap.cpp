@@ -5,6 +5,7 @@
 #include <QHash>
 
 #include <algorithm>
+#include <limits>
 
 namespace graft {
 namespace {
@@ -14,13 +15,17 @@ struct Module {
     std::vector<std::pair<QString, int>> parameters; ///< (parameter name, leaf index), sorted by name
 };
 
-// Modules in order of first appearance (an Equinox (model, state) lists a BatchNorm's weight in
-// the model part and its statistics in the state part: one module all the same).
+// Modules in tree order: by the first leaf anywhere in their subtree, a parent before its first
+// child. (torch's state_dict lists a module's own parameters before its children's — ConvNeXt's
+// layer_scale — where an Equinox module declares them wherever its author did; an Equinox
+// (model, state) lists a BatchNorm's statistics after the whole model: one module all the same.)
 std::vector<Module> modulesOf(const std::vector<int> &leaves, const std::function<const QStringList &(size_t)> &roles)
 {
     std::vector<Module> modules;
     QHash<QString, size_t> byPath;
-    for (int leaf : leaves) {
+    QHash<QString, int> subtreeFirst; // module path -> position of the first leaf below it
+    for (size_t position = 0; position < leaves.size(); ++position) {
+        const int leaf = leaves[position];
         QStringList tokens = roles(static_cast<size_t>(leaf));
         QString parameter;
         if (!tokens.isEmpty() && isParameterName(tokens.last()))
@@ -32,9 +37,19 @@ std::vector<Module> modulesOf(const std::vector<int> &leaves, const std::functio
             modules.push_back({tokens, {}});
         }
         modules[*it].parameters.emplace_back(parameter, leaf);
+        for (qsizetype depth = 0; depth <= tokens.size(); ++depth) {
+            const QString prefix = tokens.mid(0, depth).join(QLatin1Char('.'));
+            if (!subtreeFirst.contains(prefix))
+                subtreeFirst.insert(prefix, static_cast<int>(position));
+        }
     }
     for (Module &module : modules)
         std::sort(module.parameters.begin(), module.parameters.end());
+    std::stable_sort(modules.begin(), modules.end(), [&](const Module &a, const Module &b) {
+        const int first = subtreeFirst.value(a.roles.join(QLatin1Char('.')));
+        const int second = subtreeFirst.value(b.roles.join(QLatin1Char('.')));
+        return first != second ? first < second : a.roles.size() < b.roles.size();
+    });
     return modules;
 }
 
@@ -71,7 +86,8 @@ std::vector<std::pair<int, int>> isomorphicPairs(const std::vector<int> &gapTarg
                                                  const std::vector<KeySpec> &targets, const std::vector<KeySpec> &sources,
                                                  const std::function<const QStringList &(size_t)> &targetRoles,
                                                  const std::function<const QStringList &(size_t)> &sourceRoles, Convention convention,
-                                                 const std::function<bool(const QStringList &, const QStringList &)> &namesContradict)
+                                                 const std::function<bool(const QStringList &, const QStringList &)> &namesContradict,
+                                                 bool distinctModules)
 {
     if (gapTargets.size() != gapSources.size() || gapTargets.empty())
         return {};
@@ -84,10 +100,44 @@ std::vector<std::pair<int, int>> isomorphicPairs(const std::vector<int> &gapTarg
         return {};
     // Neighbours alike on either side (an SE block's reduce and expand of one width): order
     // alone would say which is which, so those stay open for the guessing pass.
+    // Only true neighbours count: modules with nothing already decided between them on one side
+    // or the other (a decided module in between on both sides fixes their order).
+    auto adjacent = [](const Module &a, const Module &b, const std::vector<int> &gap) {
+        int last = -1;
+        int first = std::numeric_limits<int>::max();
+        for (const auto &parameter : a.parameters)
+            last = std::max(last, parameter.second);
+        for (const auto &parameter : b.parameters)
+            first = std::min(first, parameter.second);
+        if (first < last)
+            return true;
+        // Every leaf between them belongs to the gap: nothing separates them.
+        const auto from = std::upper_bound(gap.begin(), gap.end(), last);
+        const auto to = std::lower_bound(gap.begin(), gap.end(), first);
+        return to - from == first - last - 1;
+    };
+    std::vector<int> sortedTargets = gapTargets;
+    std::vector<int> sortedSources = gapSources;
+    std::sort(sortedTargets.begin(), sortedTargets.end());
+    std::sort(sortedSources.begin(), sortedSources.end());
     std::vector<bool> uncertain(targetModules.size(), false);
     for (size_t m = 1; m < targetModules.size(); ++m) {
-        if (alike(targetModules[m - 1], targetModules[m], targets) || alike(sourceModules[m - 1], sourceModules[m], sources))
+        const bool alikeTargets = alike(targetModules[m - 1], targetModules[m], targets);
+        const bool alikeSources = alike(sourceModules[m - 1], sourceModules[m], sources);
+        if (!alikeTargets && !alikeSources)
+            continue;
+        const bool separated = !adjacent(targetModules[m - 1], targetModules[m], sortedTargets)
+                               && !adjacent(sourceModules[m - 1], sourceModules[m], sortedSources);
+        if (!separated)
             uncertain[m - 1] = uncertain[m] = true;
+    }
+    if (distinctModules) {
+        for (size_t a = 0; a < targetModules.size(); ++a) {
+            for (size_t b = a + 1; b < targetModules.size(); ++b) {
+                if (alike(targetModules[a], targetModules[b], targets) || alike(sourceModules[a], sourceModules[b], sources))
+                    uncertain[a] = uncertain[b] = true;
+            }
+        }
     }
     std::vector<std::pair<int, int>> pairs;
     for (size_t m = 0; m < targetModules.size(); ++m) {

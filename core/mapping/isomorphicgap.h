@@ -14,11 +14,13 @@ namespace graft {
 
 /// (target, source) pairs when the gap is isomorphic at the module level (neighbours alike
 /// left out), else empty.
-/// `targetRoles` / `sourceRoles` give roleTokens() of a leaf by index.
+/// `targetRoles` / `sourceRoles` give roleTokens() of a leaf by index. With `distinctModules`
+/// (a parent's children compared on their own), any two modules alike stay open, neighbours or not.
 std::vector<std::pair<int, int>> isomorphicPairs(const std::vector<int> &gapTargets, const std::vector<int> &gapSources,
                                                  const std::vector<KeySpec> &targets, const std::vector<KeySpec> &sources,
                                                  const std::function<const QStringList &(size_t)> &targetRoles,
                                                  const std::function<const QStringList &(size_t)> &sourceRoles, Convention convention,
-                                                 const std::function<bool(const QStringList &, const QStringList &)> &namesContradict);
+                                                 const std::function<bool(const QStringList &, const QStringList &)> &namesContradict,
+                                                 bool distinctModules = false);
 
 } // namespace graft

@@ -28,6 +28,19 @@ bool isEmbeddingRole(const QString &role)
     return roles.contains(role);
 }
 
+// An embedding-like module (its role from naming.json), cached per distinct module name.
+bool isEmbeddingModule(const QString &module)
+{
+    static thread_local QHash<QString, bool> cache;
+    const auto it = cache.constFind(module);
+    if (it != cache.constEnd())
+        return *it;
+    const QStringList roles = roleTokens(module + QStringLiteral(".weight"));
+    const bool embedding = roles.size() >= 2 && isEmbeddingRole(roles[roles.size() - 2]);
+    cache.insert(module, embedding);
+    return embedding;
+}
+
 bool isTranspose(const Transform &transform, bool stacked)
 {
     return transform.op == TransformOp::Transpose
@@ -62,23 +75,36 @@ std::optional<Subject> subjectOf(size_t index, const Mapping &mapping, const std
     }
     if (subject.source.shape.size() != 2 || subject.target.shape.size() != 2)
         return std::nullopt;
-    const QStringList targetTokens = keyTokens(targets[index].key);
-    const QString parameter = targetTokens.value(targetTokens.size() - 1);
-    if (parameter != QLatin1String("weight") && parameter != QLatin1String("kernel"))
+    // Raw tokens only (a 100k-key model passes here once per 2-D weight): the parameter name,
+    // the module name (its role looked up once per distinct name) and the block group.
+    const QString &targetKey = targets[index].key;
+    if (!targetKey.endsWith(QLatin1String("weight")) && !targetKey.endsWith(QLatin1String("kernel")))
         return std::nullopt;
-    const QStringList roles = roleTokens(mapping.sources.front());
-    if (roles.size() < 2 || roles.last() != QLatin1String("weight") || isEmbeddingRole(roles[roles.size() - 2]))
+    const QStringList sourceTokens = keyTokens(mapping.sources.front());
+    if (sourceTokens.size() < 2)
         return std::nullopt;
-    const QStringList targetRoles = roleTokens(targets[index].key);
-    if (targetRoles.size() >= 2 && isEmbeddingRole(targetRoles[targetRoles.size() - 2]))
+    const QString &sourceParameter = sourceTokens.last();
+    if (sourceParameter != QLatin1String("weight") && sourceParameter != QLatin1String("kernel"))
+        return std::nullopt;
+    subject.module = sourceTokens[sourceTokens.size() - 2];
+    if (isEmbeddingModule(subject.module))
+        return std::nullopt;
+    const QStringList targetTokens = keyTokens(targetKey);
+    if (targetTokens.size() >= 2 && isEmbeddingModule(targetTokens[targetTokens.size() - 2]))
         return std::nullopt;
     for (const Transform &transform : mapping.transforms)
         subject.transposed = subject.transposed || isTranspose(transform, stacked);
-    const QStringList pattern = roleTemplate(mapping.sources.front()).split(QLatin1Char('.'));
-    const qsizetype lastIndex = pattern.lastIndexOf(QStringLiteral("#"));
-    subject.group = lastIndex < 0 ? QString() : pattern.mid(0, lastIndex + 1).join(QLatin1Char('.'));
-    const QStringList rawTokens = keyTokens(mapping.sources.front());
-    subject.module = rawTokens.value(rawTokens.size() - 2);
+    qsizetype lastIndex = -1;
+    for (qsizetype i = 0; i < sourceTokens.size(); ++i) {
+        if (isIndexToken(sourceTokens[i]))
+            lastIndex = i;
+    }
+    QStringList group = sourceTokens.mid(0, lastIndex + 1);
+    for (QString &token : group) {
+        if (isIndexToken(token))
+            token = QStringLiteral("#");
+    }
+    subject.group = group.join(QLatin1Char('.'));
     return subject;
 }
 

@@ -174,6 +174,19 @@ QStringList roleTokens(const QString &key)
     QStringList tokens = keyTokens(key);
     if (key.startsWith(QLatin1Char('[')) && tokens.size() > 1 && (tokens.first() == QLatin1String("0") || tokens.first() == QLatin1String("1")))
         tokens.removeFirst(); // `[0].…` / `[1].…` of a saved (model, state) tuple
+    // `encoder_layer_0` (torchvision ViT) -> encoder_layer, 0 (keyTokens splits `name_3` only
+    // when the name has no underscore of its own).
+    for (qsizetype i = 0; i < tokens.size(); ++i) {
+        const QString &token = tokens[i];
+        const qsizetype underscore = token.lastIndexOf(QLatin1Char('_'));
+        if (underscore > 0 && underscore + 1 < token.size() && isIndexToken(token.mid(underscore + 1))
+            && !isIndexToken(token.left(underscore))) {
+            const QString index = token.mid(underscore + 1);
+            tokens[i] = token.left(underscore);
+            tokens.insert(i + 1, index);
+            ++i;
+        }
+    }
     tokens.removeAll(QStringLiteral("params"));
     tokens.removeAll(QStringLiteral("batch_stats"));
     tokens = applyPhrases(applyPhrases(tokens));

@@ -89,6 +89,8 @@ Profile profileFromResult(const MappingResult &result, const Checkpoint &source,
     profile.rules = rules;
     profile.notes = notes;
     for (const Mapping &mapping : result.mappings) {
+        if (mapping.origin == MatchOrigin::Constant)
+            continue; // set by the matcher each time (a BatchNorm flag), not a pair of the user's
         if (mapping.status == MatchStatus::Exact || mapping.status == MatchStatus::Fixable) {
             profile.mappings.push_back({mapping.target, mapping.sources, mapping.transforms, true});
         } else if (mapping.status == MatchStatus::Kept) {

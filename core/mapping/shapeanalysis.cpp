@@ -95,6 +95,32 @@ std::optional<std::vector<int>> conventionPermutation(Convention convention, siz
     return std::nullopt;
 }
 
+// True when `to` only splits or merges neighbouring axes of `from` (C order): [32] -> [4, 8],
+// [32, 32] -> [32, 4, 8]. Such a reshape keeps every value where a Flax DenseGeneral expects it.
+bool splitsAxes(const Shape &from, const Shape &to)
+{
+    if (numelOf(from) != numelOf(to) || from.empty() || to.empty())
+        return false;
+    size_t i = 0;
+    size_t j = 0;
+    while (i < from.size() && j < to.size()) {
+        qint64 a = from[i++];
+        qint64 b = to[j++];
+        while (a != b) {
+            if (a < b) {
+                if (i >= from.size())
+                    return false;
+                a *= from[i++];
+            } else {
+                if (j >= to.size())
+                    return false;
+                b *= to[j++];
+            }
+        }
+    }
+    return i == from.size() && j == to.size();
+}
+
 QString permutationText(const std::vector<int> &perm)
 {
     TransformChain chain{Transform::transpose(perm)};
@@ -152,6 +178,17 @@ PairAnalysis analysePair(const TensorSpec &source, const TensorSpec &target, Con
             if (!isIdentity(chosen))
                 chain.push_back(Transform::transpose(chosen));
         }
+    } else if (const std::optional<std::vector<int>> kernel = conventionPermutation(convention, source.shape.size(), targetKey);
+               kernel && splitsAxes(permuted(source.shape, *kernel), target.shape)) {
+        // A Flax DenseGeneral kernel: (in, out) with the heads axis split out.
+        chain.push_back(Transform::transpose(*kernel));
+        chain.push_back(Transform::reshape(target.shape));
+        why << QStringLiteral("%1 convention: %2, then axes split: %3").arg(conventionName(convention), permutationText(*kernel),
+                                                                          shapeToString(target.shape));
+    } else if (!kernel && source.shape.size() < target.shape.size() && source.shape.size() == 1 && splitsAxes(source.shape, target.shape)) {
+        // A DenseGeneral bias: (out,) -> (heads, head_dim).
+        chain.push_back(Transform::reshape(target.shape));
+        why << QStringLiteral("axis split: %1 -> %2").arg(shapeToString(source.shape), shapeToString(target.shape));
     } else {
         // A fused tensor: one axis is k times the target's, the rest equal -> a slice.
         if (source.shape.size() == target.shape.size()) {

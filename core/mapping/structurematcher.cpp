@@ -417,6 +417,7 @@ std::optional<StructureCandidate> StructureMatcher::attempt(int target, const Ru
     }
     if (sourceIndices == targetIndices + 1) {
         // Per-layer sources into a stacked leaf: the source head's last index runs over the layers.
+        // A stacked leaf's first axis counts the layers found (checked once found).
         const qsizetype free = head.lastIndexOf(QStringLiteral("#"));
         std::vector<int> all;
         std::vector<std::vector<TensorSpec>> layers;
@@ -476,6 +477,8 @@ std::optional<StructureCandidate> StructureMatcher::attempt(int target, const Ru
         }
         if (layers.empty())
             return std::nullopt;
+        if (leaf.spec.shape.empty() || leaf.spec.shape[0] != static_cast<qint64>(layers.size()))
+            return std::nullopt; // not a stack of these layers (T5's `encoder.rel_bias` is block 0's bias)
         PairAnalysis analysis = gathered(layers, leaf.spec, m_convention, leaf.key, true);
         return finish(all, analysis, MatchOrigin::Stacked);
     }
@@ -521,9 +524,9 @@ StructureMatch StructureMatcher::run()
         const RoleForm &form = m_targetForms[t];
         bool decided = false;
         for (qsizetype j = 0; j < form.tokens.size() && !decided; ++j) {
+            // A tail of a parameter name alone never teaches a rewrite, but under a rewrite the
+            // other leaves taught (`stages.#.blocks.#` -> `stages.#.blocks`) it finds its source.
             const QStringList tail = form.tokens.mid(j);
-            if (parameterOnly(tail))
-                break;
             const auto rules = m_rules.constFind(form.pattern.mid(0, j).join(QLatin1Char('.')));
             if (rules == m_rules.constEnd())
                 continue;

@@ -2,6 +2,7 @@
 
 #include "checkpoint/checkpointopener.h"
 #include "checkpointtreemodel.h"
+#include "documentstate.h"
 #include "keyfilterproxymodel.h"
 #include "keytreeview.h"
 #include "mainwindow.h"
@@ -149,6 +150,7 @@ void TestWorkbench::undoRedoOfEveryCommand()
     MappingDocument document;
     loadExample(document);
     const QString matched = mappingText(document);
+    const QString matchedState = graft::test::documentState(document);
 
     // Unmap one leaf.
     document.undoStack()->push(new SetMappingsCommand(&document, QStringLiteral("unmap"), {document.keptMapping(QStringLiteral(".features[0].bias"))}));
@@ -157,6 +159,8 @@ void TestWorkbench::undoRedoOfEveryCommand()
     QVERIFY(unmapped.contains(QStringLiteral(".features[0].bias<- kept")));
     document.undoStack()->undo();
     QCOMPARE(mappingText(document), matched);
+    // Exactly as before, options too: undo must not pin the automatic match it restores.
+    QCOMPARE(graft::test::documentState(document), matchedState);
     document.undoStack()->redo();
     QCOMPARE(mappingText(document), unmapped);
 
