@@ -22,6 +22,9 @@ Writes into OUTDIR (skips files that already exist with the same generator versi
                              the rename rules (`REGEX=>REPLACEMENT`, one a line)
     transformer_100k.pth     W4: the same keys with every dim scaled down (storages are holes)
     transformer_100k_eqx.skeleton.json / .eqx   W4: the Equinox twin as a Graft skeleton
+    keys_N.pth               W6: N small float32 tensors (`blocks.I.weight`, 4x4; storages are
+                             holes) for N = 1000, 4000, 20000, 100000 (smoke: 1000, 4000):
+                             how convert's time and memory grow with the key count
 
 The transformer pair is built to exercise every matcher strategy at scale:
   * names that match after canonicalisation (`model.layers.3.mlp.experts.7.up_proj.weight` vs
@@ -50,6 +53,9 @@ from torchpickle_writer import (  # noqa: E402
     REBUILD_V2, GlobalRef, StorageRef, TensorRef, contiguous_stride, torch_style_pickle)
 
 GENERATOR_VERSION = 1
+
+KEY_LADDER = (1000, 4000, 20000, 100000)  # W6 (bench/run.py reads these too)
+KEY_LADDER_SMOKE = (1000, 4000)
 
 VGG19_CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
              512, 512, 512, 512, "M", 512, 512, 512, 512, "M"]
@@ -334,6 +340,15 @@ def main(argv):
         done(marker)
         print("make_workloads: transformer key lists (%d source keys, %d target leaves) and files"
               % (len(source), len(target)), flush=True)
+    # W6: the key-count ladder.
+    for count in KEY_LADDER_SMOKE if args.smoke else KEY_LADDER:
+        name = "keys_%d.pth" % count
+        ok, marker = stamp_ok(out, name, dict(settings, keys=count))
+        if not ok:
+            write_sparse_torch_zip(os.path.join(out, name),
+                                   [("blocks.%d.weight" % i, "float32", [4, 4]) for i in range(count)])
+            done(marker)
+            print("make_workloads: " + name, flush=True)
     return 0
 
 

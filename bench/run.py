@@ -27,6 +27,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PYTHON = "/usr/bin/python3"  # Debian's torch and numpy live there
+# W6's key ladder: the keys_N.pth files make_workloads.py writes (its KEY_LADDER*: keep in step).
+KEY_LADDER = (1000, 4000, 20000, 100000)
+KEY_LADDER_SMOKE = (1000, 4000)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -395,6 +398,139 @@ class Bench:
             self.summary.append(("W5 diff", "≤ 2× cat", "not yet measured (no `graft-cli diff`)", None))
         self.sections.append(("W5 — diff", "\n".join(text)))
 
+    def tensor_count(self, path):
+        """Tensors `graft-cli inspect --json` lists in `path`."""
+        proc = subprocess.run([self.cli, "inspect", "--json", path], capture_output=True)
+        if proc.returncode != 0:
+            raise SystemExit("bench: `graft-cli inspect --json %s` failed:\n%s" % (path, proc.stderr.decode(errors="replace")[-2000:]))
+        return len(json.loads(proc.stdout)["tensors"])
+
+    def w6_convert_keys(self):
+        self.note("W6 convert, 100k tensors")
+        src, skeleton = self.path("transformer_100k.pth"), self.path("transformer_100k_eqx.skeleton.json")
+        with open(self.path("transformer.rules"), encoding="utf-8") as f:
+            rules = [line.strip() for line in f if line.strip()]
+        rule_args = [arg for rule in rules for arg in ("--rule", rule)]
+        out_self, out_skeleton = os.path.join(self.out, "w6_self.pth"), os.path.join(self.out, "w6_skeleton.eqx")
+
+        def remover(path):
+            def remove():
+                if os.path.exists(path):
+                    os.remove(path)
+            return remove
+
+        inspect = Command("graft-cli inspect (the baseline)", [self.cli, "inspect", src], "baseline")
+        onto_self = Command("graft-cli convert onto itself (.pth)", [self.cli, "convert", src, src, "-o", out_self], "graft",
+                            before=remover(out_self))
+        onto_skeleton = Command("graft-cli convert onto the Equinox skeleton (.eqx; bf16 → float32 casts)",
+                                [self.cli, "convert", src, skeleton] + rule_args + ["--keep-unmapped", "--accept-guesses",
+                                                                                    "-o", out_skeleton],
+                                "graft", before=remover(out_skeleton))
+        measure([inspect, onto_self, onto_skeleton], self.args.reps, self.args.cold, warmup=not self.args.smoke)
+        # Every leaf must be in the outputs of the last repetition.
+        keys, skeleton_leaves = self.tensor_count(src), self.tensor_count(skeleton)
+        written = {out_self: self.tensor_count(out_self), out_skeleton: self.tensor_count(out_skeleton)}
+        for path, want in ((out_self, keys), (out_skeleton, skeleton_leaves)):
+            if written[path] != want:
+                self.failures.append("W6: %s holds %d tensors, expected %d" % (os.path.basename(path), written[path], want))
+            remover(path)()
+
+        text = ["`transformer_100k.pth` (%d keys, %.0f MB, storages are holes) converted onto itself, and onto its "
+                "Equinox twin `transformer_100k_eqx.skeleton.json` (%d leaves: the W3 rename rules, `--keep-unmapped` "
+                "for the leaves nothing provides, `--accept-guesses` for the routers matched by order and shape). The "
+                "baseline is `graft-cli inspect` of the same file, interleaved in the same run. Both outputs hold every "
+                "leaf: %s.\n" % (keys, os.path.getsize(src) / 1e6, skeleton_leaves,
+                                   "yes" if written[out_self] == keys and written[out_skeleton] == skeleton_leaves else "**NO**"),
+                TABLE_HEAD, table_row(inspect), table_row(onto_self), table_row(onto_skeleton), "",
+                "| target | measured | |\n|---|---|---|"]
+        for name, command in (("onto itself", onto_self), ("onto a skeleton", onto_skeleton)):
+            ratio = command.median / inspect.median
+            ok = ratio <= 3.0
+            measured = "%.2f× inspect (%s vs %s)" % (ratio, ms(command.median), ms(inspect.median))
+            text.append("| %s: ≤ 3× the time of inspecting it | %s | %s |" % (name, measured, verdict(ok)))
+            self.summary.append(("W6 convert 100k %s" % name, "≤ 3× inspect", measured, ok))
+
+        # The key ladder: the same tiny tensors, more and more keys.
+        startup = Command("`graft-cli --help` (start-up)", [self.cli, "--help"], "info")
+        measure([startup], self.args.reps, warmup=not self.args.smoke)
+        base_kib = max(startup.rss)
+        rows = []
+        ladder = KEY_LADDER_SMOKE if self.args.smoke else KEY_LADDER
+        out_keys = os.path.join(self.out, "w6_keys.pth")
+        for count in ladder:
+            f = self.path("keys_%d.pth" % count)
+            ins = Command("inspect", [self.cli, "inspect", f], "baseline")
+            conv = Command("convert onto itself", [self.cli, "convert", f, f, "-o", out_keys], "graft",
+                           before=remover(out_keys))
+            measure([ins, conv], self.args.reps, self.args.cold, warmup=not self.args.smoke)
+            if self.tensor_count(out_keys) != count:
+                self.failures.append("W6: keys_%d.pth converted onto itself lost tensors" % count)
+            remover(out_keys)()
+            rows.append((count, ins, conv))
+        text += ["", "Key ladder: `keys_N.pth` (N float32 [4, 4] tensors) converted onto itself, against inspecting it; "
+                 "start-up RSS (`graft-cli --help`) %s. Memory per key is peak RSS above start-up over N." % mb(base_kib),
+                 "", "| keys | inspect (median) | convert (median) | convert ÷ inspect | inspect peak RSS | convert peak RSS "
+                 "| convert RSS per key | convert time per key |", "|---|---|---|---|---|---|---|---|"]
+        per_key = []
+        for count, ins, conv in rows:
+            kib = max(conv.rss)
+            per_key.append((kib - base_kib) * 1024 / count)
+            text.append("| %d | %s | %s | %.2f× | %s | %s | %.1f KB | %.1f µs |"
+                        % (count, ms(ins.median), ms(conv.median), conv.median / ins.median, mb(max(ins.rss)), mb(kib),
+                           per_key[-1] / 1e3, conv.median / count * 1e6))
+        growth = per_key[-1] / per_key[-2] if len(per_key) >= 2 and per_key[-2] > 0 else float("nan")
+        ok = growth <= 1.5
+        text += ["", "Commands: `%s inspect FILE`, `%s convert FILE FILE -o %s`." % (self.cli, self.cli, out_keys), "",
+                 "Target memory flat in the number of keys (peak RSS per key at %d keys ≤ 1.5× that at %d): %.2f× — %s.\n"
+                 % (ladder[-1], ladder[-2], growth, verdict(ok))]
+        self.summary.append(("W6 convert: memory flat in the number of keys", "RSS/key at %dk ≤ 1.5× at %dk"
+                             % (ladder[-1] // 1000, ladder[-2] // 1000),
+                             "%.2f× (%.1f KB vs %.1f KB per key)" % (growth, per_key[-1] / 1e3, per_key[-2] / 1e3), ok))
+        self.sections.append(("W6 — convert, 100k tensors", "\n".join(text)))
+
+    def merge(self, path, started, command_line, rerun):
+        """Updates an existing report with the workloads of this run only (`--only`): their
+        sections and summary rows are replaced, the others kept as they were measured, and a
+        header line says what was re-measured when, under what load."""
+        with open(path, encoding="utf-8") as f:
+            old = f.read()
+        head, _, rest = old.partition("\n## Summary\n")
+        chunks = ("## Summary\n" + rest).split("\n## ")
+        summary_rows = [line for line in chunks[0].splitlines() if line.startswith("| W")]
+        sections = {}
+        for chunk in chunks[1:]:
+            title, _, body = chunk.partition("\n")
+            if title[:1] == "W" and title[1:2].isdigit():
+                sections[title] = body.strip("\n")
+
+        def workload(name):  # "W6 convert ..." or "W6 — convert" -> 6
+            digits = "".join(ch for ch in name.split()[0][1:] if ch.isdigit())
+            return int(digits) if digits else 99
+
+        rows = [row for row in summary_rows if "W%d" % workload(row[2:]) not in rerun]
+        for name, target, measured, ok in self.summary:
+            rows.append("| %s | %s | %s | %s |" % (name, target, measured, "not measured" if ok is None else verdict(ok)))
+        rows.sort(key=lambda row: workload(row[2:]))  # stable: a workload's rows keep their order
+        for title in [t for t in sections if "W%d" % workload(t) in rerun]:
+            del sections[title]
+        for title, body in self.sections:
+            sections[title] = body.rstrip()
+        info = machine_info()
+        lines = head.rstrip("\n").splitlines()
+        lines = [line for line in lines if not any(line.startswith("- %s re-measured" % w) for w in rerun)]
+        lines.append("- %s re-measured %s (took %.0f s) by `%s`, commit %s; load average at the end: %s"
+                     % (", ".join(sorted(rerun)), started.strftime("%Y-%m-%d %H:%M %Z").strip(),
+                        time.time() - started.timestamp(), command_line, info["commit"], info["load"]))
+        lines += ["", "## Summary", "", "| workload | target | measured | |", "|---|---|---|---|"] + rows
+        for title in sorted(sections, key=workload):
+            lines += ["", "## " + title, "", sections[title]]
+        if self.args.notes and os.path.exists(self.args.notes):
+            with open(self.args.notes, encoding="utf-8") as f:
+                lines += ["", f.read().rstrip()]
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+        self.note("updated %s (%s)" % (path, ", ".join(sorted(rerun))))
+
     def write(self, path, started, command_line):
         info = machine_info()
         lines = ["# Benchmarks", "",
@@ -444,7 +580,8 @@ def main(argv):
     parser.add_argument("--reps", type=int, default=5, help="timed runs per command (default 5)")
     parser.add_argument("--smoke", action="store_true", help="tiny workloads, 1 run each")
     parser.add_argument("--cold", action="store_true", help="drop the page cache before each file-bound run (root)")
-    parser.add_argument("--only", default="W1,W2,W3,W4,W5", help="comma-separated workloads")
+    parser.add_argument("--only", default="W1,W2,W3,W4,W5,W6",
+                        help="comma-separated workloads; docs/benchmarks.md then keeps the others' figures")
     parser.add_argument("--skip-python-diff", action="store_true", help="skip the (slow, 6 GB) Python diff baseline")
     parser.add_argument("--output", help="Markdown file (default docs/benchmarks.md; WORK/benchmarks.md with --smoke)")
     parser.add_argument("--notes", default=os.path.join(HERE, "notes.md"), help="appended to the report")
@@ -463,10 +600,14 @@ def main(argv):
     subprocess.run(generate, check=True)
     bench = Bench(args)
     steps = {"W1": bench.w1_inspect, "W2": bench.w2_convert, "W3": bench.w3_automatch, "W4": bench.w4_gui,
-             "W5": bench.w5_diff}
+             "W5": bench.w5_diff, "W6": bench.w6_convert_keys}
     for name in args.only.split(","):
         steps[name.strip().upper()]()
-    bench.write(output, started, args.command_line)
+    rerun = {name.strip().upper() for name in args.only.split(",")}
+    if not args.smoke and not args.output and rerun != set(steps) and os.path.exists(output):
+        bench.merge(output, started, args.command_line, rerun)  # --only: the other workloads' figures stay
+    else:
+        bench.write(output, started, args.command_line)
     for name, target, measured, ok in bench.summary:
         print("  %-40s %-28s %-40s %s" % (name, target, measured, "-" if ok is None else "met" if ok else "NOT MET"))
     for failure in bench.failures:

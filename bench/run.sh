@@ -9,6 +9,7 @@
 #   bench/run.sh                 full run, 5 timed runs per command (~10 min)
 #   bench/run.sh --smoke         tiny workloads, 1 run each, into build/bench/smoke (< 60 s)
 #   bench/run.sh --reps 9 --work /big/disk/graft-bench --only W1,W2 [--cold] [--skip-python-diff]
+#                                (--only updates just those workloads in docs/benchmarks.md)
 #
 # BUILD_DIR (default ./build) selects the build folder.
 set -euo pipefail

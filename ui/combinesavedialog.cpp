@@ -115,25 +115,27 @@ void CombineSaveDialog::browse()
         m_path->setText(path);
 }
 
+namespace {
+
+/// What the background job reports: the write's result (or the plan's error) and the plan's
+/// warnings (leaves that kept the target's values).
+struct SaveOutcome {
+    Result<WriteSummary> written;
+    QStringList warnings;
+};
+
+} // namespace
+
 void CombineSaveDialog::save()
 {
     if (m_running || !m_document->source() || !m_document->target())
         return;
     const QString out = m_path->text();
     const std::optional<OutputFormat> format = outputFormatFromName(m_format->currentData().toString());
-    // Guesses are written only once accepted (through the review queue, as pins): never here.
-    Result<ConversionPlan> plan = planConversion(*m_document->source(), *m_document->target(), m_document->result(), m_keepUnmapped->isChecked(),
-                                                 /*acceptGuesses=*/false);
-    if (!plan) {
-        m_message->setText(QStringLiteral("<span style='color:#c62828'>%1</span>").arg(plan.error().toString().toHtmlEscaped()));
-        Q_EMIT finished(false, plan.error().toString());
-        return;
-    }
-    WriteOptions options = combinedWriteOptions(*format, *m_document->source(), m_sourcePath, *m_document->target(), m_targetPath);
     m_cancel->store(false);
     const std::shared_ptr<std::atomic<bool>> cancel = m_cancel;
     QPointer<QProgressBar> progress = m_progress;
-    options.progress = [cancel, progress](qint64 done, qint64 total) {
+    ProgressCallback reportProgress = [cancel, progress](qint64 done, qint64 total) {
         QMetaObject::invokeMethod(progress, [progress, done, total] {
             if (progress) {
                 progress->setMaximum(static_cast<int>(total));
@@ -146,15 +148,14 @@ void CombineSaveDialog::save()
     m_saveButton->setEnabled(false);
     m_cancelButton->setText(tr("Cancel"));
     m_message->setText(tr("Writing %1…").arg(out));
-    auto *watcher = new QFutureWatcher<Result<WriteSummary>>(this);
-    std::vector<OutputLeaf> leaves = std::move(plan->leaves);
-    const QStringList warnings = plan->warnings;
-    connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, out, warnings] {
+    auto *watcher = new QFutureWatcher<SaveOutcome>(this);
+    connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, out] {
         watcher->deleteLater();
         m_running = false;
         m_saveButton->setEnabled(true);
         m_cancelButton->setText(tr("Close"));
-        Result<WriteSummary> written = watcher->result();
+        const SaveOutcome outcome = watcher->result();
+        const Result<WriteSummary> &written = outcome.written;
         if (!written) {
             m_message->setText(QStringLiteral("<span style='color:#c62828'>%1</span>").arg(written.error().toString().toHtmlEscaped()));
             Q_EMIT finished(false, written.error().toString());
@@ -162,11 +163,24 @@ void CombineSaveDialog::save()
         }
         m_message->setText(tr("Wrote %1: %2 leaves, %3 bytes.%4")
                                .arg(out.toHtmlEscaped()).arg(written->leaves).arg(written->bytes)
-                               .arg(warnings.isEmpty() ? QString() : tr(" %1 leaves kept the target's values.").arg(warnings.size())));
+                               .arg(outcome.warnings.isEmpty() ? QString() : tr(" %1 leaves kept the target's values.").arg(outcome.warnings.size())));
         showLoadingCode(out);
         Q_EMIT finished(true, out);
     });
-    watcher->setFuture(QtConcurrent::run([out, leaves = std::move(leaves), options] { return writeCheckpoint(out, leaves, options); }));
+    // Planning a 100k-leaf target takes a while too, so it runs in the job with the write. The job
+    // gets its own copies: checkpoints share their index (cheap), the mapping is copied once.
+    watcher->setFuture(QtConcurrent::run([out, format = *format, source = *m_document->source(), target = *m_document->target(),
+                                          mapping = m_document->result(), keepUnmapped = m_keepUnmapped->isChecked(),
+                                          sourcePath = m_sourcePath, targetPath = m_targetPath,
+                                          reportProgress = std::move(reportProgress)]() -> SaveOutcome {
+        // Guesses are written only once accepted (through the review queue, as pins): never here.
+        Result<ConversionPlan> plan = planConversion(source, target, mapping, keepUnmapped, /*acceptGuesses=*/false);
+        if (!plan)
+            return {plan.error(), {}};
+        WriteOptions options = combinedWriteOptions(format, source, sourcePath, target, targetPath);
+        options.progress = reportProgress;
+        return {writeCheckpoint(out, plan->leaves, options), plan->warnings};
+    }));
 }
 
 void CombineSaveDialog::showLoadingCode(const QString &path)

@@ -102,31 +102,56 @@ TensorBytes TensorBytes::owned(std::vector<uchar> buffer)
     return bytes;
 }
 
+const Checkpoint::Data &Checkpoint::data() const
+{
+    static const Data empty;
+    return m_data ? *m_data : empty;
+}
+
+Checkpoint::Data &Checkpoint::buildableData()
+{
+    // Copy-on-write: a copy taken before (or during) building keeps the index it saw.
+    if (!m_data)
+        m_data = std::make_shared<Data>();
+    else if (m_data.use_count() > 1)
+        m_data = std::make_shared<Data>(*m_data);
+    return *m_data;
+}
+
 qint64 Checkpoint::totalBytes() const
 {
     qint64 total = 0;
-    for (const TensorEntry &entry : m_tensors)
+    for (const TensorEntry &entry : tensors())
         total += entry.nbytes();
     return total;
 }
 
 int Checkpoint::addFile(MappedFilePtr file)
 {
-    m_files.push_back(std::move(file));
-    return static_cast<int>(m_files.size()) - 1;
+    std::vector<MappedFilePtr> &files = buildableData().files;
+    files.push_back(std::move(file));
+    return static_cast<int>(files.size()) - 1;
 }
 
 int Checkpoint::addSegment(const Segment &segment)
 {
-    m_segments.push_back(segment);
-    return static_cast<int>(m_segments.size()) - 1;
+    std::vector<Segment> &segments = buildableData().segments;
+    segments.push_back(segment);
+    return static_cast<int>(segments.size()) - 1;
+}
+
+void Checkpoint::addOther(OtherEntry entry) { buildableData().others.push_back(std::move(entry)); }
+
+void Checkpoint::addMetadata(QString key, QString value)
+{
+    buildableData().metadata.emplace_back(std::move(key), std::move(value));
 }
 
 Status Checkpoint::addTensor(TensorEntry entry)
 {
     // Built only on failure: a 100k-tensor file adds 100k tensors.
     const auto where = [&entry] { return QStringLiteral("tensor '%1'").arg(entry.key); };
-    if (entry.segment < 0 || entry.segment >= static_cast<int>(m_segments.size()))
+    if (entry.segment < 0 || entry.segment >= static_cast<int>(segments().size()))
         return Error{m_path, where() + QStringLiteral(": no storage for its data")};
     if (entry.shape.size() > 64)
         return Error{m_path, where() + QStringLiteral(": %1 dimensions (at most 64)").arg(entry.shape.size())};
@@ -141,7 +166,7 @@ Status Checkpoint::addTensor(TensorEntry entry)
         return Error{m_path, where() + QStringLiteral(": %1 strides for %2 dimensions")
                                          .arg(entry.strides.size()).arg(entry.shape.size())};
 
-    const Segment &segment = m_segments[entry.segment];
+    const Segment &segment = segments()[static_cast<size_t>(entry.segment)];
     const qint64 available = segment.logicalSize();
     const qint64 itemSize = dtypeSize(entry.dtype);
     if (numel > 0) {
@@ -162,9 +187,10 @@ Status Checkpoint::addTensor(TensorEntry entry)
             return Error{m_path, where() + QStringLiteral(": needs %1 bytes at offset %2 but its storage holds %3")
                                              .arg((lastElement + 1) * itemSize).arg(entry.byteOffset).arg(available)};
     }
-    if (!m_index.contains(entry.key))
-        m_index.insert(entry.key, static_cast<int>(m_tensors.size()));
-    m_tensors.push_back(std::move(entry));
+    Data &data = buildableData();
+    if (!data.byKey.contains(entry.key))
+        data.byKey.insert(entry.key, static_cast<int>(data.tensors.size()));
+    data.tensors.push_back(std::move(entry));
     return Status::success();
 }
 
@@ -201,11 +227,12 @@ void gather(const uchar *base, const TensorEntry &entry, uchar *out)
 
 Result<TensorBytes> Checkpoint::read(int index) const
 {
-    if (index < 0 || index >= static_cast<int>(m_tensors.size()))
+    const Data &data = this->data();
+    if (index < 0 || index >= static_cast<int>(data.tensors.size()))
         return Error{m_path, QStringLiteral("no tensor #%1").arg(index)};
-    const TensorEntry &entry = m_tensors[index];
-    const Segment &segment = m_segments[entry.segment];
-    const MappedFilePtr &file = m_files[segment.file];
+    const TensorEntry &entry = data.tensors[static_cast<size_t>(index)];
+    const Segment &segment = data.segments[static_cast<size_t>(entry.segment)];
+    const MappedFilePtr &file = data.files[static_cast<size_t>(segment.file)];
     const qint64 nbytes = entry.nbytes();
 
     std::vector<uchar> inflated;

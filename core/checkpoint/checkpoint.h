@@ -94,7 +94,11 @@ private:
     qint64 m_size = 0;
 };
 
-/// An opened checkpoint. Cheap to copy (shares its maps).
+/// An opened checkpoint. Cheap to copy: copies share one index (tensors, others, segments,
+/// files, metadata) and its maps, so a plan may hold a copy per output leaf. The index is built
+/// by the readers through the add*() calls and is immutable once shared: building on a
+/// checkpoint that has been copied first gives it its own index (copy-on-write), so a copy
+/// never sees later additions. Sharing is thread-safe for reading; building is single-threaded.
 class Checkpoint {
 public:
     Checkpoint() = default;
@@ -102,15 +106,15 @@ public:
 
     const QString &path() const { return m_path; }
     CheckpointFormat format() const { return m_format; }
-    const std::vector<TensorEntry> &tensors() const { return m_tensors; }
-    const std::vector<OtherEntry> &others() const { return m_others; }
-    const std::vector<MappedFilePtr> &files() const { return m_files; }
-    const std::vector<Segment> &segments() const { return m_segments; }
+    const std::vector<TensorEntry> &tensors() const { return data().tensors; }
+    const std::vector<OtherEntry> &others() const { return data().others; }
+    const std::vector<MappedFilePtr> &files() const { return data().files; }
+    const std::vector<Segment> &segments() const { return data().segments; }
     /// Key/value metadata the format carries (safetensors __metadata__, skeleton framework...).
-    const std::vector<std::pair<QString, QString>> &metadata() const { return m_metadata; }
+    const std::vector<std::pair<QString, QString>> &metadata() const { return data().metadata; }
 
     /// Index of the tensor with this key (the first, should a reader allow a repeat), or -1. O(1).
-    int indexOf(const QString &key) const { return m_index.value(key, -1); }
+    int indexOf(const QString &key) const { return data().byKey.value(key, -1); }
     /// Total bytes of all tensors.
     qint64 totalBytes() const;
 
@@ -118,24 +122,36 @@ public:
     /// little-endian tensors in stored segments. Errors name the file and the key.
     Result<TensorBytes> read(int index) const;
 
+    /// True when this checkpoint and `other` share one index (tests; a copy shares until built on).
+    bool sharesIndexWith(const Checkpoint &other) const { return m_data != nullptr && m_data == other.m_data; }
+
     // Building (used by the readers).
     int addFile(MappedFilePtr file);
     int addSegment(const Segment &segment);
     /// Adds a tensor after checking that every element it addresses lies in its segment.
     Status addTensor(TensorEntry entry);
-    void addOther(OtherEntry entry) { m_others.push_back(std::move(entry)); }
-    void addMetadata(QString key, QString value) { m_metadata.emplace_back(std::move(key), std::move(value)); }
+    void addOther(OtherEntry entry);
+    void addMetadata(QString key, QString value);
     void setFormat(CheckpointFormat format) { m_format = format; }
 
 private:
+    struct Data {
+        std::vector<MappedFilePtr> files;
+        std::vector<Segment> segments;
+        std::vector<TensorEntry> tensors;
+        QHash<QString, int> byKey; ///< key -> position in tensors
+        std::vector<OtherEntry> others;
+        std::vector<std::pair<QString, QString>> metadata;
+    };
+    const Data &data() const;
+    /// The index to build on: this checkpoint's own (copied first if a copy shares it).
+    Data &buildableData();
+
     QString m_path;
     CheckpointFormat m_format = CheckpointFormat::PyTorchZip;
-    std::vector<MappedFilePtr> m_files;
-    std::vector<Segment> m_segments;
-    std::vector<TensorEntry> m_tensors;
-    QHash<QString, int> m_index; ///< key -> position in m_tensors
-    std::vector<OtherEntry> m_others;
-    std::vector<std::pair<QString, QString>> m_metadata;
+    /// Shared by copies; changed only while no copy shares it (use_count() == 1). Null until
+    /// the first add*() (and after a move), read as an empty index.
+    std::shared_ptr<Data> m_data;
 };
 
 /// Row-major (C order) strides for a shape, in elements.

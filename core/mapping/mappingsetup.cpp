@@ -2,6 +2,8 @@
 
 #include "checkpoint/checkpointopener.h"
 
+#include <QFileInfo>
+
 namespace graft {
 
 Result<ProfileSetup> loadProfileSetup(const QString &profilePath, const Checkpoint &source, const Checkpoint &target)
@@ -36,11 +38,18 @@ Result<MappingSetup> loadMappingSetup(const QString &sourcePath, const QString &
     Result<Checkpoint> source = openCheckpoint(sourcePath);
     if (!source)
         return source.error();
-    Result<Checkpoint> target = openCheckpoint(targetPath);
-    if (!target)
-        return target.error();
     setup.source = std::move(source).value();
-    setup.target = std::move(target).value();
+    // A file converted or compared onto itself (a re-save, a format change) is opened once:
+    // the two Checkpoints share its index.
+    const QString canonicalSource = QFileInfo(sourcePath).canonicalFilePath();
+    if (!canonicalSource.isEmpty() && canonicalSource == QFileInfo(targetPath).canonicalFilePath()) {
+        setup.target = setup.source;
+    } else {
+        Result<Checkpoint> target = openCheckpoint(targetPath);
+        if (!target)
+            return target.error();
+        setup.target = std::move(target).value();
+    }
     if (!profilePath.isEmpty()) {
         Result<ProfileSetup> profile = loadProfileSetup(profilePath, setup.source, setup.target);
         if (!profile)

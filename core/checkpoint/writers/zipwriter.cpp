@@ -56,7 +56,9 @@ bool isAscii(const QByteArray &text)
 
 } // namespace
 
-Status ZipWriter::beginMember(const QByteArray &name, qint64 size)
+Status ZipWriter::beginMember(const QByteArray &name, qint64 size) { return openMember(name, size, 0); }
+
+Status ZipWriter::openMember(const QByteArray &name, qint64 size, quint32 headerCrc)
 {
     Member member;
     member.name = name;
@@ -75,7 +77,7 @@ Status ZipWriter::beginMember(const QByteArray &name, qint64 size)
     }
     LittleEndian local;
     local.u32(kLocalSignature).u16(member.zip64Sizes ? 45 : 20).u16(member.flags).u16(0) // stored
-        .u16(0).u16(kDosDate1980).u32(0)                                                 // CRC: patched
+        .u16(0).u16(kDosDate1980).u32(headerCrc)                                         // 0: patched
         .u32(member.zip64Sizes ? kMax32 : member.size).u32(member.zip64Sizes ? kMax32 : member.size)
         .u16(name.size()).u16(extra.data().size())
         .bytes(name).bytes(extra.data());
@@ -112,17 +114,36 @@ Status ZipWriter::endMember()
                         QStringLiteral("the CRC of '%1'").arg(name));
 }
 
+Status ZipWriter::addMember(const QByteArray &name, const char *data, qint64 size, const QString &what)
+{
+    if (size > kChunk) { // one pass over the bytes: CRC while writing, then patched
+        if (Status status = beginMember(name, size); !status)
+            return status;
+        if (Status status = write(data, size, what); !status)
+            return status;
+        return endMember();
+    }
+    const quint32 crc = static_cast<quint32>(
+        crc32_z(crc32_z(0, nullptr, 0), reinterpret_cast<const Bytef *>(data), static_cast<z_size_t>(size)));
+    if (Status status = openMember(name, size, crc); !status)
+        return status;
+    if (Status status = m_sink.write(data, size, what); !status)
+        return status;
+    m_members.back().crc = crc;
+    m_written = static_cast<quint64>(size);
+    m_open = false;
+    return Status::success();
+}
+
 Status ZipWriter::addMember(const QByteArray &name, const QByteArray &bytes)
 {
-    if (Status status = beginMember(name, bytes.size()); !status)
-        return status;
-    if (Status status = write(bytes, QStringLiteral("'%1'").arg(QString::fromUtf8(name))); !status)
-        return status;
-    return endMember();
+    return addMember(name, bytes.constData(), bytes.size(), QStringLiteral("'%1'").arg(QString::fromUtf8(name)));
 }
 
 Status ZipWriter::addMember(const QByteArray &name, const QByteArray &header, const uchar *data, qint64 size, const QString &what)
 {
+    if (header.isEmpty()) // the whole member in one buffer: its CRC goes into the header at once
+        return addMember(name, reinterpret_cast<const char *>(data), size, what);
     if (Status status = beginMember(name, header.size() + size); !status)
         return status;
     if (!header.isEmpty()) {

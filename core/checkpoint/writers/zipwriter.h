@@ -7,7 +7,8 @@
 //
 // A member's size is declared up front, so its local header carries the real sizes and no
 // data descriptor follows the data. The CRC-32 is computed while the data streams (in chunks,
-// while each is hot in cache) and patched into the local header when the member ends. ZIP64
+// while each is hot in cache) and patched into the local header when the member ends (a small
+// member given whole gets its CRC in the header at once). ZIP64
 // records appear where needed (a member or an offset at 4 GiB, 65535 members or more), or
 // everywhere with forceZip64 (for tests). With an alignment, the local header gets an "FB"
 // extra field of padding so the member's data starts on a multiple of it (torch.save aligns
@@ -34,7 +35,11 @@ public:
     Status write(const QByteArray &bytes, const QString &what) { return write(bytes.constData(), bytes.size(), what); }
     /// Closes the member: checks the declared size was written, patches the CRC.
     Status endMember();
-    /// A whole small member at once.
+    /// A whole member at once; `what` names it in errors. When it is small (≤ 4 MiB) its CRC is
+    /// computed first and written with the local header: nothing to patch (for 100k small
+    /// tensors, a patch's seek back and forth costs more than the bytes). The bytes written are
+    /// the same as beginMember/write/endMember's.
+    Status addMember(const QByteArray &name, const char *data, qint64 size, const QString &what);
     Status addMember(const QByteArray &name, const QByteArray &bytes);
     /// A whole member of `header` (may be empty) followed by `size` bytes at `data` (a tensor's).
     Status addMember(const QByteArray &name, const QByteArray &header, const uchar *data, qint64 size, const QString &what);
@@ -42,6 +47,8 @@ public:
     Status finish();
 
 private:
+    Status openMember(const QByteArray &name, qint64 size, quint32 headerCrc);
+
     struct Member {
         QByteArray name;
         quint16 flags = 0;

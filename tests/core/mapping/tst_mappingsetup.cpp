@@ -1,6 +1,7 @@
 // What a mapping starts from (core/mapping/mappingsetup.h), shared by the CLI and the GUI: both
-// files opened, the profile's options and warnings, rename rules after the profile's; each
-// failure names the file (or the rule's origin) at fault; a bad rule leaves the options alone.
+// files opened (once when they are one file), the profile's options and warnings, rename rules
+// after the profile's; each failure names the file (or the rule's origin) at fault; a bad rule
+// leaves the options alone.
 
 #include "mapping/automatcher.h"
 #include "mapping/mappingsetup.h"
@@ -41,6 +42,7 @@ private Q_SLOTS:
     void refusesWithTheCulpritNamed_data();
     void refusesWithTheCulpritNamed();
     void badRuleLeavesOptionsUnchanged();
+    void oneFileOntoItselfIsOpenedOnce();
 
 private:
     QTemporaryDir m_dir;
@@ -136,6 +138,25 @@ void TestMappingSetup::badRuleLeavesOptionsUnchanged()
     QVERIFY(!added.ok());
     QCOMPARE(added.error().file, QString()); // no origin given
     QCOMPARE(rulePatterns(options), QStringList{QStringLiteral("^a=>b")});
+}
+
+void TestMappingSetup::oneFileOntoItselfIsOpenedOnce()
+{
+    // The same file, spelled two ways: one index, shared; the mapping is the identity.
+    const QString path = example("tiny_vgg.pth");
+    const QString spelled = QStringLiteral(GRAFT_SOURCE_DIR "/resources/./examples/../examples/tiny_vgg.pth");
+    Result<MappingSetup> setup = loadMappingSetup(path, spelled, QString(), {});
+    QVERIFY2(setup, qPrintable(setup ? QString() : setup.error().toString()));
+    QVERIFY(setup->target.sharesIndexWith(setup->source));
+    QVERIFY(!setup->source.tensors().empty());
+    const MappingResult mapping = matchCheckpoints(setup->source, setup->target, setup->options);
+    QVERIFY(mapping.complete());
+    for (const Mapping &m : mapping.mappings)
+        QCOMPARE(m.sources, QStringList{m.target});
+    // Two different files are two indexes.
+    Result<MappingSetup> pair = loadMappingSetup(path, example("tiny_vgg.skeleton.json"), QString(), {});
+    QVERIFY(pair);
+    QVERIFY(!pair->target.sharesIndexWith(pair->source));
 }
 
 QTEST_GUILESS_MAIN(TestMappingSetup)

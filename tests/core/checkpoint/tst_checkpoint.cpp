@@ -1,0 +1,125 @@
+// Checkpoint's value semantics over a shared index: copies share one index (cheap to copy, so a
+// 100k-leaf plan may hold a copy per leaf), building on a copy gives it its own index and
+// leaves the other untouched (copy-on-write), and default-constructed or moved-from
+// checkpoints read as empty.
+
+#include "checkpoint/checkpointopener.h"
+#include "checkpoint/checkpointwriter.h"
+
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <cstring>
+
+using namespace graft;
+
+namespace {
+
+/// A safetensors file of `count` float32 [3] tensors "t.I" = {I, I + 1, I + 2}.
+QString writeSmall(const QTemporaryDir &dir, int count)
+{
+    std::vector<OutputLeaf> leaves;
+    for (int i = 0; i < count; ++i) {
+        leaves.push_back({QStringLiteral("t.%1").arg(i), TensorSpec{DType::Float32, {3}}, [i]() -> Result<TensorBytes> {
+                              const float values[3] = {float(i), float(i + 1), float(i + 2)};
+                              std::vector<uchar> bytes(sizeof values);
+                              std::memcpy(bytes.data(), values, sizeof values);
+                              return TensorBytes::owned(std::move(bytes));
+                          }});
+    }
+    const QString path = dir.filePath(QStringLiteral("small.safetensors"));
+    if (Result<WriteSummary> written = writeCheckpoint(path, leaves, WriteOptions{}); !written)
+        qFatal("%s", qPrintable(written.error().toString()));
+    return path;
+}
+
+float firstValue(const Checkpoint &checkpoint, int index)
+{
+    Result<TensorBytes> bytes = checkpoint.read(index);
+    if (!bytes)
+        qFatal("%s", qPrintable(bytes.error().toString()));
+    float value;
+    std::memcpy(&value, bytes->data(), sizeof value);
+    return value;
+}
+
+} // namespace
+
+class TestCheckpoint : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void copiesShareTheIndex();
+    void buildingOnACopyLeavesTheOtherAlone();
+    void emptyAndMovedFromReadAsEmpty();
+};
+
+void TestCheckpoint::copiesShareTheIndex()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    Result<Checkpoint> opened = openCheckpoint(writeSmall(dir, 4));
+    QVERIFY(opened);
+    const Checkpoint copy = *opened;
+    QVERIFY(copy.sharesIndexWith(*opened));
+    QCOMPARE(&copy.tensors(), &opened->tensors()); // the same vector, not an equal one
+    QCOMPARE(copy.path(), opened->path());
+    QCOMPARE(copy.indexOf(QStringLiteral("t.2")), 2);
+    QCOMPARE(firstValue(copy, 3), 3.0f);
+    // Two openings of one file are separate indexes.
+    Result<Checkpoint> again = openCheckpoint(opened->path());
+    QVERIFY(again);
+    QVERIFY(!again->sharesIndexWith(*opened));
+}
+
+void TestCheckpoint::buildingOnACopyLeavesTheOtherAlone()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    Result<Checkpoint> opened = openCheckpoint(writeSmall(dir, 3));
+    QVERIFY(opened);
+    const Checkpoint original = *opened;
+    Checkpoint extended = original;
+    TensorEntry entry;
+    entry.key = QStringLiteral("t.0.again");
+    entry.shape = {3};
+    entry.segment = 0;
+    entry.byteOffset = original.tensors()[0].byteOffset;
+    QVERIFY(extended.addTensor(entry));
+    extended.addMetadata(QStringLiteral("note"), QStringLiteral("added"));
+
+    QVERIFY(!extended.sharesIndexWith(original));
+    QCOMPARE(static_cast<int>(extended.tensors().size()), 4);
+    QCOMPARE(static_cast<int>(original.tensors().size()), 3);
+    QCOMPARE(extended.indexOf(QStringLiteral("t.0.again")), 3);
+    QCOMPARE(original.indexOf(QStringLiteral("t.0.again")), -1);
+    QCOMPARE(firstValue(extended, 3), 0.0f);
+    QCOMPARE(extended.metadata().size(), original.metadata().size() + 1);
+    // Once detached, further building stays on the copy's own index.
+    QVERIFY(extended.addTensor(entry)); // a repeated key: indexOf keeps the first
+    QCOMPARE(static_cast<int>(extended.tensors().size()), 5);
+    QCOMPARE(extended.indexOf(QStringLiteral("t.0.again")), 3);
+    QCOMPARE(static_cast<int>(original.tensors().size()), 3);
+}
+
+void TestCheckpoint::emptyAndMovedFromReadAsEmpty()
+{
+    const Checkpoint empty;
+    QVERIFY(empty.tensors().empty());
+    QVERIFY(empty.files().empty());
+    QCOMPARE(empty.indexOf(QStringLiteral("x")), -1);
+    QCOMPARE(empty.totalBytes(), qint64(0));
+    QVERIFY(!empty.read(0));
+    QVERIFY(!empty.sharesIndexWith(Checkpoint()));
+
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    Result<Checkpoint> opened = openCheckpoint(writeSmall(dir, 2));
+    QVERIFY(opened);
+    Checkpoint moved = std::move(*opened);
+    QCOMPARE(static_cast<int>(moved.tensors().size()), 2);
+    QVERIFY(opened->tensors().empty()); // NOLINT(bugprone-use-after-move): moved-from is valid and empty
+    QCOMPARE(opened->indexOf(QStringLiteral("t.0")), -1);
+}
+
+QTEST_GUILESS_MAIN(TestCheckpoint)
+#include "tst_checkpoint.moc"
