@@ -1,5 +1,6 @@
 #include "mapping/structurematcher.h"
 
+#include "mapping/gathering.h"
 #include "mapping/keynames.h"
 #include "mapping/namingtable.h"
 
@@ -45,32 +46,7 @@ struct Rule {
     int overlap = 0;    ///< tokens shared with the target head (breaks ties between encoder/decoder)
 };
 
-// ---- chains for gathered sources --------------------------------------------------------
-
-Transform lifted(const Transform &transform, qint64 layers)
-{
-    Transform out = transform;
-    switch (transform.op) {
-    case TransformOp::Reshape:
-        out.shape.insert(out.shape.begin(), layers);
-        break;
-    case TransformOp::Transpose:
-        out.axes = {0};
-        for (int axis : transform.axes)
-            out.axes.push_back(axis + 1);
-        break;
-    case TransformOp::Flip:
-        for (int &axis : out.axes)
-            ++axis;
-        break;
-    case TransformOp::Slice:
-        ++out.axis;
-        break;
-    default:
-        break;
-    }
-    return out;
-}
+// ---- slices of fused sources (gathered sources: gathering.h) ------------------------------
 
 bool isFlaxKernel(Convention convention, const QString &targetKey)
 {
@@ -122,80 +98,6 @@ PairAnalysis sliceOfFused(const TensorSpec &source, const TensorSpec &target, in
     }
     best.status = MatchStatus::Incompatible;
     return best;
-}
-
-// Sources of each layer (parts in order) -> one leaf. One layer: the parts concatenated on
-// axis 0; several: stacked on a new axis 0 (parts of equal shape interleaved per layer).
-PairAnalysis gathered(const std::vector<std::vector<TensorSpec>> &layers, const TensorSpec &target, Convention convention,
-                      const QString &targetKey, bool stackedTarget)
-{
-    PairAnalysis failed;
-    failed.status = MatchStatus::Incompatible;
-    const std::vector<TensorSpec> &first = layers.front();
-    for (const std::vector<TensorSpec> &layer : layers) {
-        if (layer.size() != first.size() || !std::equal(layer.begin(), layer.end(), first.begin())) {
-            failed.reason = QStringLiteral("the layers' tensors differ in shape or dtype");
-            return failed;
-        }
-    }
-    TensorSpec combined = first.front();
-    if (first.size() > 1) {
-        for (size_t i = 1; i < first.size(); ++i) {
-            const TensorSpec &part = first[i];
-            if (part.dtype != combined.dtype || part.shape.size() != combined.shape.size() || part.shape.empty()
-                || !std::equal(part.shape.begin() + 1, part.shape.end(), combined.shape.begin() + 1)) {
-                failed.reason = QStringLiteral("the parts cannot be concatenated on axis 0");
-                return failed;
-            }
-            combined.shape[0] += part.shape[0];
-        }
-    }
-    TensorSpec perLayerTarget = target;
-    const qint64 count = static_cast<qint64>(layers.size());
-    if (stackedTarget) {
-        if (target.shape.empty() || target.shape[0] != count) {
-            failed.reason = QStringLiteral("%1 layers, the stacked leaf has %2").arg(count).arg(target.shape.empty() ? 0 : target.shape[0]);
-            return failed;
-        }
-        perLayerTarget.shape.erase(perLayerTarget.shape.begin());
-    }
-    PairAnalysis inner = analysePair(combined, perLayerTarget, convention, targetKey);
-    if (inner.status == MatchStatus::Incompatible)
-        return inner;
-    TransformChain chain;
-    QStringList why;
-    if (!stackedTarget) {
-        if (first.size() > 1) {
-            chain.push_back(Transform::concat(0));
-            why << QStringLiteral("%1 parts concatenated on axis 0").arg(first.size());
-        }
-        chain.insert(chain.end(), inner.transforms.begin(), inner.transforms.end());
-    } else {
-        chain.push_back(Transform::stack(0));
-        if (first.size() > 1) {
-            for (const TensorSpec &part : first) {
-                if (!(part == first.front())) {
-                    failed.reason = QStringLiteral("parts of unequal shape cannot be stacked per layer");
-                    return failed;
-                }
-            }
-            Shape shape = combined.shape;
-            shape.insert(shape.begin(), count);
-            chain.push_back(Transform::reshape(shape));
-            why << QStringLiteral("%1 layers of %2 parts each stacked").arg(count).arg(first.size());
-        } else {
-            why << QStringLiteral("%1 layers stacked on a new axis 0").arg(count);
-        }
-        for (const Transform &transform : inner.transforms)
-            chain.push_back(lifted(transform, count));
-    }
-    if (inner.status == MatchStatus::Fixable)
-        why << inner.reason;
-    PairAnalysis analysis;
-    analysis.transforms = chain;
-    analysis.status = chain.empty() ? MatchStatus::Exact : MatchStatus::Fixable;
-    analysis.reason = why.isEmpty() ? inner.reason : why.join(QStringLiteral("; "));
-    return analysis;
 }
 
 class StructureMatcher {
@@ -399,7 +301,7 @@ std::optional<StructureCandidate> StructureMatcher::attempt(int target, const Ru
             std::vector<std::vector<TensorSpec>> layer(1);
             for (int s : found)
                 layer[0].push_back(m_sources[static_cast<size_t>(s)].spec);
-            PairAnalysis analysis = gathered(layer, leaf.spec, m_convention, leaf.key, false);
+            PairAnalysis analysis = analyseGathered(layer, leaf.spec, m_convention, leaf.key, false);
             return finish(found, analysis, found.size() > 1 ? MatchOrigin::Concat : MatchOrigin::Structure);
         }
         // One part of a fused source (qkv -> q).
@@ -470,7 +372,7 @@ std::optional<StructureCandidate> StructureMatcher::attempt(int target, const Ru
                 return finish(found, inner, MatchOrigin::Stacked);
             TransformChain chain{Transform::stack(0)};
             for (const Transform &transform : inner.transforms)
-                chain.push_back(lifted(transform, count));
+                chain.push_back(liftedToStack(transform, count));
             PairAnalysis analysis{MatchStatus::Fixable, chain,
                                   QStringLiteral("%1 layers stacked on a new axis 0; %2").arg(count).arg(inner.reason)};
             return StructureCandidate{target, found, analysis, MatchOrigin::Stacked, via, true};
@@ -479,7 +381,7 @@ std::optional<StructureCandidate> StructureMatcher::attempt(int target, const Ru
             return std::nullopt;
         if (leaf.spec.shape.empty() || leaf.spec.shape[0] != static_cast<qint64>(layers.size()))
             return std::nullopt; // not a stack of these layers (T5's `encoder.rel_bias` is block 0's bias)
-        PairAnalysis analysis = gathered(layers, leaf.spec, m_convention, leaf.key, true);
+        PairAnalysis analysis = analyseGathered(layers, leaf.spec, m_convention, leaf.key, true);
         return finish(all, analysis, MatchOrigin::Stacked);
     }
     if (sourceIndices + 1 == targetIndices) {
