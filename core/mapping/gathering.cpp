@@ -271,6 +271,8 @@ QString layerTemplate(const QString &key, const QString &layer)
 
 } // namespace
 
+QString roleInLayer(const QString &key) { return roleTail(key).join(QLatin1Char('.')); }
+
 GatheredSources gatherSources(const std::vector<KeySpec> &dropped, const KeySpec &target, Convention convention)
 {
     GatheredSources out;

@@ -24,6 +24,10 @@ Transform liftedToStack(const Transform &transform, qint64 layers);
 PairAnalysis analyseGathered(const std::vector<std::vector<TensorSpec>> &layers, const TensorSpec &target, Convention convention,
                              const QString &targetKey, bool stackedTarget);
 
+/// What `key` is inside its layer, in role form: the role tokens after the last block index
+/// ("transformer.h.0.attn.c_attn.weight" -> "attn.qkv.weight").
+QString roleInLayer(const QString &key);
+
 /// What a drop of several source keys on one target leaf makes.
 struct GatheredSources {
     QStringList sources;   ///< in stacking / concatenation order: layer-major, parts in role order

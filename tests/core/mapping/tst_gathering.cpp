@@ -90,6 +90,7 @@ void TestGathering::layerGroupStacksTheLeafThatFitsEachLayer()
     QCOMPARE(gathered.layers, 3);
     QCOMPARE(gathered.description, QStringLiteral("stacked 3 layers of transformer.h.#.attn.c_attn.weight"));
     QVERIFY(inferred(dropped, gathered) == target.spec);
+    QCOMPARE(roleInLayer(gathered.sources.front()), QStringLiteral("attn.qkv.weight"));
 
     // The bias of the same group goes to the stacked bias: the role decides, not the order.
     const KeySpec bias = key(QStringLiteral(".blocks.attn.qkv.bias"), "float32[3,12]");
