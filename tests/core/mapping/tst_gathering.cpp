@@ -124,6 +124,7 @@ void TestGathering::qkvConcatenateInRoleOrder()
                                             "vit.encoder.layer.0.attention.attention.key.weight",
                                             "vit.encoder.layer.0.attention.attention.value.weight"}));
     QCOMPARE(gathered.parts, (QStringList{"q", "k", "v"}));
+    QCOMPARE(roleInLayer(gathered.sources[1]), QStringLiteral("attn.k.weight"));
     QCOMPARE(gathered.origin, MatchOrigin::Concat);
     QCOMPARE(gathered.description, QStringLiteral("concatenated q, k, v"));
     QCOMPARE(chainText(gathered.analysis.transforms), chainText({Transform::concat(0)}));
