@@ -419,12 +419,8 @@ MatchStatus CheckpointTreeModel::dropFit(const QMimeData *data, const QModelInde
         return matched.empty() ? MatchStatus::Incompatible : MatchStatus::Fixable;
     }
     const QString target = m_document->target()->tensors()[static_cast<size_t>(node->tensor)].key;
-    if (keys.size() != 1) {
-        if (detail)
-            *detail = tr("drop one source key on a leaf (several sources need concat/stack/sum: edit the chain)");
-        return MatchStatus::Incompatible;
-    }
-    const Mapping proposal = m_document->proposeMapping(target, keys);
+    // Several keys (a layer group, per-layer leaves, q/k/v) are stacked or concatenated.
+    const Mapping proposal = keys.size() == 1 ? m_document->proposeMapping(target, keys) : m_document->proposeGathered(target, keys);
     if (detail)
         *detail = proposal.status == MatchStatus::Fixable ? proposal.expression() + QStringLiteral(" — ") + proposal.reason : proposal.reason;
     return proposal.status;
@@ -437,8 +433,9 @@ bool CheckpointTreeModel::canDropMimeData(const QMimeData *data, Qt::DropAction,
     const MatchStatus fit = dropFit(data, parent);
     if (fit == MatchStatus::Exact || fit == MatchStatus::Fixable)
         return true;
-    // Incompatible drops only with Shift held, and then only after the window confirms.
-    return fit == MatchStatus::Incompatible && (QGuiApplication::keyboardModifiers() & Qt::ShiftModifier);
+    // Incompatible drops of one key only with Shift held, and then only after the window
+    // confirms (several keys that don't gather have no chain to force).
+    return fit == MatchStatus::Incompatible && (QGuiApplication::keyboardModifiers() & Qt::ShiftModifier) && keysFromMime(data).size() == 1;
 }
 
 bool CheckpointTreeModel::dropMimeData(const QMimeData *data, Qt::DropAction action, int row, int column, const QModelIndex &parent)
@@ -456,13 +453,14 @@ bool CheckpointTreeModel::dropMimeData(const QMimeData *data, Qt::DropAction act
         return true;
     }
     const QString target = m_document->target()->tensors()[static_cast<size_t>(node->tensor)].key;
-    const Mapping proposal = m_document->proposeMapping(target, keys);
+    QString what = keys.front();
+    const Mapping proposal = keys.size() == 1 ? m_document->proposeMapping(target, keys) : m_document->proposeGathered(target, keys, &what);
     if (proposal.status == MatchStatus::Incompatible) {
         Q_EMIT incompatibleDropRequested(target, keys, proposal.reason);
         return false;
     }
-    m_document->undoStack()->push(new SetMappingsCommand(m_document, tr("Map %1 ← %2").arg(target, keys.join(QStringLiteral(", "))),
-                                                         {proposal}));
+    // The history names the sources in the order they are stacked / concatenated.
+    m_document->undoStack()->push(new SetMappingsCommand(m_document, tr("Map %1 ← %2").arg(target, what), {proposal}));
     return true;
 }
 

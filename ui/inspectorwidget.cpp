@@ -4,6 +4,7 @@
 #include "mappingcommands.h"
 #include "mappingdocument.h"
 #include "statusstyle.h"
+#include "mapping/gathering.h"
 #include "tensor/tensorvalues.h"
 
 #include <QChart>
@@ -29,6 +30,7 @@ namespace {
 
 constexpr qint64 kSampleValues = 200'000;
 constexpr int kBins = 40;
+constexpr int kListedSources = 6; // a 48-layer stack lists the first ones and the last
 
 // "[64, <b>3</b>, 3, 3]": axes that differ from `other` in bold colour.
 QString highlightedShape(const Shape &shape, const Shape &other)
@@ -55,7 +57,7 @@ QString valuesText(const std::vector<double> &values)
 
 InspectorWidget::InspectorWidget(MappingDocument *document, QWidget *parent)
     : QWidget(parent), m_document(document), m_title(new QLabel(this)), m_shapes(new QLabel(this)), m_fix(new QLabel(this)),
-      m_values(new QLabel(this)), m_suggestButton(new QPushButton(tr("Apply suggested fix"), this)),
+      m_expression(new QLabel(this)), m_values(new QLabel(this)), m_suggestButton(new QPushButton(tr("Apply suggested fix"), this)),
       m_editButton(new QPushButton(tr("Edit transforms…"), this)), m_unmapButton(new QPushButton(tr("Unmap (keep target value)"), this)),
       m_buttons(new QHBoxLayout), m_chart(new QChartView(this))
 {
@@ -70,6 +72,11 @@ InspectorWidget::InspectorWidget(MappingDocument *document, QWidget *parent)
     layout->addWidget(m_title);
     layout->addWidget(m_shapes);
     layout->addWidget(m_fix);
+    m_expression->setWordWrap(true);
+    m_expression->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_expression->setObjectName(QStringLiteral("inspectorExpression"));
+    m_shapes->setObjectName(QStringLiteral("inspectorShapes"));
+    layout->addWidget(m_expression);
     m_buttons->addWidget(m_suggestButton);
     m_buttons->addWidget(m_editButton);
     m_buttons->addWidget(m_unmapButton);
@@ -126,6 +133,8 @@ void InspectorWidget::refresh()
         m_title->setText(tr("<i>Select a target leaf or a row of the mapping table.</i>"));
         m_shapes->clear();
         m_fix->clear();
+        m_expression->clear();
+        m_expression->hide();
         m_values->clear();
         m_chart->chart()->removeAllSeries();
         return;
@@ -135,18 +144,31 @@ void InspectorWidget::refresh()
     const bool constant = mapping.origin == MatchOrigin::Constant;
     const QString from = constant ? tr("constant <b>%1</b>").arg(constantValueText(mapping.constant, leaf.dtype).toHtmlEscaped())
                          : mapping.sources.isEmpty() ? tr("<i>no source</i>")
+                         : mapping.sources.size() > 1 ? tr("%1 sources").arg(mapping.sources.size())
                                                      : mapping.sources.join(QStringLiteral(", ")).toHtmlEscaped();
     m_title->setText(QStringLiteral("<b>%1</b> ← %2").arg(mapping.target.toHtmlEscaped(), from));
     QString shapes;
     Shape firstSourceShape;
-    for (const QString &key : mapping.sources) {
+    const bool several = mapping.sources.size() > 1;
+    for (int i = 0; i < mapping.sources.size(); ++i) {
+        const QString &key = mapping.sources[i];
         const int s = source ? source->indexOf(key) : -1;
         if (s < 0)
             continue;
         const TensorEntry &entry = source->tensors()[static_cast<size_t>(s)];
         if (firstSourceShape.empty())
             firstSourceShape = entry.shape;
-        shapes += tr("source %1 %2").arg(highlightedShape(entry.shape, leaf.shape), dtypeName(entry.dtype));
+        if (several && i == kListedSources && mapping.sources.size() > kListedSources + 1) {
+            shapes += tr("… %1 more sources<br>").arg(mapping.sources.size() - i - 1);
+            i = static_cast<int>(mapping.sources.size()) - 2; // the last one is listed too
+            continue;
+        }
+        // Several sources: named w0, w1, … as in the expression, each with its role in its layer.
+        const QString role = roleInLayer(key);
+        shapes += several ? tr("<code>w%1</code> = %2 %3 %4 <i>(role %5)</i>")
+                                .arg(i)
+                                .arg(key.toHtmlEscaped(), highlightedShape(entry.shape, firstSourceShape), dtypeName(entry.dtype), role.toHtmlEscaped())
+                          : tr("source %1 %2").arg(highlightedShape(entry.shape, leaf.shape), dtypeName(entry.dtype));
         // Tied weights: one tensor saved under several names.
         const QStringList tied = m_document->tiedWith(key);
         if (!tied.isEmpty())
@@ -160,10 +182,12 @@ void InspectorWidget::refresh()
     const QString review = mapping.status == MatchStatus::Guessed
                                ? tr("<br><i>Decided by order and shape alone: check it, then accept (Ctrl+Return) or reject (Ctrl+Backspace).</i>")
                                : QString();
+    const QString expression = mapping.transforms.empty() ? QString() : QStringLiteral("<code>%1</code>").arg(mapping.expression().toHtmlEscaped());
     m_fix->setText(QStringLiteral("<span style='color:%1'><b>%2</b></span> %3<br>%4%5")
-                       .arg(color, statusLabel(mapping.status),
-                            mapping.transforms.empty() ? QString() : QStringLiteral("<code>%1</code>").arg(mapping.expression().toHtmlEscaped()),
+                       .arg(color, statusLabel(mapping.status), several ? tr("(%1 sources)").arg(mapping.sources.size()) : expression,
                             mapping.reason.toHtmlEscaped(), review));
+    m_expression->setText(several ? tr("target = %1").arg(expression) : QString());
+    m_expression->setVisible(several);
     QString values;
     if (constant)
         values += tr("written: %1 (constant)").arg(constantValueText(mapping.constant, leaf.dtype));

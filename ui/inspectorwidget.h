@@ -39,6 +39,7 @@ private:
     QLabel *m_title;
     QLabel *m_shapes;
     QLabel *m_fix;
+    QLabel *m_expression; ///< several sources: "target = np.stack([w0, w1, …])…"
     QLabel *m_values;
     QPushButton *m_suggestButton;
     QPushButton *m_editButton;

@@ -1,5 +1,6 @@
 #include "mappingdocument.h"
 
+#include "mapping/gathering.h"
 #include "mapping/shapeanalysis.h"
 
 #include <QSet>
@@ -77,6 +78,45 @@ Mapping MappingDocument::proposeMapping(const QString &target, const QStringList
     mapping.transforms = analysis.transforms;
     mapping.status = analysis.status;
     mapping.reason = QStringLiteral("mapped by hand; ") + analysis.reason;
+    return mapping;
+}
+
+Mapping MappingDocument::proposeGathered(const QString &target, const QStringList &keys, QString *description) const
+{
+    Mapping mapping;
+    mapping.target = target;
+    mapping.origin = MatchOrigin::Explicit;
+    mapping.confidence = 1.0;
+    mapping.status = MatchStatus::Incompatible;
+    const int t = m_target && m_source ? m_target->indexOf(target) : -1;
+    if (t < 0) {
+        mapping.reason = QStringLiteral("key not found");
+        return mapping;
+    }
+    // Only the dropped keys' specs: this runs on every move of a drag.
+    std::vector<KeySpec> dropped;
+    for (const QString &key : keys) {
+        const int s = m_source->indexOf(key);
+        if (s < 0) {
+            mapping.reason = QStringLiteral("source key '%1' not found").arg(key);
+            return mapping;
+        }
+        const TensorEntry &entry = m_source->tensors()[static_cast<size_t>(s)];
+        dropped.push_back({entry.key, {entry.dtype, entry.shape}, entry.kind});
+    }
+    const TensorEntry &leaf = m_target->tensors()[static_cast<size_t>(t)];
+    const GatheredSources gathered = gatherSources(dropped, {leaf.key, {leaf.dtype, leaf.shape}, leaf.kind}, m_result.convention);
+    mapping.status = gathered.analysis.status;
+    if (mapping.status == MatchStatus::Incompatible) {
+        mapping.reason = gathered.analysis.reason;
+        return mapping;
+    }
+    mapping.sources = gathered.sources;
+    mapping.transforms = gathered.analysis.transforms;
+    mapping.origin = gathered.origin;
+    mapping.reason = QStringLiteral("mapped by hand; %1; %2").arg(gathered.description, gathered.analysis.reason);
+    if (description)
+        *description = gathered.description;
     return mapping;
 }
 

@@ -50,6 +50,11 @@ public:
     /// The mapping the document would make for `target` <- `sources` with the suggested fix
     /// (analysePair for one source; explicit `chain` when given).
     Mapping proposeMapping(const QString &target, const QStringList &sources, const std::optional<TransformChain> &chain = {}) const;
+    /// The mapping a drop of several source keys on the leaf `target` makes (gatherSources in
+    /// core): per-layer keys stacked into a stacked leaf, q/k/v concatenated into a fused one.
+    /// Sources in stacking / concatenation order; the reason says how ("concatenated q, k, v").
+    /// `description`, when given, receives that "how" alone (for the undo history).
+    Mapping proposeGathered(const QString &target, const QStringList &keys, QString *description = nullptr) const;
     /// "kept at the target's value": what unmapping a target makes.
     Mapping keptMapping(const QString &target) const;
     /// The guessed mapping of `target` accepted by the user: an explicit pin with the guessed
