@@ -129,4 +129,26 @@ inline QByteArray outputBytes(const TensorOutput &output)
     return QByteArray(reinterpret_cast<const char *>(output.bytes.data()), static_cast<qsizetype>(output.bytes.size()));
 }
 
+/// A key list entry for autoMatch: `keySpec("a.weight", "float32[4,4]")`.
+inline KeySpec keySpec(const QString &name, const QString &tensorSpec, LeafKind kind = LeafKind::Array)
+{
+    return {name, spec(tensorSpec), kind};
+}
+
+/// The mapping for `target`; the test stops when there is none.
+inline const Mapping &mappingFor(const MappingResult &result, const QString &target)
+{
+    const int index = result.indexOfTarget(target);
+    if (index < 0)
+        qFatal("no mapping for target %s", qPrintable(target));
+    return result.mappings[static_cast<size_t>(index)];
+}
+
+/// "target <- sources: status chain (reason)", for failure messages.
+inline QString describe(const Mapping &m)
+{
+    return QStringLiteral("%1 <- %2: %3 %4 (%5)")
+        .arg(m.target, m.sources.join(QStringLiteral(", ")), matchStatusName(m.status), chainText(m.transforms), m.reason);
+}
+
 } // namespace graft::test

@@ -10,6 +10,8 @@
 
 using namespace graft;
 using graft::test::chainText;
+using graft::test::describe;
+using graft::test::mappingFor;
 using graft::test::mappingFixture;
 using graft::test::openOrFail;
 using graft::test::spec;
@@ -29,19 +31,7 @@ Pair matchFixtures(const QString &sourcePath, const QString &targetName, const M
     return pair;
 }
 
-const Mapping &mappingFor(const MappingResult &result, const QString &target)
-{
-    const int index = result.indexOfTarget(target);
-    if (index < 0)
-        qFatal("no mapping for target %s", qPrintable(target));
-    return result.mappings[static_cast<size_t>(index)];
-}
 
-QString describe(const Mapping &m)
-{
-    return QStringLiteral("%1 <- %2: %3 %4 (%5)")
-        .arg(m.target, m.sources.join(QStringLiteral(", ")), matchStatusName(m.status), test::chainText(m.transforms), m.reason);
-}
 
 // Decided, or guessed (a guess must still produce the target's shape from real data if accepted).
 bool isMapped(const Mapping &m)
@@ -49,10 +39,7 @@ bool isMapped(const Mapping &m)
     return m.status == MatchStatus::Exact || m.status == MatchStatus::Fixable || m.status == MatchStatus::Guessed;
 }
 
-KeySpec key(const QString &name, const QString &tensorSpec, LeafKind kind = LeafKind::Array)
-{
-    return {name, spec(tensorSpec), kind};
-}
+KeySpec key(const QString &name, const QString &tensorSpec, LeafKind kind = LeafKind::Array) { return test::keySpec(name, tensorSpec, kind); }
 
 } // namespace
 

@@ -12,25 +12,15 @@
 
 using namespace graft;
 using graft::test::chainText;
+using graft::test::describe;
+using graft::test::mappingFor;
 using graft::test::spec;
 
 namespace {
 
-KeySpec key(const QString &name, const QString &tensorSpec, LeafKind kind = LeafKind::Array) { return {name, spec(tensorSpec), kind}; }
+KeySpec key(const QString &name, const QString &tensorSpec, LeafKind kind = LeafKind::Array) { return test::keySpec(name, tensorSpec, kind); }
 
-const Mapping &mappingFor(const MappingResult &result, const QString &target)
-{
-    const int index = result.indexOfTarget(target);
-    if (index < 0)
-        qFatal("no mapping for target %s", qPrintable(target));
-    return result.mappings[static_cast<size_t>(index)];
-}
 
-QString describe(const Mapping &m)
-{
-    return QStringLiteral("%1 <- %2: %3 %4 (%5)")
-        .arg(m.target, m.sources.join(QStringLiteral(", ")), matchStatusName(m.status), chainText(m.transforms), m.reason);
-}
 
 // HF GPT-2 (D = 8, 2 layers, 16 positions): Conv1D weights are (in, out); attn.bias and
 // masked_bias are buffers.
