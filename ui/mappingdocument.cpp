@@ -195,7 +195,7 @@ std::vector<Mapping> MappingDocument::matchSubtrees(const QStringList &sourceKey
     return mappings;
 }
 
-void MappingDocument::applyMappings(const std::vector<Mapping> &mappings)
+QList<int> MappingDocument::storeMappings(const std::vector<Mapping> &mappings)
 {
     QList<int> changed;
     for (const Mapping &mapping : mappings) {
@@ -204,6 +204,16 @@ void MappingDocument::applyMappings(const std::vector<Mapping> &mappings)
             continue;
         m_result.mappings[static_cast<size_t>(index)] = mapping;
         changed << index;
+    }
+    return changed;
+}
+
+void MappingDocument::applyMappings(const std::vector<Mapping> &mappings)
+{
+    const QList<int> changed = storeMappings(mappings);
+    for (const Mapping &mapping : mappings) {
+        if (m_result.indexOfTarget(mapping.target) < 0)
+            continue;
         // Keep the options in step so a later automatic match preserves hand edits.
         auto &explicitMappings = m_options.explicitMappings;
         explicitMappings.erase(std::remove_if(explicitMappings.begin(), explicitMappings.end(),
@@ -224,14 +234,7 @@ void MappingDocument::applyMappings(const std::vector<Mapping> &mappings)
 
 void MappingDocument::restoreMappings(const std::vector<Mapping> &mappings, const MappingEditState &state)
 {
-    QList<int> changed;
-    for (const Mapping &mapping : mappings) {
-        const int index = m_result.indexOfTarget(mapping.target);
-        if (index < 0)
-            continue;
-        m_result.mappings[static_cast<size_t>(index)] = mapping;
-        changed << index;
-    }
+    const QList<int> changed = storeMappings(mappings);
     m_options = state.options;
     m_result.ambiguous = state.ambiguous;
     rebuildSourceUse();

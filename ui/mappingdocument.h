@@ -81,6 +81,8 @@ Q_SIGNALS:
     void resultReset();
 
 private:
+    /// Puts each mapping in place of its target's; returns the rows changed (unknown targets skipped).
+    QList<int> storeMappings(const std::vector<Mapping> &mappings);
     void rebuildSourceUse();
     void rematchWithoutHistory();
 
