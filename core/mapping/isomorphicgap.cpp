@@ -5,6 +5,7 @@
 #include <QHash>
 
 #include <algorithm>
+#include <numeric>
 #include <limits>
 
 namespace graft {
@@ -37,19 +38,32 @@ std::vector<Module> modulesOf(const std::vector<int> &leaves, const std::functio
             modules.push_back({tokens, {}});
         }
         modules[*it].parameters.emplace_back(parameter, leaf);
+        QString prefix; // built one token at a time: every ancestor path of this module
         for (qsizetype depth = 0; depth <= tokens.size(); ++depth) {
-            const QString prefix = tokens.mid(0, depth).join(QLatin1Char('.'));
+            if (depth > 0) {
+                if (depth > 1)
+                    prefix += QLatin1Char('.');
+                prefix += tokens[depth - 1];
+            }
             if (!subtreeFirst.contains(prefix))
                 subtreeFirst.insert(prefix, static_cast<int>(position));
         }
     }
     for (Module &module : modules)
         std::sort(module.parameters.begin(), module.parameters.end());
-    std::stable_sort(modules.begin(), modules.end(), [&](const Module &a, const Module &b) {
-        const int first = subtreeFirst.value(a.roles.join(QLatin1Char('.')));
-        const int second = subtreeFirst.value(b.roles.join(QLatin1Char('.')));
-        return first != second ? first < second : a.roles.size() < b.roles.size();
-    });
+    // Sort keys computed once per module (a comparator that joins paths costs seconds at 100k).
+    std::vector<std::pair<int, qsizetype>> keys;
+    keys.reserve(modules.size());
+    for (const Module &module : modules)
+        keys.emplace_back(subtreeFirst.value(module.roles.join(QLatin1Char('.'))), module.roles.size());
+    std::vector<size_t> order(modules.size());
+    std::iota(order.begin(), order.end(), size_t(0));
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
+    std::vector<Module> sorted;
+    sorted.reserve(modules.size());
+    for (size_t index : order)
+        sorted.push_back(std::move(modules[index]));
+    modules = std::move(sorted);
     return modules;
 }
 
