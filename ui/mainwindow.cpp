@@ -224,7 +224,12 @@ void MainWindow::createActions()
     QAction *undo = m_document->undoStack()->createUndoAction(this, tr("&Undo"));
     undo->setShortcut(QKeySequence::Undo);
     QAction *redo = m_document->undoStack()->createRedoAction(this, tr("&Redo"));
-    redo->setShortcuts({QKeySequence::Redo, QKeySequence(tr("Ctrl+Shift+Z"))});
+    // The platform's Redo keys plus Ctrl+Shift+Z, each once (on X11 Redo already is
+    // Ctrl+Shift+Z: binding it twice made it an ambiguous, dead shortcut).
+    QList<QKeySequence> redoKeys = QKeySequence::keyBindings(QKeySequence::Redo);
+    if (!redoKeys.contains(QKeySequence(QStringLiteral("Ctrl+Shift+Z"))))
+        redoKeys << QKeySequence(QStringLiteral("Ctrl+Shift+Z"));
+    redo->setShortcuts(redoKeys);
     edit->addAction(undo);
     edit->addAction(redo);
     edit->addSeparator();

@@ -85,6 +85,7 @@ private Q_SLOTS:
     void keyFilterExpandsSmallResultsOnly();
     void sortByStatusFollowsAMatchAtEveryDepth();
     void brokenFileShowsAnErrorAndTheWindowStaysUsable();
+    void noShortcutIsBoundTwice();
     void screenshotOfTheExample();
 };
 
@@ -454,6 +455,28 @@ void TestWorkbench::brokenFileShowsAnErrorAndTheWindowStaysUsable()
     window.openTarget(example("tiny_vgg.skeleton.json"), true);
     QVERIFY(idle.wait(10000));
     QVERIFY(window.document()->result().complete());
+}
+
+void TestWorkbench::noShortcutIsBoundTwice()
+{
+    // A key sequence on two actions (or twice on one, as QKeySequence::Redo plus Ctrl+Shift+Z
+    // on platforms whose Redo is Ctrl+Shift+Z) is an "ambiguous shortcut": it does nothing.
+    MainWindow window;
+    QHash<QString, QStringList> owners;
+    for (const QAction *action : window.findChildren<QAction *>()) {
+        for (const QKeySequence &sequence : action->shortcuts()) {
+            if (!sequence.isEmpty())
+                owners[sequence.toString()] << action->text();
+        }
+    }
+    QVERIFY(!owners.isEmpty());
+    for (auto it = owners.constBegin(); it != owners.constEnd(); ++it)
+        QVERIFY2(it.value().size() == 1, qPrintable(it.key() + QStringLiteral(" is bound to ") + it.value().join(QStringLiteral(", "))));
+    // Redo answers Ctrl+Shift+Z whatever the platform's own Redo keys are.
+    const QList<QAction *> actions = window.findChildren<QAction *>();
+    const auto redo = std::find_if(actions.begin(), actions.end(), [](const QAction *a) { return a->text().contains(QStringLiteral("Redo")); });
+    QVERIFY(redo != actions.end());
+    QVERIFY((*redo)->shortcuts().contains(QKeySequence(QStringLiteral("Ctrl+Shift+Z"))));
 }
 
 void TestWorkbench::screenshotOfTheExample()
