@@ -9,6 +9,8 @@
 #include "heatmapwidget.h"
 #include "keyfilterproxymodel.h"
 #include "tensor/tensorstats.h"
+
+#include <QShortcut>
 #include "tensor/tensorvalues.h"
 
 #include <QChart>
@@ -150,6 +152,16 @@ DiffWindow::DiffWindow(QWidget *parent)
 {
     setWindowTitle(tr("Graft — Diff"));
     setAttribute(Qt::WA_DeleteOnClose, false);
+    // Closed from the keyboard too (it has no menu bar of its own): Ctrl+W and Escape.
+    QList<QKeySequence> closeKeys = QKeySequence::keyBindings(QKeySequence::Close);
+    for (const QKeySequence &keys : {QKeySequence(Qt::CTRL | Qt::Key_W), QKeySequence(Qt::Key_Escape)}) {
+        if (!closeKeys.contains(keys))
+            closeKeys << keys;
+    }
+    for (const QKeySequence &keys : closeKeys) {
+        auto *shortcut = new QShortcut(keys, this, this, &QWidget::close);
+        shortcut->setContext(Qt::WindowShortcut);
+    }
     m_proxy->setSourceModel(m_model);
     m_proxy->setSortRole(DiffTableModel::SortRole);
     m_proxy->setKeyRole(DiffTableModel::KeyRole);

@@ -42,6 +42,7 @@ private Q_SLOTS:
     void colourMapIsDivergingAroundZero();
     void tableModelPassesTheTesterAndOrdersByDifference();
     void windowComparesTwoFilesAndTakesAScreenshot();
+    void windowClosesFromTheKeyboard();
     void sourceAgainstConvertedFileThroughTheMappingIsEqual_data();
     void sourceAgainstConvertedFileThroughTheMappingIsEqual();
 };
@@ -124,6 +125,18 @@ void TestDiffView::windowComparesTwoFilesAndTakesAScreenshot()
         for (int x = image.width() / 2; x < image.width(); x += 5)
             colours.insert(image.pixel(x, y));
     QVERIFY2(colours.size() > 40, "the heat maps and charts should paint many colours");
+}
+
+void TestDiffView::windowClosesFromTheKeyboard()
+{
+    DiffWindow window;
+    for (const QKeySequence &keys : {QKeySequence(Qt::Key_Escape), QKeySequence(Qt::CTRL | Qt::Key_W)}) {
+        window.show();
+        QVERIFY(QTest::qWaitForWindowActive(&window));
+        QVERIFY(window.isVisible());
+        QTest::keySequence(&window, keys);
+        QTRY_VERIFY2(!window.isVisible(), qPrintable(keys.toString()));
+    }
 }
 
 void TestDiffView::sourceAgainstConvertedFileThroughTheMappingIsEqual_data()
