@@ -397,7 +397,14 @@ void MainWindow::unmapSelection()
         kept.push_back(m_document->keptMapping(target));
     if (kept.empty())
         return;
-    m_document->undoStack()->push(new SetMappingsCommand(m_document, tr("Unmap %n target(s)", nullptr, static_cast<int>(kept.size())), kept));
+    // History names what was unmapped ("Unmap .features[0].weight", "Unmap 3 targets: a, b, …").
+    QStringList names;
+    for (size_t i = 0; i < kept.size() && i < 2; ++i)
+        names << kept[i].target;
+    const QString text = kept.size() == 1 ? tr("Unmap %1").arg(names.front())
+                                          : tr("Unmap %1 targets: %2%3").arg(kept.size()).arg(names.join(QStringLiteral(", ")))
+                                                .arg(kept.size() > 2 ? QStringLiteral(", …") : QString());
+    m_document->undoStack()->push(new SetMappingsCommand(m_document, text, kept));
 }
 
 void MainWindow::autoMatch()

@@ -20,7 +20,9 @@
 #include <QRegularExpression>
 #include <QSignalSpy>
 #include <QTemporaryDir>
+#include <QSortFilterProxyModel>
 #include <QTest>
+#include <QUndoStack>
 
 using namespace graft;
 using namespace graft::ui;
@@ -86,6 +88,7 @@ private Q_SLOTS:
     void sortByStatusFollowsAMatchAtEveryDepth();
     void brokenFileShowsAnErrorAndTheWindowStaysUsable();
     void noShortcutIsBoundTwice();
+    void unmapFromTheKeyboardNamesTheTargetInHistory();
     void screenshotOfTheExample();
 };
 
@@ -477,6 +480,36 @@ void TestWorkbench::noShortcutIsBoundTwice()
     const auto redo = std::find_if(actions.begin(), actions.end(), [](const QAction *a) { return a->text().contains(QStringLiteral("Redo")); });
     QVERIFY(redo != actions.end());
     QVERIFY((*redo)->shortcuts().contains(QKeySequence(QStringLiteral("Ctrl+Shift+Z"))));
+}
+
+void TestWorkbench::unmapFromTheKeyboardNamesTheTargetInHistory()
+{
+    MainWindow window;
+    window.show();
+    QVERIFY(QTest::qWaitForWindowActive(&window));
+    QSignalSpy idle(&window, &MainWindow::idle);
+    window.openSource(example("tiny_vgg.pth"), true);
+    window.openTarget(example("tiny_vgg.skeleton.json"), true);
+    while (window.isBusy() || idle.isEmpty())
+        QVERIFY(idle.wait(10000));
+    const QString target = QStringLiteral(".features[0].weight");
+    KeyTreeView *view = nullptr;
+    for (KeyTreeView *candidate : window.findChildren<KeyTreeView *>()) {
+        auto *proxy = qobject_cast<QSortFilterProxyModel *>(candidate->model());
+        auto *tree = proxy ? qobject_cast<CheckpointTreeModel *>(proxy->sourceModel()) : nullptr;
+        if (tree && tree->indexOfKey(target).isValid()) {
+            view = candidate;
+            view->expandAll();
+            view->setCurrentIndex(proxy->mapFromSource(tree->indexOfKey(target)));
+        }
+    }
+    QVERIFY(view);
+    view->setFocus();
+    QTest::keyClick(view, Qt::Key_Delete);
+    QUndoStack *stack = window.document()->undoStack();
+    QVERIFY(stack->count() > 0);
+    QCOMPARE(stack->text(stack->index() - 1), QStringLiteral("Unmap ") + target);
+    QCOMPARE(window.document()->result().mappings[static_cast<size_t>(window.document()->mappingIndex(target))].status, MatchStatus::Kept);
 }
 
 void TestWorkbench::screenshotOfTheExample()
