@@ -157,8 +157,12 @@ void CombineSaveDialog::save()
         const SaveOutcome outcome = watcher->result();
         const Result<WriteSummary> &written = outcome.written;
         if (!written) {
-            m_message->setText(QStringLiteral("<span style='color:#c62828'>%1</span>").arg(written.error().toString().toHtmlEscaped()));
-            Q_EMIT finished(false, written.error().toString());
+            // Core's text names the CLI flags; here they are this dialog's checkbox and the review queue.
+            QString text = written.error().toString();
+            text.replace(QStringLiteral("accept guesses with --accept-guesses"), tr("accept guesses (Mapping ▸ Review Guesses)"));
+            text.replace(QStringLiteral("with --keep-unmapped"), tr("with the checkbox \"%1\"").arg(m_keepUnmapped->text()));
+            m_message->setText(QStringLiteral("<span style='color:#c62828'>%1</span>").arg(text.toHtmlEscaped()));
+            Q_EMIT finished(false, text);
             return;
         }
         m_message->setText(tr("Wrote %1: %2 leaves, %3 bytes.%4")

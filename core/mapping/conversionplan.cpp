@@ -125,7 +125,7 @@ QString eqxLoadingSnippet(const QString &eqxPath)
                           "model = ...  # build the model exactly as for the skeleton (same structure)\n"
                           "model = eqx.tree_deserialise_leaves(\"%1\", like=model)\n"
                           "# a (model, state) skeleton: model, state = eqx.tree_deserialise_leaves(\"%1\", like=(model, state))\n")
-        .arg(QFileInfo(eqxPath).fileName());
+        .arg(QString(eqxPath).replace(QLatin1Char('\\'), QStringLiteral("\\\\")).replace(QLatin1Char('"'), QStringLiteral("\\\""))); // the path written
 }
 
 } // namespace graft

@@ -349,6 +349,9 @@ void TestReviewQueue::combineAndSaveWritesOnlyAcceptedGuesses()
     QVERIFY2(message.contains(QStringLiteral("%1: guessed from %2 by order and shape, not accepted")
                                   .arg(guesses.front(), mappingOf(document, guesses.front()).sources.front())),
              qPrintable(message));
+    // The dialog names its own controls, not graft-cli's flags.
+    QVERIFY2(!message.contains(QStringLiteral("--keep-unmapped")) && !message.contains(QStringLiteral("--accept-guesses")), qPrintable(message));
+    QVERIFY2(message.contains(QStringLiteral("Review Guesses")) && message.contains(QStringLiteral("with the checkbox")), qPrintable(message));
     QVERIFY(!QFileInfo::exists(dir.filePath(QStringLiteral("refused.eqx"))));
 
     // With it: written, the guessed leaves keep the target's values.

@@ -58,7 +58,16 @@ private Q_SLOTS:
     void convertsHundredThousandLeavesOntoItself_data();
     void convertsHundredThousandLeavesOntoItself();
     void leavesOutliveTheirCheckpoints();
+    void loadingSnippetNamesThePathWritten();
 };
+
+void TestConversionPlan::loadingSnippetNamesThePathWritten()
+{
+    // The path as written (not its bare file name), quoted for Python.
+    const QString snippet = eqxLoadingSnippet(QStringLiteral("out/run 1/model \"v2\".eqx"));
+    QVERIFY2(snippet.contains(QStringLiteral("eqx.tree_deserialise_leaves(\"out/run 1/model \\\"v2\\\".eqx\", like=model)")), qPrintable(snippet));
+    QVERIFY(eqxLoadingSnippet(QStringLiteral("C:\\m.eqx")).contains(QStringLiteral("\"C:\\\\m.eqx\"")));
+}
 
 void TestConversionPlan::convertsHundredThousandLeavesOntoItself_data()
 {
