@@ -12,7 +12,6 @@
 
 namespace graft {
 
-Transform liftedToStack(const Transform &transform, qint64 layers) { return liftedTransform(transform, layers); }
 
 namespace {
 

@@ -12,9 +12,6 @@
 
 namespace graft {
 
-/// One transform of a per-layer chain moved past a new leading axis of `layers` layers
-/// (a reshape gains the axis, transpose/flip/slice axes shift by one).
-Transform liftedToStack(const Transform &transform, qint64 layers);
 
 /// analyseGathered(): in partsanalysis.h (the structure matcher and a drop share it).
 

@@ -70,11 +70,14 @@ private:
     std::vector<QString> m_sourceCanonical;           // canonicalKey(m_renamed[s]), computed once
     std::vector<QString> m_targetCanonical;           // canonicalKey(target key), computed once
     std::vector<QString> m_bufferReason;              // per source: why it is a buffer, or empty
-    std::vector<QStringList> m_sourceRoles;           // roleTokens per source (order pass only)
+    std::vector<QStringList> m_sourceRoles;           // roleTokens per source, filled by sourceRolesOf()
     std::vector<QStringList> m_targetRoles;
     QSet<QString> m_sourceRolePaths; ///< role keys of every source and their module paths (built on first use)
     QSet<QString> m_targetRolePaths;
     bool indexContradiction(const QStringList &target, const QStringList &source); // matcherorder.cpp
+    /// roleTokens of a source (after rename rules) / target, computed once, on first use.
+    const QStringList &sourceRolesOf(size_t source);
+    const QStringList &targetRolesOf(size_t target);
 };
 
 } // namespace graft::detail

@@ -70,11 +70,29 @@ bool Matcher::indexContradiction(const QStringList &target, const QStringList &s
                 into.insert(tokens.mid(0, tokens.size() - 1).join(QLatin1Char('.')));
         };
         for (size_t s = 0; s < m_sources.size(); ++s)
-            addAll(m_sourceRolePaths, roleTokens(m_renamed[s]));
+            addAll(m_sourceRolePaths, sourceRolesOf(s));
         for (size_t t = 0; t < m_targets.size(); ++t)
-            addAll(m_targetRolePaths, roleTokens(m_targets[t].key));
+            addAll(m_targetRolePaths, targetRolesOf(t));
     }
     return m_sourceRolePaths.contains(target.join(QLatin1Char('.'))) || m_targetRolePaths.contains(source.join(QLatin1Char('.')));
+}
+
+const QStringList &Matcher::sourceRolesOf(size_t source)
+{
+    if (m_sourceRoles.size() != m_sources.size())
+        m_sourceRoles.resize(m_sources.size());
+    if (m_sourceRoles[source].isEmpty())
+        m_sourceRoles[source] = roleTokens(m_renamed[source]);
+    return m_sourceRoles[source];
+}
+
+const QStringList &Matcher::targetRolesOf(size_t target)
+{
+    if (m_targetRoles.size() != m_targets.size())
+        m_targetRoles.resize(m_targets.size());
+    if (m_targetRoles[target].isEmpty())
+        m_targetRoles[target] = roleTokens(m_targets[target].key);
+    return m_targetRoles[target];
 }
 
 void Matcher::matchByOrder(bool isomorphicOnly)
@@ -103,19 +121,9 @@ void Matcher::matchByOrder(bool isomorphicOnly)
     std::reverse(anchors.begin(), anchors.end());
     anchors.emplace_back(static_cast<int>(m_targets.size()), static_cast<int>(m_sources.size()));
 
-    // Role tokens, computed only for the keys an alignment looks at.
-    m_sourceRoles.resize(m_sources.size());
-    m_targetRoles.resize(m_targets.size());
-    auto sourceRoles = [this](size_t s) -> const QStringList & {
-        if (m_sourceRoles[s].isEmpty())
-            m_sourceRoles[s] = roleTokens(m_renamed[s]);
-        return m_sourceRoles[s];
-    };
-    auto targetRoles = [this](size_t t) -> const QStringList & {
-        if (m_targetRoles[t].isEmpty())
-            m_targetRoles[t] = roleTokens(m_targets[t].key);
-        return m_targetRoles[t];
-    };
+    // Role tokens, computed only for the keys an alignment looks at (and once per key).
+    auto sourceRoles = [this](size_t s) -> const QStringList & { return sourceRolesOf(s); };
+    auto targetRoles = [this](size_t t) -> const QStringList & { return targetRolesOf(t); };
     std::vector<ShapeKey> targetKeys;
     std::vector<ShapeKey> sourceKeys;
     for (const KeySpec &k : m_targets)

@@ -197,9 +197,13 @@ std::optional<StructureCandidate> StructureMatcher::attempt(int target, const Ru
     const int sourceIndices = static_cast<int>(head.count(QStringLiteral("#")));
     const int targetIndices = static_cast<int>(headNumbers.size());
     const KeySpec &leaf = m_targets[static_cast<size_t>(target)];
-    const QString via = rule.sourceHead == QString() && m_targetForms[static_cast<size_t>(target)].pattern.size() == tail.size()
-                            ? QStringLiteral("role names match")
-                            : QStringLiteral("learned rewrite '%1' -> '%2'").arg(rule.sourceHead, m_targetForms[static_cast<size_t>(target)].pattern.mid(0, m_targetForms[static_cast<size_t>(target)].pattern.size() - tail.size()).join(QLatin1Char('.')));
+    // How the sources were found, built only for a candidate (attempts run per target and rule).
+    auto via = [&]() {
+        const QStringList &pattern = m_targetForms[static_cast<size_t>(target)].pattern;
+        if (rule.sourceHead.isEmpty() && pattern.size() == tail.size())
+            return QStringLiteral("role names match");
+        return QStringLiteral("learned rewrite '%1' -> '%2'").arg(rule.sourceHead, pattern.mid(0, pattern.size() - tail.size()).join(QLatin1Char('.')));
+    };
     auto usable = [&](int s) { return s >= 0 && !m_used[static_cast<size_t>(s)] && !m_sliced.contains(s); };
     auto withModule = [&](const QStringList &tokens, const QString &module) {
         QStringList out = tokens;
@@ -236,7 +240,7 @@ std::optional<StructureCandidate> StructureMatcher::attempt(int target, const Ru
             conflict = true;
             return std::nullopt;
         }
-        return StructureCandidate{target, std::move(sources), std::move(analysis), origin, via};
+        return StructureCandidate{target, std::move(sources), std::move(analysis), origin, via()};
     };
 
     if (sourceIndices == targetIndices) {
@@ -320,7 +324,7 @@ std::optional<StructureCandidate> StructureMatcher::attempt(int target, const Ru
                 chain.push_back(liftedTransform(transform, count));
             PairAnalysis analysis{MatchStatus::Fixable, chain,
                                   QStringLiteral("%1 layers stacked on a new axis 0; %2").arg(count).arg(inner.reason)};
-            return StructureCandidate{target, found, analysis, MatchOrigin::Stacked, via, true};
+            return StructureCandidate{target, found, analysis, MatchOrigin::Stacked, via(), true};
         }
         if (layers.empty())
             return std::nullopt;

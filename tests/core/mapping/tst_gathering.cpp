@@ -69,11 +69,11 @@ private Q_SLOTS:
 
 void TestGathering::liftedToStackShiftsEveryAxis()
 {
-    QCOMPARE(chainText({liftedToStack(Transform::transpose({1, 0}), 3)}), chainText({Transform::transpose({0, 2, 1})}));
-    QCOMPARE(chainText({liftedToStack(Transform::reshape({4, 1, 1}), 3)}), chainText({Transform::reshape({3, 4, 1, 1})}));
-    QCOMPARE(chainText({liftedToStack(Transform::flip({0, 1}), 3)}), chainText({Transform::flip({1, 2})}));
-    QCOMPARE(chainText({liftedToStack(Transform::slice(0, 4, 8), 3)}), chainText({Transform::slice(1, 4, 8)}));
-    QCOMPARE(chainText({liftedToStack(Transform::cast(DType::Float16), 3)}), chainText({Transform::cast(DType::Float16)}));
+    QCOMPARE(chainText({liftedTransform(Transform::transpose({1, 0}), 3)}), chainText({Transform::transpose({0, 2, 1})}));
+    QCOMPARE(chainText({liftedTransform(Transform::reshape({4, 1, 1}), 3)}), chainText({Transform::reshape({3, 4, 1, 1})}));
+    QCOMPARE(chainText({liftedTransform(Transform::flip({0, 1}), 3)}), chainText({Transform::flip({1, 2})}));
+    QCOMPARE(chainText({liftedTransform(Transform::slice(0, 4, 8), 3)}), chainText({Transform::slice(1, 4, 8)}));
+    QCOMPARE(chainText({liftedTransform(Transform::cast(DType::Float16), 3)}), chainText({Transform::cast(DType::Float16)}));
 }
 
 void TestGathering::layerGroupStacksTheLeafThatFitsEachLayer()
