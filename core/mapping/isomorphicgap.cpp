@@ -87,11 +87,7 @@ bool alike(const Module &a, const Module &b, const std::vector<KeySpec> &specs)
 
 bool rolesContradict(const QStringList &a, const QStringList &b)
 {
-    if (a.isEmpty() || b.isEmpty())
-        return false;
-    const QString &x = a.last();
-    const QString &y = b.last();
-    return x != y && isKnownRole(x) && isKnownRole(y) && !isIndexToken(x) && !isIndexToken(y);
+    return !a.isEmpty() && !b.isEmpty() && rolesDiffer(a.last(), b.last());
 }
 
 } // namespace

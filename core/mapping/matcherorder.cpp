@@ -34,13 +34,7 @@ bool namesContradict(const QStringList &target, const QStringList &source)
         return false;
     if (isParameterName(target.last()) && isParameterName(source.last()) && target.last() != source.last())
         return true;
-    if (target.size() >= 2 && source.size() >= 2) {
-        const QString &a = target[target.size() - 2];
-        const QString &b = source[source.size() - 2];
-        if (a != b && isKnownRole(a) && isKnownRole(b) && !isIndexToken(a) && !isIndexToken(b))
-            return true;
-    }
-    return false;
+    return target.size() >= 2 && source.size() >= 2 && rolesDiffer(target[target.size() - 2], source[source.size() - 2]);
 }
 
 int compatibilityScore(const ShapeKey &target, const ShapeKey &source)

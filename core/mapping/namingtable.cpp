@@ -271,6 +271,11 @@ bool indicesContradict(const QStringList &a, const QStringList &b)
     return differs;
 }
 
+bool rolesDiffer(const QString &a, const QString &b)
+{
+    return a != b && isKnownRole(a) && isKnownRole(b) && !isIndexToken(a) && !isIndexToken(b);
+}
+
 bool isKnownRole(const QString &token) { return table().knownRoles.contains(token); }
 
 bool isParameterName(const QString &token)

@@ -38,6 +38,10 @@ bool headsExclusive(const QStringList &a, const QStringList &b);
 /// (`classifier.0` vs `classifier.3`): the names say they are different layers.
 bool indicesContradict(const QStringList &a, const QStringList &b);
 
+/// True when `a` and `b` are two different roles the table knows (norm1 vs norm2, q vs k): names
+/// that contradict each other. Unknown names and block indices never do.
+bool rolesDiffer(const QString &a, const QString &b);
+
 /// True when `token` is a role or parameter name the table knows (an output of its rules).
 bool isKnownRole(const QString &token);
 
