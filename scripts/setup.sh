@@ -24,6 +24,7 @@ packages=(
   libtorch-dev xtensor-dev zlib1g-dev
   python3 python3-numpy python3-torch python3-torchvision
   xvfb xauth time
+  dpkg-dev desktop-file-utils  # package_install: dpkg-shlibdeps, desktop-file-validate
 )
 
 missing=()

@@ -20,10 +20,17 @@ QStringList candidateDirectories()
         directories << fromEnvironment;
     if (QCoreApplication::instance() != nullptr) {
         const QString applicationDir = QCoreApplication::applicationDirPath();
-        directories << applicationDir << QDir(applicationDir).filePath(QStringLiteral("../lib/graft"))
-                    << QDir(applicationDir).filePath(QStringLiteral("../lib/x86_64-linux-gnu/graft"));
+        // An installed or unpacked tree (`dpkg-deb -x`, a relocated `cmake --install`): bin/../
+        // the module directory this build installs to, then Debian's two usual ones.
+        const QDir prefix(QDir(applicationDir).filePath(QStringLiteral("..")));
+        directories << applicationDir;
+        const QStringList relatives{QStringLiteral(GRAFT_PLUGIN_RELATIVE_DIR), QStringLiteral("lib/graft"),
+                                    QStringLiteral("lib/x86_64-linux-gnu/graft")};
+        for (const QString &relative : relatives)
+            directories << QDir::cleanPath(prefix.filePath(relative));
     }
     directories << QStringLiteral(GRAFT_PLUGIN_BUILD_DIR) << QStringLiteral(GRAFT_PLUGIN_INSTALL_DIR);
+    directories.removeDuplicates();
     return directories;
 }
 

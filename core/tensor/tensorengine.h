@@ -38,8 +38,10 @@ public:
 };
 
 /// The process-wide engine, loading the module on the first call. Looks in $GRAFT_PLUGIN_DIR,
-/// next to the executable (../lib/graft), the build tree and the install prefix. The error says
-/// where it looked and why loading failed.
+/// next to the executable, relative to it (bin/../<the module dir this build installs to>,
+/// ../lib/graft, ../lib/x86_64-linux-gnu/graft: an installed, packaged or unpacked tree works
+/// wherever it lies), the build tree and the configured install prefix. The error says where
+/// it looked and why loading failed.
 Result<TensorEngine *> tensorEngine();
 
 /// True once tensorEngine() has loaded the module (tests check that listing never does).
