@@ -24,6 +24,11 @@ note() { echo "package_install: $*"; }
 for tool in cpack dpkg-deb dpkg-shlibdeps desktop-file-validate readelf; do
   command -v "$tool" >/dev/null || fail "$tool is not installed (run scripts/setup.sh)"
 done
+# A sanitizer build (scripts/sanitize.sh) is not a package: its binaries need libasan/libubsan.
+if readelf -d "$build/app/graft-cli" | grep -qE 'NEEDED.*lib(a|ub|t)san'; then
+  note "skipped: $build is a sanitizer build"
+  exit 77
+fi
 rm -rf "$work"
 mkdir -p "$work/out"
 
