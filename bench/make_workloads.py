@@ -22,6 +22,9 @@ Writes into OUTDIR (skips files that already exist with the same generator versi
                              the rename rules (`REGEX=>REPLACEMENT`, one a line)
     transformer_100k.pth     W4: the same keys with every dim scaled down (storages are holes)
     transformer_100k_eqx.skeleton.json / .eqx   W4: the Equinox twin as a Graft skeleton
+    w7.source.tsv            W7: the same ~100k keys named as Hugging Face names Mixtral, and two
+    w7.perlayer.tsv          Equinox ports of it (one module per layer, ~100k leaves; scanned
+    w7.stacked.tsv           layers, every leaf stacked): KeySpec lists, no rename rules
     keys_N.pth               W6: N small float32 tensors (`blocks.I.weight`, 4x4; storages are
                              holes) for N = 1000, 4000, 20000, 100000 (smoke: 1000, 4000):
                              how convert's time and memory grow with the key count
@@ -260,6 +263,46 @@ def transformer_pair(layers, experts, hidden, heads_dim, kv_hidden, expert_ffn, 
     return source, target
 
 
+def mixtral_pair(layers, experts, hidden, kv_hidden, expert_ffn, vocab):
+    """W7: (source, per-layer target, stacked target) with no rename rules: the source named as
+    Hugging Face names Mixtral (`block_sparse_moe.gate`, experts' `w1/w2/w3`), the targets as an
+    Equinox port declares them (`attn.query_proj`, `norm1/norm2`, `moe.router`,
+    `moe.experts[e].gate_proj/down_proj/up_proj`, in declaration order), one per layer or scanned
+    (every layer's leaves stacked on a new axis 0). Only the naming table and the structure link
+    the two sides."""
+    attention = [("q_proj", "query_proj", [hidden, hidden]), ("k_proj", "key_proj", [kv_hidden, hidden]),
+                 ("v_proj", "value_proj", [kv_hidden, hidden]), ("o_proj", "output_proj", [hidden, hidden])]
+    source_expert = [("w1", [expert_ffn, hidden]), ("w2", [hidden, expert_ffn]), ("w3", [expert_ffn, hidden])]
+    target_expert = [("gate_proj", [expert_ffn, hidden]), ("down_proj", [hidden, expert_ffn]), ("up_proj", [expert_ffn, hidden])]
+    source = [("model.embed_tokens.weight", "bfloat16", [vocab, hidden], "array")]
+    perlayer = [(".embed_tokens.weight", "float32", [vocab, hidden], "array")]
+    for i in range(layers):
+        s = "model.layers.%d." % i
+        t = ".layers[%d]." % i
+        source += [(s + "self_attn.%s.weight" % name, "bfloat16", shape, "array") for name, _, shape in attention]
+        source += [(s + "input_layernorm.weight", "bfloat16", [hidden], "array"),
+                   (s + "post_attention_layernorm.weight", "bfloat16", [hidden], "array"),
+                   (s + "block_sparse_moe.gate.weight", "bfloat16", [experts, hidden], "array")]
+        source += [(s + "block_sparse_moe.experts.%d.%s.weight" % (e, name), "bfloat16", shape, "array")
+                   for e in range(experts) for name, shape in source_expert]
+        perlayer += [(t + "attn.%s.weight" % name, "float32", shape, "array") for _, name, shape in attention]
+        perlayer += [(t + "norm1.weight", "float32", [hidden], "array"), (t + "norm2.weight", "float32", [hidden], "array"),
+                     (t + "moe.router.weight", "float32", [experts, hidden], "array")]
+        perlayer += [(t + "moe.experts[%d].%s.weight" % (e, name), "float32", shape, "array")
+                     for e in range(experts) for name, shape in target_expert]
+    source += [("model.norm.weight", "bfloat16", [hidden], "array"), ("lm_head.weight", "bfloat16", [vocab, hidden], "array")]
+    perlayer += [(".norm.weight", "float32", [hidden], "array"), (".lm_head.weight", "float32", [vocab, hidden], "array")]
+    stacked = [(".embed_tokens.weight", "float32", [vocab, hidden], "array")]
+    stacked += [(".layers.attn.%s.weight" % name, "float32", [layers] + shape, "array") for _, name, shape in attention]
+    stacked += [(".layers.norm1.weight", "float32", [layers, hidden], "array"),
+                (".layers.norm2.weight", "float32", [layers, hidden], "array"),
+                (".layers.moe.router.weight", "float32", [layers, experts, hidden], "array")]
+    stacked += [(".layers.moe.experts[%d].%s.weight" % (e, name), "float32", [layers] + shape, "array")
+                for e in range(experts) for name, shape in target_expert]
+    stacked += [(".norm.weight", "float32", [hidden], "array"), (".lm_head.weight", "float32", [vocab, hidden], "array")]
+    return source, perlayer, stacked
+
+
 def write_keyspecs(path, entries):
     with open(path, "w", encoding="utf-8") as f:
         for key, dtype, shape, kind in entries:
@@ -340,6 +383,16 @@ def main(argv):
         done(marker)
         print("make_workloads: transformer key lists (%d source keys, %d target leaves) and files"
               % (len(source), len(target)), flush=True)
+    # W7: real naming, no rules (the same 100,291 keys, Mixtral-named).
+    ok, marker = stamp_ok(out, "w7.source.tsv", dict(settings, layers=layers, experts=experts))
+    if not ok:
+        source, perlayer, stacked = mixtral_pair(layers, experts, hidden=4096, kv_hidden=1024, expert_ffn=1408, vocab=32000)
+        write_keyspecs(os.path.join(out, "w7.perlayer.tsv"), perlayer)
+        write_keyspecs(os.path.join(out, "w7.stacked.tsv"), stacked)
+        write_keyspecs(os.path.join(out, "w7.source.tsv"), source)
+        done(marker)
+        print("make_workloads: W7 key lists (%d source keys, %d per-layer and %d stacked leaves)"
+              % (len(source), len(perlayer), len(stacked)), flush=True)
     # W6: the key-count ladder.
     for count in KEY_LADDER_SMOKE if args.smoke else KEY_LADDER:
         name = "keys_%d.pth" % count

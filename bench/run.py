@@ -323,6 +323,30 @@ class Bench:
         self.summary.append(("W3 automatch 100k × 100k", "≤ 1 s", "%.0f ms" % t["median_ms"], ok))
         self.sections.append(("W3 — automatch", text))
 
+    def w7_map_real_naming(self):
+        self.note("W7 map, real naming")
+        exe = os.path.join(self.args.build, "bench", "bench_automatch")
+        rows, lines = [], []
+        for label, name in (("per-layer", "w7.perlayer.tsv"), ("stacked", "w7.stacked.tsv")):
+            argv = [exe, self.path("w7.source.tsv"), self.path(name), "--reps", str(self.args.reps)]
+            result = run_json(argv)
+            t, r = result["automatch"], result["result"]
+            ok = t["median_ms"] <= 1000
+            rows.append("| onto the %s target (%d leaves) | %.0f ms | %.0f – %.0f ms | %.0f ms | %s | %d | %d | %d |"
+                        % (label, result["targets"], t["median_ms"], t["min_ms"], t["max_ms"], t["runs_ms"][0],
+                           mb(result["peak_rss_kb"]), r["exact"] + r["fixable"], r["unmapped"] + r["incompatible"],
+                           r["by_order_shape"]))
+            lines.append("`%s`" % " ".join(argv))
+            self.summary.append(("W7 map, real naming, %s" % label, "≤ 1 s", "%.0f ms" % t["median_ms"], ok))
+        text = ("%d Hugging Face Mixtral-named keys (bf16: `model.layers.N.block_sparse_moe.experts.E.w1.weight`…) "
+                "onto two Equinox ports (float32: `.layers[N].moe.experts[E].gate_proj.weight`… and scanned layers "
+                "`.layers.moe.experts[E].gate_proj.weight` stacked over 64 layers), **no rename rules**: the naming "
+                "table and the structure pass link them. In process (`bench/bench_automatch`), %d runs each.\n\n"
+                "| what | median | min – max | first run | peak RSS | mapped | unmapped | by order + shape |\n"
+                "|---|---|---|---|---|---|---|---|\n%s\n\nCommands: %s\n"
+                % (result["sources"], self.args.reps, "\n".join(rows), "; ".join(lines)))
+        self.sections.append(("W7 — map, real naming", text))
+
     def w4_gui(self):
         self.note("W4 GUI")
         exe = os.path.join(self.args.build, "bench", "bench_gui")
@@ -389,13 +413,14 @@ class Bench:
         text += [table_row(c) for c in commands]
         if graft:
             ratio = graft.median / cat.median
-            ok = ratio <= 2.0
-            text.append("\nTarget ≤ 2× `cat` of both files: %.2f× — %s.\n" % (ratio, verdict(ok)))
-            self.summary.append(("W5 diff", "≤ 2× cat", "%.2f× cat" % ratio, ok))
+            peak = max(graft.rss)
+            ok = ratio <= 3.0 and peak * 1024 <= 100e6
+            text.append("\nTarget ≤ 3× `cat` of both files and ≤ 100 MB: %.2f×, %s — %s.\n" % (ratio, mb(peak), verdict(ok)))
+            self.summary.append(("W5 diff", "≤ 3× cat, ≤ 100 MB", "%.2f× cat, %s" % (ratio, mb(peak)), ok))
         else:
             text.append("\n**Not yet measured**: this build's `graft-cli` has no `diff` command. bench/run.py "
                         "measures it as soon as `graft-cli --help` lists one.\n")
-            self.summary.append(("W5 diff", "≤ 2× cat", "not yet measured (no `graft-cli diff`)", None))
+            self.summary.append(("W5 diff", "≤ 3× cat, ≤ 100 MB", "not yet measured (no `graft-cli diff`)", None))
         self.sections.append(("W5 — diff", "\n".join(text)))
 
     def tensor_count(self, path):
@@ -580,7 +605,7 @@ def main(argv):
     parser.add_argument("--reps", type=int, default=5, help="timed runs per command (default 5)")
     parser.add_argument("--smoke", action="store_true", help="tiny workloads, 1 run each")
     parser.add_argument("--cold", action="store_true", help="drop the page cache before each file-bound run (root)")
-    parser.add_argument("--only", default="W1,W2,W3,W4,W5,W6",
+    parser.add_argument("--only", default="W1,W2,W3,W4,W5,W6,W7",
                         help="comma-separated workloads; docs/benchmarks.md then keeps the others' figures")
     parser.add_argument("--skip-python-diff", action="store_true", help="skip the (slow, 6 GB) Python diff baseline")
     parser.add_argument("--output", help="Markdown file (default docs/benchmarks.md; WORK/benchmarks.md with --smoke)")
@@ -600,7 +625,8 @@ def main(argv):
     subprocess.run(generate, check=True)
     bench = Bench(args)
     steps = {"W1": bench.w1_inspect, "W2": bench.w2_convert, "W3": bench.w3_automatch, "W4": bench.w4_gui,
-             "W5": bench.w5_diff, "W6": bench.w6_convert_keys}
+             "W5": bench.w5_diff, "W6": bench.w6_convert_keys,
+             "W7": bench.w7_map_real_naming}
     for name in args.only.split(","):
         steps[name.strip().upper()]()
     rerun = {name.strip().upper() for name in args.only.split(",")}

@@ -1,3 +1,4 @@
+#include "base/parallelfor.h"
 #include "mapping/automatcher.h"
 
 #include "checkpoint/checkpoint.h"
@@ -336,12 +337,10 @@ MappingResult Matcher::run()
     }
     // Canonical names once per key: the name passes (exact, loose, fused) all start from them.
     if (m_options.useNames) {
-        m_sourceCanonical.reserve(m_sources.size());
-        for (const QString &key : m_renamed)
-            m_sourceCanonical.push_back(canonicalKey(key));
-        m_targetCanonical.reserve(m_targets.size());
-        for (const KeySpec &target : m_targets)
-            m_targetCanonical.push_back(canonicalKey(target.key));
+        m_sourceCanonical.resize(m_sources.size());
+        parallelFor(m_sources.size(), [this](size_t s) { m_sourceCanonical[s] = canonicalKey(m_renamed[s]); });
+        m_targetCanonical.resize(m_targets.size());
+        parallelFor(m_targets.size(), [this](size_t t) { m_targetCanonical[t] = canonicalKey(m_targets[t].key); });
     }
     m_bufferReason.reserve(m_sources.size());
     for (const KeySpec &source : m_sources)

@@ -1,5 +1,7 @@
 #include "mapping/keynames.h"
 
+#include <algorithm>
+
 #include <QSet>
 
 namespace graft {
@@ -83,12 +85,33 @@ QStringList keyTokens(const QString &key)
     return tokens;
 }
 
-QString canonicalKey(const QString &key)
+namespace {
+
+// The stand-in for the k-th index of a key: digits (so every rule takes it for an index), longer
+// than any index a real key holds.
+constexpr qsizetype kMarkerLength = 40;
+
+QString indexMarker(qsizetype k)
 {
-    QStringList tokens = keyTokens(key);
+    static const QList<QString> first = [] {
+        QList<QString> markers;
+        for (int i = 0; i < 16; ++i)
+            markers << QStringLiteral("9%1").arg(i, kMarkerLength - 1, 10, QLatin1Char('0'));
+        return markers;
+    }();
+    return k < first.size() ? first[k] : QStringLiteral("9%1").arg(k, kMarkerLength - 1, 10, QLatin1Char('0'));
+}
+
+bool isDigits(const QString &token)
+{
+    return !token.isEmpty() && std::all_of(token.begin(), token.end(), [](QChar c) { return isAsciiDigit(c); });
+}
+
+QStringList canonicalTokens(QStringList tokens, bool bracketed)
+{
     // `[0].…` / `[1].…` of a saved (model, state) tuple.
     // (A bare `.eqx`'s keys are `[0]`, `[1]`…: a lone index is the key itself.)
-    if (key.startsWith(QLatin1Char('[')) && tokens.size() > 1 && (tokens.first() == QLatin1String("0") || tokens.first() == QLatin1String("1")))
+    if (bracketed && tokens.size() > 1 && (tokens.first() == QLatin1String("0") || tokens.first() == QLatin1String("1")))
         tokens.removeFirst();
     QStringList canonical;
     for (const QString &token : tokens) {
@@ -104,7 +127,50 @@ QString canonicalKey(const QString &key)
         if (token == QLatin1String("output_proj"))
             token = QStringLiteral("out_proj");
     }
-    return canonical.join(QLatin1Char('.'));
+    return canonical;
+}
+
+} // namespace
+
+QStringList tokensByShape(const QString &key, TokenRules rules, QHash<QString, QStringList> &cache, const QSet<QString> &literals)
+{
+    const QStringList original = keyTokens(key);
+    const bool bracketed = key.startsWith(QLatin1Char('['));
+    QStringList tokens = original;
+    QString shape;
+    shape.reserve(key.size() + tokens.size());
+    QList<qsizetype> indices; // positions in `original`
+    for (qsizetype i = 0; i < tokens.size(); ++i) {
+        const bool index = isDigits(tokens[i]);
+        if (index && !(bracketed && i == 0) && !literals.contains(tokens[i])) {
+            shape += QLatin1Char('#');
+            tokens[i] = indexMarker(indices.size());
+            indices << i;
+        } else {
+            if (index && tokens[i].size() >= kMarkerLength)
+                return rules(original, bracketed); // a literal that could pass for a marker
+            shape += tokens[i];
+        }
+        shape += QChar(0x1f);
+    }
+    auto it = cache.constFind(shape);
+    if (it == cache.constEnd()) {
+        if (cache.size() >= 16384)
+            cache.clear();
+        it = cache.insert(shape, rules(tokens, bracketed));
+    }
+    QStringList result = *it;
+    for (QString &token : result) {
+        if (token.size() == kMarkerLength && token.startsWith(QLatin1Char('9')) && isDigits(token))
+            token = original[indices.value(token.mid(1).toLongLong())];
+    }
+    return result;
+}
+
+QString canonicalKey(const QString &key)
+{
+    thread_local QHash<QString, QStringList> cache;
+    return tokensByShape(key, canonicalTokens, cache).join(QLatin1Char('.'));
 }
 
 QString looseKey(const QString &key) { return looseKeyOfCanonical(canonicalKey(key)); }

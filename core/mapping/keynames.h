@@ -3,6 +3,8 @@
 // canonical forms. `features.0.weight` (torch), `.features[0].weight` (Equinox keystr),
 // `params/features_0/kernel` (Flax) all become "features.0.weight".
 
+#include <QHash>
+#include <QSet>
 #include <QString>
 #include <QStringList>
 
@@ -10,6 +12,18 @@ namespace graft {
 
 /// Tokens of a key: split on . / [ ] quotes, lower-cased, `name_3` split into name, 3.
 QStringList keyTokens(const QString &key);
+
+/// `rules(tokens, bracketed)` applied to keyTokens(key) (`bracketed`: the key starts with '['),
+/// computed once per shape of key. Naming rules that only ask whether a token is an index
+/// (digits), never which, give `model.layers.7.mlp.experts.3.up_proj.weight` the result of every
+/// other layer and expert with the indices put back; so they run once per shape (a few dozen in
+/// a 100k-key model) on the tokens with each index replaced by a marker, and each key substitutes
+/// its own indices. The leading index of a bracketed key stays itself (rules may test it), and so
+/// does every index in `literals` (numbers the rules name, as `ln 1` -> norm1 does).
+/// `cache` is the caller's, one per rule set and thread.
+using TokenRules = QStringList (*)(QStringList tokens, bool bracketed);
+QStringList tokensByShape(const QString &key, TokenRules rules, QHash<QString, QStringList> &cache,
+                          const QSet<QString> &literals = {});
 
 /// Canonical form used for exact name matching: wrapper prefixes stripped (module., model.,
 /// state_dict., params/, a leading [0]/[1] of a (model, state) tuple, batch_stats), synonyms

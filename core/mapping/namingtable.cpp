@@ -38,6 +38,7 @@ struct NamingTable {
     QSet<QString> bufferLastNames; ///< a key whose last name is none of these is no buffer (fast path)
     QSet<QString> knownRoles;
     std::vector<QSet<QString>> exclusive;
+    QSet<QString> numberLiterals; ///< numbers the rules name (`ln 1`): roleTokens keeps them as they are
 };
 
 QStringList splitTokens(const QString &text) { return text.split(QLatin1Char(' '), Qt::SkipEmptyParts); }
@@ -94,6 +95,20 @@ NamingTable loadTable()
         for (const QJsonValue &member : group.toArray())
             members.insert(member.toString());
         table.exclusive.push_back(members);
+    }
+    for (const auto &list : table.phrasesByFirst) {
+        for (const Phrase &phrase : list) {
+            for (const QString &token : phrase.from) {
+                if (isIndexToken(token))
+                    table.numberLiterals.insert(token);
+            }
+        }
+    }
+    for (const QHash<QString, QString> *map : {&table.topLevel, &table.inBlock, &table.parameters}) {
+        for (auto it = map->begin(); it != map->end(); ++it) {
+            if (isIndexToken(it.key()))
+                table.numberLiterals.insert(it.key());
+        }
     }
     for (const char *parameter : {"weight", "bias", "running_mean", "running_var", "num_batches_tracked"})
         table.knownRoles.insert(QLatin1String(parameter));
@@ -169,10 +184,12 @@ bool isIndexToken(const QString &token)
     return true;
 }
 
-QStringList roleTokens(const QString &key)
+namespace {
+
+// roleTokens of a key's tokens; `bracketed`: the key starts with '['.
+QStringList roleTokensOf(QStringList tokens, bool bracketed)
 {
-    QStringList tokens = keyTokens(key);
-    if (key.startsWith(QLatin1Char('[')) && tokens.size() > 1 && (tokens.first() == QLatin1String("0") || tokens.first() == QLatin1String("1")))
+    if (bracketed && tokens.size() > 1 && (tokens.first() == QLatin1String("0") || tokens.first() == QLatin1String("1")))
         tokens.removeFirst(); // `[0].…` / `[1].…` of a saved (model, state) tuple
     // `encoder_layer_0` (torchvision ViT) -> encoder_layer, 0 (keyTokens splits `name_3` only
     // when the name has no underscore of its own).
@@ -212,6 +229,14 @@ QStringList roleTokens(const QString &key)
     if (tokens.size() >= 2 && tokens.last() == QLatin1String("weight") && bareParameters.contains(tokens[tokens.size() - 2]))
         tokens.removeLast();
     return tokens;
+}
+
+} // namespace
+
+QStringList roleTokens(const QString &key)
+{
+    thread_local QHash<QString, QStringList> cache;
+    return tokensByShape(key, roleTokensOf, cache, table().numberLiterals);
 }
 
 QStringList fusedParts(const QString &role) { return table().fused.value(role); }

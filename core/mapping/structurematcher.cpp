@@ -1,5 +1,7 @@
 #include "mapping/structurematcher.h"
 
+#include "base/parallelfor.h"
+
 #include "mapping/namingtable.h"
 #include "mapping/partsanalysis.h"
 
@@ -90,19 +92,22 @@ QStringList StructureMatcher::filled(const QStringList &head, const QStringList 
 void StructureMatcher::indexSources()
 {
     m_sourceForms.resize(m_sources.size());
+    parallelFor(m_sources.size(), [this](size_t s) {
+        if (m_available[s])
+            m_sourceForms[s] = roleFormOf(m_sources[s].key);
+    });
     for (size_t s = 0; s < m_sources.size(); ++s) {
         if (!m_available[s])
             continue;
-        m_sourceForms[s] = roleFormOf(m_sources[s].key);
         const QString key = m_sourceForms[s].tokens.join(QLatin1Char('.'));
         const auto it = m_byKey.constFind(key);
         m_byKey.insert(key, it == m_byKey.constEnd() ? static_cast<int>(s) : kDuplicate);
     }
     m_targetForms.resize(m_targets.size());
-    for (size_t t = 0; t < m_targets.size(); ++t) {
+    parallelFor(m_targets.size(), [this](size_t t) {
         if (m_open[t])
             m_targetForms[t] = roleFormOf(m_targets[t].key);
-    }
+    });
 }
 
 void StructureMatcher::learnRules()

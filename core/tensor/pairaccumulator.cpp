@@ -4,6 +4,24 @@
 
 namespace graft {
 
+PairAccumulator PairAccumulator::ofSums(qint64 n, double differing, double nans, double far, double maxAbs, double finiteMaxAbs,
+                                        double sumAbs, double sumSquares, double dot, double normA, double normB)
+{
+    PairAccumulator chunk;
+    chunk.m_count = n;
+    chunk.m_differing = static_cast<qint64>(differing);
+    chunk.m_nan = nans > 0.0;
+    chunk.m_close = far == 0.0;
+    chunk.m_maxAbs = maxAbs;
+    chunk.m_finiteMaxAbs = finiteMaxAbs;
+    chunk.m_sumAbs = sumAbs;
+    chunk.m_sumSquares = sumSquares;
+    chunk.m_dot = dot;
+    chunk.m_normA = normA;
+    chunk.m_normB = normB;
+    return chunk;
+}
+
 PairStatistics PairAccumulator::result() const
 {
     PairStatistics p;

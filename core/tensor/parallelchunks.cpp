@@ -2,11 +2,6 @@
 
 namespace graft {
 
-std::unique_ptr<double[]> scratchValues(qint64 count)
-{
-    return std::make_unique_for_overwrite<double[]>(static_cast<size_t>(std::max<qint64>(1, std::min(count, kBlockValues))));
-}
-
 int workersFor(qint64 count, int threads)
 {
     const qint64 chunks = chunkCount(count);

@@ -22,9 +22,6 @@ inline constexpr qint64 kBlockValues = qint64(1) << 12;  // decoded at a time: 3
 /// Chunks of `count` values.
 inline qint64 chunkCount(qint64 count) { return (count + kChunkValues - 1) / kChunkValues; }
 
-/// One chunk of decoded values, not zeroed (decoding fills what is used).
-std::unique_ptr<double[]> scratchValues(qint64 count);
-
 /// Calls `block(offset, m)` for consecutive blocks of at most kBlockValues of a chunk of n values.
 template <typename Block>
 void forEachBlock(qint64 n, Block block)

@@ -4,6 +4,25 @@
 
 namespace graft {
 
+TensorAccumulator TensorAccumulator::ofSums(qint64 n, double finite, double nans, double zeros, double shift, double shiftedSum,
+                                            double shiftedSquares, double sumSquares, double min, double max)
+{
+    TensorAccumulator chunk;
+    chunk.m_count = n;
+    chunk.m_finite = static_cast<qint64>(finite);
+    chunk.m_nan = static_cast<qint64>(nans);
+    chunk.m_inf = n - chunk.m_finite - chunk.m_nan;
+    chunk.m_zeros = static_cast<qint64>(zeros);
+    chunk.m_sumSquares = sumSquares;
+    chunk.m_min = min;
+    chunk.m_max = max;
+    if (finite > 0.0) {
+        chunk.m_mean = shift + shiftedSum / finite;
+        chunk.m_m2 = std::max(0.0, shiftedSquares - shiftedSum * shiftedSum / finite);
+    }
+    return chunk;
+}
+
 TensorStatistics TensorAccumulator::result() const
 {
     TensorStatistics s;

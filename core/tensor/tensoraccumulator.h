@@ -6,11 +6,8 @@
 
 #include <algorithm>
 
-// ofChunk and merge are the hot loops of the statistics and are defined inline below, so that
-// the drivers (tensorstats.cpp, tensorcomparison.cpp, built with -fopenmp-simd and the dynamic
-// vectoriser cost model: core/CMakeLists.txt) compile `merge(ofChunk(block))` as one piece.
-// That is also what keeps every bit of the results as it was, down to which NaN a sum of NaNs
-// keeps (the operand order the compiler picks depends on where the two are expanded).
+// ofChunk, the hot loop, is in blockkernels.cpp (one single pass per block, compiled for several
+// instruction sets); merge is inline below.
 
 namespace graft {
 
@@ -18,8 +15,14 @@ namespace graft {
 /// Merging the same chunks in the same order gives the same bits, whoever computed them.
 class TensorAccumulator {
 public:
-    /// The figures of one chunk of `n` values.
+    /// The figures of one block of `n` values (float32 lanes or float64 lanes; blockkernels.cpp).
+    static TensorAccumulator ofChunk(const float *x, qint64 n);
     static TensorAccumulator ofChunk(const double *x, qint64 n);
+    /// The figures from a block's sums: `shiftedSum`, `shiftedSquares` are Σ(x−shift), Σ(x−shift)²
+    /// over the finite values (one pass, no second pass for the variance: the shift, a value of
+    /// the block, keeps the difference of the two from cancelling).
+    static TensorAccumulator ofSums(qint64 n, double finite, double nans, double zeros, double shift, double shiftedSum,
+                                    double shiftedSquares, double sumSquares, double min, double max);
 
     /// Adds the figures of the values that follow (Chan et al.'s update for the variance).
     void merge(const TensorAccumulator &next);
@@ -35,54 +38,6 @@ private:
     double m_mean = 0.0, m_m2 = 0.0, m_sumSquares = 0.0;
     double m_min = kInfinity, m_max = -kInfinity;
 };
-
-inline TensorAccumulator TensorAccumulator::ofChunk(const double *x, qint64 n)
-{
-    // Branch-free so that the loops vectorise (OpenMP simd reductions: the sums are split
-    // across lanes, which changes their rounding by a few ulps, not their meaning).
-    // Counts are doubles in the loop (exact below 2^53) so that every lane is a double.
-    double finiteCount = 0.0, nanCount = 0.0, zeroCount = 0.0;
-    double sum = 0.0, sumSquares = 0.0, min = kInfinity, max = -kInfinity;
-#pragma omp simd reduction(+ : finiteCount, nanCount, zeroCount, sum, sumSquares) reduction(min : min) reduction(max : max)
-    for (qint64 i = 0; i < n; ++i) {
-        const double v = x[i];
-        const bool isFinite = isFiniteValue(v);
-        const double f = isFinite ? v : 0.0;
-        finiteCount += isFinite ? 1.0 : 0.0;
-        nanCount += v != v ? 1.0 : 0.0;
-        zeroCount += v == 0.0 ? 1.0 : 0.0;
-        sum += f;
-        sumSquares += f * f;
-        const double low = isFinite ? v : kInfinity;
-        const double high = isFinite ? v : -kInfinity;
-        min = low < min ? low : min;
-        max = high > max ? high : max;
-    }
-    const qint64 finite = static_cast<qint64>(finiteCount), nan = static_cast<qint64>(nanCount), zeros = static_cast<qint64>(zeroCount);
-    const qint64 inf = n - finite - nan;
-    double m2 = 0.0;
-    const double mean = finite > 0 ? sum / static_cast<double>(finite) : 0.0;
-    if (finite > 0) {
-#pragma omp simd reduction(+ : m2)
-        for (qint64 i = 0; i < n; ++i) {
-            const double deviation = x[i] - mean; // computed unconditionally: a select, not a branch
-            const double d = isFiniteValue(x[i]) ? deviation : 0.0;
-            m2 += d * d;
-        }
-    }
-    TensorAccumulator chunk;
-    chunk.m_count = n;
-    chunk.m_nan = nan;
-    chunk.m_inf = inf;
-    chunk.m_zeros = zeros;
-    chunk.m_sumSquares = sumSquares;
-    chunk.m_min = min;
-    chunk.m_max = max;
-    chunk.m_finite = finite;
-    chunk.m_mean = mean;
-    chunk.m_m2 = m2;
-    return chunk;
-}
 
 inline void TensorAccumulator::merge(const TensorAccumulator &next)
 {

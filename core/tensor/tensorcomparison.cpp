@@ -49,11 +49,8 @@ Result<Comparison> compareTensors(const TensorData &a, const TensorData &b, cons
     const bool secondPass = wantsAutoRange(options);
     ChunkProgress progress(options.progress, secondPass ? 2 * count : count);
     const int workers = workersFor(count, options.threads);
-    std::vector<std::unique_ptr<double[]>> xs, ys;
-    for (int w = 0; w < workers; ++w) {
-        xs.push_back(scratchValues(count));
-        ys.push_back(scratchValues(count));
-    }
+    // Float32 lanes when both sides fit them (float32, bfloat16, float16), else float64 lanes.
+    const bool floatLanes = ChunkDecoder::floatLanes(a.dtype) && ChunkDecoder::floatLanes(b.dtype);
     std::vector<ChunkDecoder> decodersA(static_cast<size_t>(workers)), decodersB(static_cast<size_t>(workers));
     const size_t chunks = static_cast<size_t>(chunkCount(count));
     std::vector<PairAccumulator> pairChunks(chunks);
@@ -63,10 +60,10 @@ Result<Comparison> compareTensors(const TensorData &a, const TensorData &b, cons
         std::optional<HistogramBuilder> a, b, d;
     };
     std::vector<Histograms> histograms(static_cast<size_t>(workers));
-    auto addToHistograms = [&](int worker, qint64 n) {
+    auto addToHistograms = [&](int worker, ChunkDecoder &decoderA, ChunkDecoder &decoderB, qint64 offset, qint64 n) {
         Histograms &h = histograms[static_cast<size_t>(worker)];
-        const double *x = xs[static_cast<size_t>(worker)].get();
-        const double *y = ys[static_cast<size_t>(worker)].get();
+        const double *x = decoderA.doubles(offset, n);
+        const double *y = decoderB.doubles(offset, n);
         for (qint64 i = 0; i < n; ++i) {
             h.d->add(difference(x[i], y[i]));
             if (withTensorStatistics) {
@@ -85,8 +82,6 @@ Result<Comparison> compareTensors(const TensorData &a, const TensorData &b, cons
     if (options.bins > 0 && !secondPass)
         startHistograms(options.lo, options.hi, options.lo, options.hi);
     const bool ok = forEachChunk(count, workers, progress, [&](int worker, qint64 chunk, qint64 first, qint64 n) {
-        double *x = xs[static_cast<size_t>(worker)].get();
-        double *y = ys[static_cast<size_t>(worker)].get();
         ChunkDecoder &decoderA = decodersA[static_cast<size_t>(worker)];
         ChunkDecoder &decoderB = decodersB[static_cast<size_t>(worker)];
         decoderA.fetch(a, first, n);
@@ -94,15 +89,25 @@ Result<Comparison> compareTensors(const TensorData &a, const TensorData &b, cons
         PairAccumulator pairFigures;
         TensorAccumulator figuresA, figuresB;
         forEachBlock(n, [&](qint64 offset, qint64 m) {
-            decoderA.decode(offset, m, x);
-            decoderB.decode(offset, m, y);
-            pairFigures.merge(PairAccumulator::ofChunk(x, y, m, tolerance));
-            if (withTensorStatistics) {
-                figuresA.merge(TensorAccumulator::ofChunk(x, m));
-                figuresB.merge(TensorAccumulator::ofChunk(y, m));
+            if (floatLanes) {
+                const float *x = decoderA.floats(offset, m);
+                const float *y = decoderB.floats(offset, m);
+                pairFigures.merge(PairAccumulator::ofChunk(x, y, m, tolerance));
+                if (withTensorStatistics) {
+                    figuresA.merge(TensorAccumulator::ofChunk(x, m));
+                    figuresB.merge(TensorAccumulator::ofChunk(y, m));
+                }
+            } else {
+                const double *x = decoderA.doubles(offset, m);
+                const double *y = decoderB.doubles(offset, m);
+                pairFigures.merge(PairAccumulator::ofChunk(x, y, m, tolerance));
+                if (withTensorStatistics) {
+                    figuresA.merge(TensorAccumulator::ofChunk(x, m));
+                    figuresB.merge(TensorAccumulator::ofChunk(y, m));
+                }
             }
             if (histograms.front().d)
-                addToHistograms(worker, m);
+                addToHistograms(worker, decoderA, decoderB, offset, m);
         });
         pairChunks[static_cast<size_t>(chunk)] = pairFigures;
         if (withTensorStatistics) {
@@ -134,11 +139,7 @@ Result<Comparison> compareTensors(const TensorData &a, const TensorData &b, cons
             ChunkDecoder &decoderB = decodersB[static_cast<size_t>(worker)];
             decoderA.fetch(a, first, n);
             decoderB.fetch(b, first, n);
-            forEachBlock(n, [&](qint64 offset, qint64 m) {
-                decoderA.decode(offset, m, xs[static_cast<size_t>(worker)].get());
-                decoderB.decode(offset, m, ys[static_cast<size_t>(worker)].get());
-                addToHistograms(worker, m);
-            });
+            forEachBlock(n, [&](qint64 offset, qint64 m) { addToHistograms(worker, decoderA, decoderB, offset, m); });
         });
         if (!binned)
             return cancelledError();

@@ -6,8 +6,9 @@
 #include "tensor/tensoraccumulator.h"
 
 // The statistics of one tensor (compareTensors is in tensorcomparison.cpp). The pieces:
-//   ByteSource, ChunkDecoder   a tensor's bytes, decoded to double a block at a time;
-//   TensorAccumulator, PairAccumulator   the figures of a chunk, in one fused pass, merged in order;
+//   ByteSource, ChunkDecoder   a tensor's bytes, a block at a time, as float32 or float64 lanes;
+//   TensorAccumulator, PairAccumulator   the figures of a block in one fused pass
+//                              (blockkernels.cpp), merged in order;
 //   HistogramBuilder           numpy.histogram's binning;
 //   forEachChunk               the threads that take the chunks (parallelchunks.h).
 //
@@ -32,23 +33,21 @@ Result<TensorStatistics> tensorStatistics(const TensorData &tensor, const Statis
     const bool secondPass = wantsAutoRange(options);
     ChunkProgress progress(options.progress, secondPass ? 2 * count : count);
     const int workers = workersFor(count, options.threads);
-    std::vector<std::unique_ptr<double[]>> buffers;
-    for (int w = 0; w < workers; ++w)
-        buffers.push_back(scratchValues(count));
+    const bool floatLanes = ChunkDecoder::floatLanes(tensor.dtype);
     std::vector<ChunkDecoder> decoders(static_cast<size_t>(workers));
     std::vector<TensorAccumulator> chunks(static_cast<size_t>(chunkCount(count)));
     std::vector<HistogramBuilder> histograms;
     if (options.bins > 0 && !secondPass)
         histograms.assign(static_cast<size_t>(workers), HistogramBuilder(options.bins, options.lo, options.hi));
     const bool ok = forEachChunk(count, workers, progress, [&](int worker, qint64 chunk, qint64 first, qint64 n) {
-        double *values = buffers[static_cast<size_t>(worker)].get();
         ChunkDecoder &decoder = decoders[static_cast<size_t>(worker)];
         decoder.fetch(tensor, first, n);
         TensorAccumulator figures;
         forEachBlock(n, [&](qint64 offset, qint64 m) {
-            decoder.decode(offset, m, values);
-            figures.merge(TensorAccumulator::ofChunk(values, m));
+            figures.merge(floatLanes ? TensorAccumulator::ofChunk(decoder.floats(offset, m), m)
+                                     : TensorAccumulator::ofChunk(decoder.doubles(offset, m), m));
             if (!histograms.empty()) {
+                const double *values = decoder.doubles(offset, m);
                 for (qint64 i = 0; i < m; ++i)
                     histograms[static_cast<size_t>(worker)].add(values[i]);
             }
@@ -65,11 +64,10 @@ Result<TensorStatistics> tensorStatistics(const TensorData &tensor, const Statis
         autoRange(accumulator.min(), accumulator.max(), accumulator.anyFinite(), &lo, &hi);
         histograms.assign(static_cast<size_t>(workers), HistogramBuilder(options.bins, lo, hi));
         const bool binned = forEachChunk(count, workers, progress, [&](int worker, qint64, qint64 first, qint64 n) {
-            double *values = buffers[static_cast<size_t>(worker)].get();
             ChunkDecoder &decoder = decoders[static_cast<size_t>(worker)];
             decoder.fetch(tensor, first, n);
             forEachBlock(n, [&](qint64 offset, qint64 m) {
-                decoder.decode(offset, m, values);
+                const double *values = decoder.doubles(offset, m);
                 for (qint64 i = 0; i < m; ++i)
                     histograms[static_cast<size_t>(worker)].add(values[i]);
             });

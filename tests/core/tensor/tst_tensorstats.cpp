@@ -7,6 +7,7 @@
 #include "checkpoint/checkpointopener.h"
 #include "checkpoint/checkpointwriter.h"
 #include "statscheck.h"
+#include "tensor/blockkernels.h"
 
 #include <QFloat16>
 #include <QSet>
@@ -132,6 +133,40 @@ private:
     }
 
 private Q_SLOTS:
+    // The statistics widen 16-bit floats to float32 with branch-free bit arithmetic: every one of
+    // the 65,536 patterns must give what Qt's qfloat16 and a plain shift give (NaN as NaN, with
+    // its sign and payload), also when the block starts at an odd address.
+    void widensEverySixteenBitPatternExactly()
+    {
+        std::vector<uchar> bytes(2 * 65536 + 1);
+        for (quint32 bits = 0; bits < 65536; ++bits) {
+            bytes[1 + 2 * bits] = static_cast<uchar>(bits & 0xff);
+            bytes[2 + 2 * bits] = static_cast<uchar>(bits >> 8);
+        }
+        std::vector<float> half(65536), brain(65536);
+        widenFloat16(bytes.data() + 1, 65536, half.data());
+        widenBfloat16(bytes.data() + 1, 65536, brain.data());
+        int nans = 0;
+        for (quint32 bits = 0; bits < 65536; ++bits) {
+            quint16 pattern = static_cast<quint16>(bits);
+            qfloat16 reference;
+            std::memcpy(&reference, &pattern, 2);
+            const float expected = static_cast<float>(reference);
+            quint32 brainBits;
+            std::memcpy(&brainBits, &brain[bits], 4);
+            QCOMPARE(brainBits, bits << 16);
+            if (std::isnan(expected)) {
+                ++nans;
+                QVERIFY2(std::isnan(half[bits]), qPrintable(QString::number(bits, 16)));
+                QCOMPARE(std::signbit(half[bits]), (bits & 0x8000) != 0);
+                continue;
+            }
+            QVERIFY2(half[bits] == expected && std::signbit(half[bits]) == std::signbit(expected),
+                     qPrintable(QStringLiteral("0x%1: %2, expected %3").arg(bits, 4, 16, QLatin1Char('0')).arg(half[bits]).arg(expected)));
+        }
+        QCOMPARE(nans, 2 * 1023);
+    }
+
     void initTestCase()
     {
         QVERIFY(m_dir.isValid());

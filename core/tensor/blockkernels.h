@@ -1,0 +1,15 @@
+#pragma once
+// Internal to the statistics (tensorstats.h): the widening of 16-bit floats to float32, a block
+// at a time (blockkernels.cpp, with the accumulators' ofChunk loops).
+
+#include <QtGlobal>
+
+namespace graft {
+
+/// `count` little-endian bfloat16 values from `data` into `out`, exactly.
+void widenBfloat16(const uchar *data, qint64 count, float *out);
+
+/// `count` little-endian IEEE float16 values from `data` into `out`, exactly (NaN payloads kept).
+void widenFloat16(const uchar *data, qint64 count, float *out);
+
+} // namespace graft
