@@ -42,26 +42,42 @@ QString inspectJson(const Checkpoint &checkpoint)
 
 QString inspectTable(const Checkpoint &checkpoint)
 {
-    int keyWidth = 3;
-    int shapeWidth = 5;
-    for (const TensorEntry &tensor : checkpoint.tensors()) {
-        keyWidth = std::max(keyWidth, static_cast<int>(tensor.key.size()));
-        shapeWidth = std::max(shapeWidth, static_cast<int>(shapeToString(tensor.shape).size()));
+    // Built by appending into one reserved string (a 100k-key file prints 100k lines: four
+    // QString::arg temporaries per line were a tenth of `inspect`'s time).
+    const std::vector<TensorEntry> &tensors = checkpoint.tensors();
+    std::vector<QString> shapes;
+    shapes.reserve(tensors.size());
+    qsizetype keyWidth = 3;
+    qsizetype shapeWidth = 5;
+    for (const TensorEntry &tensor : tensors) {
+        keyWidth = std::max(keyWidth, tensor.key.size());
+        shapes.push_back(shapeToString(tensor.shape));
+        shapeWidth = std::max(shapeWidth, shapes.back().size());
     }
-    keyWidth = std::min(keyWidth, 80);
+    keyWidth = std::min<qsizetype>(keyWidth, 80);
     QString out;
-    out += QStringLiteral("%1  %2  %3  %4\n")
-               .arg(QStringLiteral("KEY"), -keyWidth)
-               .arg(QStringLiteral("SHAPE"), -shapeWidth)
-               .arg(QStringLiteral("DTYPE"), -13)
-               .arg(QStringLiteral("SIZE"), 10);
-    for (const TensorEntry &tensor : checkpoint.tensors()) {
-        out += QStringLiteral("%1  %2  %3  %4\n")
-                   .arg(tensor.key, -keyWidth)
-                   .arg(shapeToString(tensor.shape), -shapeWidth)
-                   .arg(dtypeName(tensor.dtype), -13)
-                   .arg(humanBytes(tensor.nbytes()), 10);
-    }
+    out.reserve(static_cast<qsizetype>(tensors.size() + 1) * (keyWidth + shapeWidth + 32));
+    auto cell = [&out](const QString &text, qsizetype width, bool right) {
+        const QString padding(std::max<qsizetype>(0, width - text.size()), QLatin1Char(' '));
+        if (right)
+            out += padding;
+        out += text;
+        if (!right)
+            out += padding;
+    };
+    auto line = [&](const QString &key, const QString &shape, const QString &dtype, const QString &size) {
+        cell(key, keyWidth, false);
+        out += QLatin1String("  ");
+        cell(shape, shapeWidth, false);
+        out += QLatin1String("  ");
+        cell(dtype, 13, false);
+        out += QLatin1String("  ");
+        cell(size, 10, true);
+        out += QLatin1Char('\n');
+    };
+    line(QStringLiteral("KEY"), QStringLiteral("SHAPE"), QStringLiteral("DTYPE"), QStringLiteral("SIZE"));
+    for (size_t i = 0; i < tensors.size(); ++i)
+        line(tensors[i].key, shapes[i], dtypeName(tensors[i].dtype), humanBytes(tensors[i].nbytes()));
     qint64 parameters = 0;
     for (const TensorEntry &tensor : checkpoint.tensors())
         parameters += tensor.numel();

@@ -58,10 +58,16 @@ Shape contiguousStrides(const Shape &shape)
 
 QString shapeToString(const Shape &shape)
 {
-    QStringList parts;
-    for (qint64 dim : shape)
-        parts << QString::number(dim);
-    return QLatin1Char('[') + parts.join(QStringLiteral(", ")) + QLatin1Char(']');
+    QString text;
+    text.reserve(2 + 8 * static_cast<qsizetype>(shape.size()));
+    text += QLatin1Char('[');
+    for (size_t i = 0; i < shape.size(); ++i) {
+        if (i > 0)
+            text += QLatin1String(", ");
+        text += QString::number(shape[i]);
+    }
+    text += QLatin1Char(']');
+    return text;
 }
 
 qint64 TensorEntry::numel() const
