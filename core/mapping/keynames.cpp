@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <QSet>
+#include <QVarLengthArray>
 
 namespace graft {
 namespace {
@@ -57,13 +58,15 @@ qsizetype numberedSplit(QStringView part)
 
 } // namespace
 
-QStringList keyTokens(const QString &key)
+namespace {
+
+// Calls `token(view)` for each token of the lower-cased key `lower` (views into it).
+// Hand-written rather than regular expressions: the matcher tokenises every key of both
+// checkpoints (200k keys for a large model), and this is ~10x faster. Same result as splitting
+// on [./\[\]'"]+ and matching each part against ^([a-z][a-z0-9]*?)_(\d+)$.
+template <typename Sink>
+void forEachToken(QStringView lower, Sink token)
 {
-    // Hand-written rather than regular expressions: the matcher tokenises every key of both
-    // checkpoints (200k keys for a large model), and this is ~10x faster. Same result as
-    // splitting on [./\[\]'"]+ and matching each part against ^([a-z][a-z0-9]*?)_(\d+)$.
-    const QString lower = key.toLower();
-    QStringList tokens;
     const qsizetype size = lower.size();
     qsizetype begin = 0;
     while (begin < size) {
@@ -73,15 +76,26 @@ QStringList keyTokens(const QString &key)
         while (end < size && !isSeparator(lower[end]))
             ++end;
         if (end > begin) {
-            const QStringView part = QStringView(lower).mid(begin, end - begin);
+            const QStringView part = lower.mid(begin, end - begin);
             // Flax auto-names (Dense_0, layers_3) carry the index after an underscore.
-            if (const qsizetype underscore = numberedSplit(part); underscore > 0)
-                tokens << part.left(underscore).toString() << part.mid(underscore + 1).toString();
-            else
-                tokens << part.toString();
+            if (const qsizetype underscore = numberedSplit(part); underscore > 0) {
+                token(part.left(underscore));
+                token(part.mid(underscore + 1));
+            } else {
+                token(part);
+            }
         }
         begin = end;
     }
+}
+
+} // namespace
+
+QStringList keyTokens(const QString &key)
+{
+    const QString lower = key.toLower();
+    QStringList tokens;
+    forEachToken(lower, [&tokens](QStringView token) { tokens << token.toString(); });
     return tokens;
 }
 
@@ -102,7 +116,7 @@ QString indexMarker(qsizetype k)
     return k < first.size() ? first[k] : QStringLiteral("9%1").arg(k, kMarkerLength - 1, 10, QLatin1Char('0'));
 }
 
-bool isDigits(const QString &token)
+bool isDigits(QStringView token)
 {
     return !token.isEmpty() && std::all_of(token.begin(), token.end(), [](QChar c) { return isAsciiDigit(c); });
 }
@@ -134,27 +148,36 @@ QStringList canonicalTokens(QStringList tokens, bool bracketed)
 
 QStringList tokensByShape(const QString &key, TokenRules rules, QHash<QString, QStringList> &cache, const QSet<QString> &literals)
 {
-    const QStringList original = keyTokens(key);
+    // The shape straight from the key's token views: a key whose shape is known costs one pass
+    // over its characters and a lookup, not a list of tokens.
+    const QString lower = key.toLower();
     const bool bracketed = key.startsWith(QLatin1Char('['));
-    QStringList tokens = original;
     QString shape;
-    shape.reserve(key.size() + tokens.size());
-    QList<qsizetype> indices; // positions in `original`
-    for (qsizetype i = 0; i < tokens.size(); ++i) {
-        const bool index = isDigits(tokens[i]);
-        if (index && !(bracketed && i == 0) && !literals.contains(tokens[i])) {
+    shape.reserve(lower.size() + 8);
+    QVarLengthArray<QStringView, 8> indices;
+    bool markerLike = false;
+    qsizetype position = 0;
+    forEachToken(lower, [&](QStringView token) {
+        const bool index = isDigits(token);
+        if (index && !(bracketed && position == 0) && (literals.isEmpty() || !literals.contains(token.toString()))) {
             shape += QLatin1Char('#');
-            tokens[i] = indexMarker(indices.size());
-            indices << i;
+            indices.append(token);
         } else {
-            if (index && tokens[i].size() >= kMarkerLength)
-                return rules(original, bracketed); // a literal that could pass for a marker
-            shape += tokens[i];
+            markerLike = markerLike || (index && token.size() >= kMarkerLength);
+            shape += token;
         }
         shape += QChar(0x1f);
-    }
+        ++position;
+    });
+    if (markerLike)
+        return rules(keyTokens(key), bracketed); // a literal that could pass for a marker
     auto it = cache.constFind(shape);
     if (it == cache.constEnd()) {
+        QStringList tokens = keyTokens(key);
+        for (qsizetype i = 0, k = 0; i < tokens.size(); ++i) {
+            if (isDigits(tokens[i]) && !(bracketed && i == 0) && !literals.contains(tokens[i]))
+                tokens[i] = indexMarker(k++);
+        }
         if (cache.size() >= 16384)
             cache.clear();
         it = cache.insert(shape, rules(tokens, bracketed));
@@ -162,7 +185,7 @@ QStringList tokensByShape(const QString &key, TokenRules rules, QHash<QString, Q
     QStringList result = *it;
     for (QString &token : result) {
         if (token.size() == kMarkerLength && token.startsWith(QLatin1Char('9')) && isDigits(token))
-            token = original[indices.value(token.mid(1).toLongLong())];
+            token = indices.value(token.mid(1).toLongLong()).toString();
     }
     return result;
 }
