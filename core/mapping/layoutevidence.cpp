@@ -1,5 +1,6 @@
 #include "mapping/layoutevidence.h"
 
+#include "base/parallelfor.h"
 #include "mapping/keynames.h"
 #include "mapping/namingtable.h"
 #include "mapping/structurematcher.h"
@@ -127,11 +128,13 @@ struct Evidence {
 void applyLayoutEvidence(MappingResult &result, const std::vector<KeySpec> &sources, const QHash<QString, int> &sourceIndex,
                          const std::vector<KeySpec> &targets)
 {
+    // Each mapping's subject on every core (each depends on its mapping alone), then tallied in order.
+    std::vector<std::optional<Subject>> subjects(result.mappings.size());
+    parallelFor(result.mappings.size(), [&](size_t i) { subjects[i] = subjectOf(i, result.mappings[i], sources, sourceIndex, targets); });
     std::vector<Subject> squares;
     QHash<QString, Evidence> byGroup;
     Evidence global;
-    for (size_t i = 0; i < result.mappings.size(); ++i) {
-        const std::optional<Subject> subject = subjectOf(i, result.mappings[i], sources, sourceIndex, targets);
+    for (const std::optional<Subject> &subject : subjects) {
         if (!subject)
             continue;
         if (subject->source.shape[0] == subject->source.shape[1]) {

@@ -45,6 +45,8 @@ struct Rule {
     QString sourceHead; ///< '.'-joined pattern, may be empty
     int votes = 0;
     int overlap = 0;    ///< tokens shared with the target head (breaks ties between encoder/decoder)
+    QStringList head;   ///< sourceHead's tokens
+    int headIndices = 0; ///< its '#' tokens
 };
 
 class StructureMatcher {
@@ -181,7 +183,8 @@ void StructureMatcher::learnRules()
             int overlap = 0;
             for (const QString &token : sourceTokens)
                 overlap += token != QLatin1String("#") && targetTokens.contains(token);
-            rules.push_back({source.key(), source.value(), overlap});
+            rules.push_back({source.key(), source.value(), overlap, sourceTokens,
+                             static_cast<int>(sourceTokens.count(QStringLiteral("#")))});
             if (source.key() != it.key())
                 m_result.rewrites.push_back({source.key(), it.key(), source.value()});
         }
@@ -198,8 +201,8 @@ void StructureMatcher::learnRules()
 std::optional<StructureCandidate> StructureMatcher::attempt(int target, const Rule &rule, const QStringList &headNumbers,
                                                             const QStringList &tail, bool &conflict)
 {
-    const QStringList head = rule.sourceHead.split(QLatin1Char('.'), Qt::SkipEmptyParts);
-    const int sourceIndices = static_cast<int>(head.count(QStringLiteral("#")));
+    const QStringList &head = rule.head;
+    const int sourceIndices = rule.headIndices;
     const int targetIndices = static_cast<int>(headNumbers.size());
     const KeySpec &leaf = m_targets[static_cast<size_t>(target)];
     // How the sources were found, built only for a candidate (attempts run per target and rule).
