@@ -4,6 +4,8 @@
 
 #include "checkpoint/formats/readers.h"
 
+#include <QHash>
+
 #include <algorithm>
 #include <cstring>
 
@@ -11,6 +13,7 @@ namespace graft {
 namespace {
 
 constexpr qint64 kNpyPreamble = 12; // magic (6), version (2), header length (2 or 4), rounded up
+constexpr qint64 kFirstRead = 256;  // one pread covers a typical record's header (64-byte padded)
 
 } // namespace
 
@@ -19,6 +22,9 @@ Result<std::vector<EqxRecord>> readEqxRecords(const MappedFile &file, const std:
     const QString &path = file.path();
     std::vector<EqxRecord> records;
     std::vector<uchar> buffer; // one record's header, read with pread (MappedFile::readAt)
+    // Equal header bytes parse equally: a model's records share a few dozen headers (dtype,
+    // shape), parsed once each.
+    QHash<QByteArray, NpyHeader> parsed;
     qint64 position = 0;
     // Each pass consumes a whole record (at least its 10-byte preamble), so the loop ends.
     while (position < file.size()) {
@@ -26,11 +32,14 @@ Result<std::vector<EqxRecord>> readEqxRecords(const MappedFile &file, const std:
         const qint64 remaining = file.size() - position;
         // The preamble (magic, version, header length), then the whole header when its length
         // makes sense; parseNpyHeader judges both exactly as it would on the mapped bytes.
-        qint64 headerBytes = std::min<qint64>(kNpyPreamble, remaining);
-        buffer.resize(static_cast<size_t>(headerBytes));
-        if (!file.readAt(position, buffer.data(), headerBytes))
+        const qint64 firstBytes = std::min<qint64>(kFirstRead, remaining);
+        buffer.resize(static_cast<size_t>(firstBytes));
+        if (!file.readAt(position, buffer.data(), firstBytes))
             return Error{path, QStringLiteral("cannot read record [%1] at byte %2").arg(index).arg(position)};
-        if (Result<qint64> dataOffset = npyDataOffset(buffer.data(), headerBytes); dataOffset && *dataOffset > headerBytes) {
+        qint64 headerBytes = std::min<qint64>(kNpyPreamble, remaining);
+        if (Result<qint64> dataOffset = npyDataOffset(buffer.data(), headerBytes); dataOffset && *dataOffset <= firstBytes) {
+            headerBytes = std::max(headerBytes, *dataOffset);
+        } else if (dataOffset && *dataOffset > headerBytes) {
             headerBytes = std::min({*dataOffset, remaining, kNpyPreamble + kMaxNpyHeaderLength});
             buffer.resize(static_cast<size_t>(headerBytes));
             if (!file.readAt(position, buffer.data(), headerBytes))
@@ -44,7 +53,12 @@ Result<std::vector<EqxRecord>> readEqxRecords(const MappedFile &file, const std:
             return Error{path, QStringLiteral("more than %1 records").arg(kMaxEqxRecords)};
 
         const std::optional<DType> expected = index < static_cast<qint64>(voidAs.size()) ? voidAs[index] : std::nullopt;
-        Result<NpyHeader> header = parseNpyHeader(start, headerBytes, expected);
+        QByteArray cacheKey(reinterpret_cast<const char *>(start), static_cast<qsizetype>(headerBytes));
+        cacheKey += expected ? static_cast<char>(static_cast<int>(*expected) + 1) : '\0';
+        const auto known = parsed.constFind(cacheKey);
+        Result<NpyHeader> header = known != parsed.constEnd() ? Result<NpyHeader>(*known) : parseNpyHeader(start, headerBytes, expected);
+        if (header && known == parsed.constEnd() && parsed.size() < 4096)
+            parsed.insert(cacheKey, *header);
         const auto where = [&] { return QStringLiteral("record [%1] at byte %2: ").arg(index).arg(position); };
         if (!header)
             return Error{path, where() + header.error().message};
