@@ -223,8 +223,10 @@ QString CheckpointTreeModel::statusText(const Node *node) const
             const QString buffer = m_document->bufferReason(key);
             return buffer.isEmpty() ? tr("unused") : tr("buffer: %1").arg(buffer);
         }
-        // Every user, the first few by name (the tooltip lists them all).
-        QString arrow = QStringLiteral("→ %1").arg(targets.mid(0, kNamedUsers).join(QStringLiteral(", ")));
+        // Every user, the first few by name (the tooltip lists them all); the count first, so
+        // that a narrow column still shows that there are several.
+        QString arrow = targets.size() == 1 ? QStringLiteral("→ %1").arg(targets.front())
+                                            : tr("→ %1 targets: %2").arg(targets.size()).arg(targets.mid(0, kNamedUsers).join(QStringLiteral(", ")));
         if (targets.size() > kNamedUsers)
             arrow += tr(" + %1 more").arg(targets.size() - kNamedUsers);
         const int m = m_document->mappingIndex(targets.front());

@@ -36,7 +36,7 @@ QString SharedSourceNotice::noticeFor(const QList<int> &targets) const
     }
     if (notices.isEmpty())
         return QString();
-    return notices.join(QStringLiteral("; ")) + tr(" — both stay mapped; unmap one if that was not meant.");
+    return notices.join(QStringLiteral("; ")) + tr(" — they stay mapped; unmap any you did not mean.");
 }
 
 } // namespace graft::ui

@@ -5,6 +5,7 @@
 #include "automatchdialog.h"
 #include "checkpoint/checkpointopener.h"
 #include "inspectorwidget.h"
+#include "jobprogress.h"
 #include "keytreeview.h"
 #include "mappingdocument.h"
 #include "paneloader.h"
@@ -12,6 +13,9 @@
 #include "workbenchwindow.h"
 
 #include <QDialog>
+#include <QElapsedTimer>
+#include <QThread>
+#include <QtConcurrent>
 #include <QFile>
 #include <QLabel>
 #include <QTemporaryDir>
@@ -56,6 +60,7 @@ private Q_SLOTS:
     void newerOpenOfAPaneWinsOverASlowerOlderOne();
     void matchForReplacedFilesIsNotApplied();
     void inspectorReadsValuesInTheBackground();
+    void cancelStopsTheWorkerAndNoWidgetIsReadFromIt();
 
 private:
     QTemporaryDir m_dir;
@@ -155,6 +160,37 @@ void TestBackgroundWork::inspectorReadsValuesInTheBackground()
     QCOMPARE(shown.size(), 1);
     const QString expected = QStringLiteral("target (initial): ") + firstValue(QStringLiteral(".features[5].bias"));
     QVERIFY2(valuesText(inspector).contains(expected), qPrintable(valuesText(inspector) + QStringLiteral(" / ") + expected));
+}
+
+// What the diff window and Combine & Save give their core work: a callback that stores progress
+// for the GUI to poll and says stop once cancelled. A job that would run for minutes stops at its
+// next unit; a second job started meanwhile is unaffected by the first one's cancellation.
+void TestBackgroundWork::cancelStopsTheWorkerAndNoWidgetIsReadFromIt()
+{
+    JobProgress progress;
+    QSignalSpy progressed(&progress, &JobProgress::progressed);
+    const auto work = [](ProgressCallback callback) {
+        constexpr qint64 total = 600'000; // 1 ms each: ten minutes unless cancelled
+        for (qint64 done = 1; done <= total; ++done) {
+            QThread::msleep(1);
+            if (!callback(done, total))
+                return done;
+        }
+        return total;
+    };
+    QFuture<qint64> first = QtConcurrent::run(work, progress.start());
+    QTRY_VERIFY(!progressed.isEmpty() && progressed.last().at(0).toLongLong() > 0); // polled on this thread
+    QElapsedTimer clock;
+    clock.start();
+    QFuture<qint64> second = QtConcurrent::run(work, progress.start()); // cancels the first
+    first.waitForFinished();
+    QVERIFY(clock.elapsed() < 5000);
+    QVERIFY(first.result() < 600'000);
+    QVERIFY(!second.isFinished()); // its own state: still running
+    progress.cancel();
+    second.waitForFinished();
+    QVERIFY(second.result() < 600'000);
+    progress.finish();
 }
 
 QTEST_MAIN(TestBackgroundWork)

@@ -87,7 +87,7 @@ void TestWorkbenchScreen::quittingWithUnsavedEditsAsks()
         QTest::mouseClick(box->button(QMessageBox::Cancel), Qt::LeftButton);
     });
     QVERIFY(!bench.window->close()); // what File › Quit does (its keys differ by platform)
-    QVERIFY2(question.contains(QStringLiteral("1 edit")) && question.contains(QStringLiteral("Unmap ") + target), qPrintable(question));
+    QVERIFY2(question.contains(QStringLiteral("1 edit that is not saved")) && question.contains(QStringLiteral("Unmap ") + target), qPrintable(question));
     QVERIFY(bench.window->isVisible()); // cancelled: still open, the edit still there
     QCOMPARE(bench.window->document()->undoStack()->undoText(), QStringLiteral("Unmap ") + target);
 
