@@ -1,6 +1,7 @@
 #include "checkpointtreemodel.h"
 
 #include "constantvalue.h"
+#include "keypath.h"
 #include "mappingcommands.h"
 #include "mappingdocument.h"
 #include "statusstyle.h"
@@ -34,30 +35,7 @@ struct CheckpointTreeModel::Node {
 
 namespace {
 
-// Path components of a key: "features.0.weight", ".features[0].weight", "params/fc/kernel".
-// (Split by hand: QString::split with the equivalent regular expression was 3% of opening a
-// 100k-key checkpoint in the workbench.)
-QStringList pathComponents(const QString &key)
-{
-    const auto isSeparator = [](QChar c) {
-        return c == QLatin1Char('.') || c == QLatin1Char('/') || c == QLatin1Char('[') || c == QLatin1Char(']')
-            || c == QLatin1Char('\'') || c == QLatin1Char('"');
-    };
-    QStringList parts;
-    qsizetype start = -1;
-    for (qsizetype i = 0; i <= key.size(); ++i) {
-        const bool end = i == key.size() || isSeparator(key[i]);
-        if (end && start >= 0) {
-            parts << key.mid(start, i - start);
-            start = -1;
-        } else if (!end && start < 0) {
-            start = i;
-        }
-    }
-    if (parts.isEmpty())
-        parts << key;
-    return parts;
-}
+constexpr int kNamedUsers = 3; // "Used by" names this many targets of a source, then "+ n more"
 
 bool isMapped(MatchStatus status) { return status == MatchStatus::Exact || status == MatchStatus::Fixable; }
 
@@ -70,6 +48,10 @@ CheckpointTreeModel::CheckpointTreeModel(MappingDocument *document, Side side, Q
             &CheckpointTreeModel::rebuild);
     connect(document, &MappingDocument::mappingsChanged, this, &CheckpointTreeModel::refreshStatus);
     connect(document, &MappingDocument::resultReset, this, &CheckpointTreeModel::refreshAllStatus);
+    // A cached drag fit is only valid for the document it was computed on (and its tree nodes).
+    for (auto signal : {&MappingDocument::sourceChanged, &MappingDocument::targetChanged, &MappingDocument::resultReset})
+        connect(document, signal, this, [this] { m_dragFits.clear(); });
+    connect(document, &MappingDocument::mappingsChanged, this, [this] { m_dragFits.clear(); });
 }
 
 CheckpointTreeModel::~CheckpointTreeModel() = default;
@@ -84,7 +66,7 @@ void CheckpointTreeModel::rebuild()
         m_leafOfTensor.resize(checkpoint->tensors().size(), nullptr);
         for (size_t i = 0; i < checkpoint->tensors().size(); ++i) {
             Node *node = m_root.get();
-            const QStringList parts = pathComponents(checkpoint->tensors()[i].key);
+            const QStringList parts = keyPathComponents(checkpoint->tensors()[i].key);
             for (int p = 0; p < parts.size(); ++p) {
                 const bool last = p == parts.size() - 1;
                 Node *child = last ? nullptr : node->childByName.value(parts[p]);
@@ -143,10 +125,10 @@ MatchStatus CheckpointTreeModel::leafStatus(const Node *node) const
         return m >= 0 ? m_document->result().mappings[static_cast<size_t>(m)].status : MatchStatus::Unmapped;
     }
     const QString key = m_document->source()->tensors()[static_cast<size_t>(node->tensor)].key;
-    const QString target = m_document->targetOfSource(key);
-    if (target.isEmpty())
+    const QStringList targets = m_document->targetsOfSource(key);
+    if (targets.isEmpty())
         return MatchStatus::Unmapped;
-    const int m = m_document->mappingIndex(target);
+    const int m = m_document->mappingIndex(targets.front());
     return m >= 0 ? m_document->result().mappings[static_cast<size_t>(m)].status : MatchStatus::Unmapped;
 }
 
@@ -187,6 +169,7 @@ void CheckpointTreeModel::refreshAllStatus()
     // proxy; KeyFilterProxyModel re-sorts deeper rows itself when sorted by a column that
     // can change here.)
     Q_EMIT dataChanged(index(0, 0), index(static_cast<int>(m_root->children.size()) - 1, ColumnCount - 1));
+    Q_EMIT statusesRefreshed();
 }
 
 CheckpointTreeModel::Node *CheckpointTreeModel::nodeOf(const QModelIndex &index) const
@@ -235,13 +218,18 @@ QString CheckpointTreeModel::statusText(const Node *node) const
         return QString();
     if (m_side == Side::Source) {
         const QString key = m_document->source()->tensors()[static_cast<size_t>(node->tensor)].key;
-        const QString target = m_document->targetOfSource(key);
-        if (target.isEmpty()) {
+        const QStringList targets = m_document->targetsOfSource(key);
+        if (targets.isEmpty()) {
             const QString buffer = m_document->bufferReason(key);
             return buffer.isEmpty() ? tr("unused") : tr("buffer: %1").arg(buffer);
         }
-        const QString arrow = QStringLiteral("→ %1").arg(target);
-        const int m = m_document->mappingIndex(target);
+        // Every user, the first few by name (the tooltip lists them all); the count first, so
+        // that a narrow column still shows that there are several.
+        QString arrow = targets.size() == 1 ? QStringLiteral("→ %1").arg(targets.front())
+                                            : tr("→ %1 targets: %2").arg(targets.size()).arg(targets.mid(0, kNamedUsers).join(QStringLiteral(", ")));
+        if (targets.size() > kNamedUsers)
+            arrow += tr(" + %1 more").arg(targets.size() - kNamedUsers);
+        const int m = m_document->mappingIndex(targets.front());
         const bool named = m >= 0 && m_document->result().mappings[static_cast<size_t>(m)].sources.contains(key);
         const bool guessed = m >= 0 && m_document->result().mappings[static_cast<size_t>(m)].status == MatchStatus::Guessed;
         return named ? (guessed ? tr("%1 (guessed)").arg(arrow) : arrow) : tr("%1 (tied)").arg(arrow);
@@ -292,9 +280,14 @@ QVariant CheckpointTreeModel::data(const QModelIndex &index, int role) const
             }
         }
         if (tensor && m_side == Side::Source) {
+            QString tip = tensor->key;
+            const QStringList users = matched ? m_document->targetsOfSource(tensor->key) : QStringList();
+            if (users.size() > 1)
+                tip += tr("\nfeeds %1 targets:\n  %2").arg(users.size()).arg(users.join(QStringLiteral("\n  ")));
             const QStringList tied = m_document->tiedWith(tensor->key);
             if (!tied.isEmpty())
-                return tr("%1\nsame storage as %2").arg(tensor->key, tied.join(QStringLiteral(", ")));
+                tip += tr("\nsame storage as %1").arg(tied.join(QStringLiteral(", ")));
+            return tip;
         }
         return tensor ? QVariant(tensor->key) : QVariant();
     case Qt::TextAlignmentRole:
@@ -403,27 +396,49 @@ QStringList CheckpointTreeModel::keysFromMime(const QMimeData *data)
 Qt::DropActions CheckpointTreeModel::supportedDropActions() const { return Qt::CopyAction | Qt::LinkAction; }
 Qt::DropActions CheckpointTreeModel::supportedDragActions() const { return Qt::CopyAction | Qt::LinkAction; }
 
-MatchStatus CheckpointTreeModel::dropFit(const QMimeData *data, const QModelIndex &index, QString *detail) const
+const DragFitCache::Fit *CheckpointTreeModel::fitOf(const QMimeData *data, const QModelIndex &index) const
 {
-    if (m_side != Side::Target || !index.isValid() || !m_document->source() || !m_document->target())
-        return MatchStatus::Unmapped;
+    if (m_side != Side::Target || !index.isValid() || !m_document->source() || !m_document->target() || data == nullptr)
+        return nullptr;
+    const QByteArray payload = data->data(QString::fromLatin1(kMimeType));
+    const Node *node = nodeOf(index);
+    if (const DragFitCache::Fit *cached = m_dragFits.find(payload, node))
+        return cached;
     const QStringList keys = keysFromMime(data);
     if (keys.isEmpty())
-        return MatchStatus::Unmapped;
-    const Node *node = nodeOf(index);
+        return nullptr;
+    DragFitCache::Fit fit;
     if (node->tensor < 0) {
         // A subtree: automatic matching restricted to the two subtrees.
-        const std::vector<Mapping> matched = m_document->matchSubtrees(keys, keysUnder(index));
-        if (detail)
-            *detail = tr("match %1 source keys onto this subtree: %2 pairs found").arg(keys.size()).arg(matched.size());
-        return matched.empty() ? MatchStatus::Incompatible : MatchStatus::Fixable;
+        fit.mappings = m_document->matchSubtrees(keys, keysUnder(index));
+        fit.detail = tr("match %1 source keys onto this subtree: %2 pairs found").arg(keys.size()).arg(fit.mappings.size());
+        fit.status = fit.mappings.empty() ? MatchStatus::Incompatible : MatchStatus::Fixable;
+    } else {
+        const QString target = m_document->target()->tensors()[static_cast<size_t>(node->tensor)].key;
+        // Several keys (a layer group, per-layer leaves, q/k/v) are stacked or concatenated.
+        fit.what = keys.front();
+        const Mapping proposal = keys.size() == 1 ? m_document->proposeMapping(target, keys) : m_document->proposeGathered(target, keys, &fit.what);
+        fit.status = proposal.status;
+        fit.detail = proposal.status == MatchStatus::Fixable ? proposal.expression() + QStringLiteral(" — ") + proposal.reason : proposal.reason;
+        fit.mappings.push_back(proposal);
     }
-    const QString target = m_document->target()->tensors()[static_cast<size_t>(node->tensor)].key;
-    // Several keys (a layer group, per-layer leaves, q/k/v) are stacked or concatenated.
-    const Mapping proposal = keys.size() == 1 ? m_document->proposeMapping(target, keys) : m_document->proposeGathered(target, keys);
+    return &m_dragFits.insert(payload, node, std::move(fit));
+}
+
+MatchStatus CheckpointTreeModel::dropFit(const QMimeData *data, const QModelIndex &index, QString *detail) const
+{
+    const DragFitCache::Fit *fit = fitOf(data, index);
+    if (fit == nullptr)
+        return MatchStatus::Unmapped;
     if (detail)
-        *detail = proposal.status == MatchStatus::Fixable ? proposal.expression() + QStringLiteral(" — ") + proposal.reason : proposal.reason;
-    return proposal.status;
+        *detail = fit->detail;
+    return fit->status;
+}
+
+void CheckpointTreeModel::endDrag()
+{
+    m_dragFits.clear();
+    m_dropModifiers = Qt::NoModifier;
 }
 
 bool CheckpointTreeModel::canDropMimeData(const QMimeData *data, Qt::DropAction, int row, int, const QModelIndex &parent) const
@@ -435,32 +450,34 @@ bool CheckpointTreeModel::canDropMimeData(const QMimeData *data, Qt::DropAction,
         return true;
     // Incompatible drops of one key only with Shift held, and then only after the window
     // confirms (several keys that don't gather have no chain to force).
-    return fit == MatchStatus::Incompatible && (QGuiApplication::keyboardModifiers() & Qt::ShiftModifier) && keysFromMime(data).size() == 1;
+    const Qt::KeyboardModifiers modifiers = m_dropModifiers | QGuiApplication::keyboardModifiers();
+    return fit == MatchStatus::Incompatible && (modifiers & Qt::ShiftModifier) && keysFromMime(data).size() == 1;
 }
 
 bool CheckpointTreeModel::dropMimeData(const QMimeData *data, Qt::DropAction action, int row, int column, const QModelIndex &parent)
 {
     if (!canDropMimeData(data, action, row, column, parent))
         return false;
-    const QStringList keys = keysFromMime(data);
+    // What the drag showed is what is applied: the cached fit, not a second computation.
+    const DragFitCache::Fit fit = *fitOf(data, parent);
     const Node *node = nodeOf(parent);
     if (node->tensor < 0) {
-        std::vector<Mapping> matched = m_document->matchSubtrees(keys, keysUnder(parent));
-        if (matched.empty())
-            return false;
         m_document->undoStack()->push(new SetMappingsCommand(
-            m_document, tr("Match subtree %1 (%2 pairs)").arg(node->name).arg(matched.size()), std::move(matched)));
+            m_document, tr("Match subtree %1 (%2 pairs)").arg(node->name).arg(fit.mappings.size()), fit.mappings));
         return true;
     }
-    const QString target = m_document->target()->tensors()[static_cast<size_t>(node->tensor)].key;
-    QString what = keys.front();
-    const Mapping proposal = keys.size() == 1 ? m_document->proposeMapping(target, keys) : m_document->proposeGathered(target, keys, &what);
+    const Mapping &proposal = fit.mappings.front();
     if (proposal.status == MatchStatus::Incompatible) {
-        Q_EMIT incompatibleDropRequested(target, keys, proposal.reason);
+        // The window asks the user; it must not do so inside the drop (a modal dialog in the
+        // middle of the drag's event handling): the question is queued until after it.
+        const QStringList keys = keysFromMime(data);
+        QMetaObject::invokeMethod(this, [this, target = proposal.target, keys, reason = proposal.reason] {
+            Q_EMIT incompatibleDropRequested(target, keys, reason);
+        }, Qt::QueuedConnection);
         return false;
     }
     // The history names the sources in the order they are stacked / concatenated.
-    m_document->undoStack()->push(new SetMappingsCommand(m_document, tr("Map %1 ← %2").arg(target, what), {proposal}));
+    m_document->undoStack()->push(new SetMappingsCommand(m_document, tr("Map %1 ← %2").arg(proposal.target, fit.what), {proposal}));
     return true;
 }
 

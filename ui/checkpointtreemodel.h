@@ -5,6 +5,7 @@
 // leaves and subtrees accept drops. Drops never edit the mapping directly: they ask the
 // document for a proposal and push one undo command.
 
+#include "dragfitcache.h"
 #include "filterablekeytree.h"
 #include "mapping/mapping.h"
 
@@ -50,7 +51,15 @@ public:
     QStringList keysUnder(const QModelIndex &index) const;
     /// How a drop of `data` on `index` would fit: Exact, Fixable or Incompatible (Unmapped when
     /// it is no drop at all), with the fix or reason in `detail`.
+    /// Computed once per row for the whole drag (DragFitCache).
     MatchStatus dropFit(const QMimeData *data, const QModelIndex &index, QString *detail = nullptr) const;
+    /// The keyboard modifiers of the drag event being handled (the view sets them: Shift
+    /// forces an incompatible drop).
+    void setDropModifiers(Qt::KeyboardModifiers modifiers) { m_dropModifiers = modifiers; }
+    /// The drag left or dropped: forgets its cached fits.
+    void endDrag();
+    /// Drag fits computed so far (each is computed once per target row and drag).
+    int dragFitsComputed() const { return m_dragFits.computed(); }
 
     const std::vector<FilterRow> &filterRows() const override { return m_filterRows; }
     int filterRowOf(const QModelIndex &index) const override;
@@ -60,7 +69,11 @@ public:
 
 Q_SIGNALS:
     /// A drop of incompatible tensors the user forced with Shift: the window confirms it.
+    /// Emitted after dropMimeData() returned (queued), never inside the drop.
     void incompatibleDropRequested(const QString &target, const QStringList &sources, const QString &reason);
+    /// Every row's status and counts were recomputed, at every depth (the dataChanged signal
+    /// names only the top-level rows: views repaint the whole tree on this).
+    void statusesRefreshed();
 
 private:
     struct Node;
@@ -73,12 +86,15 @@ private:
     QModelIndex indexOfNode(const Node *node, int column = 0) const;
     MatchStatus leafStatus(const Node *node) const;
     QString statusText(const Node *node) const;
+    const DragFitCache::Fit *fitOf(const QMimeData *data, const QModelIndex &index) const;
 
     MappingDocument *m_document;
     Side m_side;
     std::unique_ptr<Node> m_root;
     std::vector<Node *> m_leafOfTensor; // tensor index -> leaf node
     std::vector<FilterRow> m_filterRows; // every node but the root, in preorder
+    mutable DragFitCache m_dragFits;
+    Qt::KeyboardModifiers m_dropModifiers = Qt::NoModifier;
 };
 
 } // namespace graft::ui

@@ -1,5 +1,7 @@
 #include "combinesavedialog.h"
 
+#include "jobprogress.h"
+
 #include "checkpoint/checkpointwriter.h"
 #include "mapping/conversionplan.h"
 #include "mappingdocument.h"
@@ -15,7 +17,6 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QMetaObject>
-#include <QPointer>
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
@@ -28,7 +29,7 @@ CombineSaveDialog::CombineSaveDialog(MappingDocument *document, const QString &s
     : QDialog(parent), m_document(document), m_sourcePath(sourcePath), m_targetPath(targetPath), m_format(new QComboBox(this)),
       m_path(new QLineEdit(this)), m_keepUnmapped(new QCheckBox(tr("Unmapped leaves and unaccepted guesses keep the target's values"), this)),
       m_progress(new QProgressBar(this)), m_message(new QLabel(this)), m_saveButton(new QPushButton(tr("Save"), this)),
-      m_cancelButton(new QPushButton(tr("Close"), this)), m_cancel(std::make_shared<std::atomic<bool>>(false))
+      m_cancelButton(new QPushButton(tr("Close"), this)), m_jobProgress(new JobProgress(this))
 {
     setWindowTitle(tr("Combine & Save"));
     const bool skeleton = document->target() && (document->target()->format() == CheckpointFormat::GraftSkeleton
@@ -81,16 +82,28 @@ CombineSaveDialog::CombineSaveDialog(MappingDocument *document, const QString &s
     connect(m_format, &QComboBox::currentIndexChanged, this, &CombineSaveDialog::formatChanged);
     connect(browseButton, &QPushButton::clicked, this, &CombineSaveDialog::browse);
     connect(m_saveButton, &QPushButton::clicked, this, &CombineSaveDialog::save);
+    connect(m_jobProgress, &JobProgress::progressed, this, [this](qint64 done, qint64 total) {
+        m_progress->setMaximum(static_cast<int>(total));
+        m_progress->setValue(static_cast<int>(done));
+    });
     connect(m_cancelButton, &QPushButton::clicked, this, [this] {
         if (m_running)
-            m_cancel->store(true);
+            m_jobProgress->cancel();
         else
             reject();
     });
     resize(640, sizeHint().height());
 }
 
-CombineSaveDialog::~CombineSaveDialog() { m_cancel->store(true); }
+CombineSaveDialog::~CombineSaveDialog()
+{
+    // Cancel, then wait: the write stops at its next tensor and removes its temporary file.
+    m_jobProgress->cancel();
+    for (QFutureWatcherBase *watcher : findChildren<QFutureWatcherBase *>()) {
+        watcher->disconnect(this);
+        watcher->waitForFinished();
+    }
+}
 
 void CombineSaveDialog::setOutputPath(const QString &path) { m_path->setText(path); }
 
@@ -132,18 +145,7 @@ void CombineSaveDialog::save()
         return;
     const QString out = m_path->text();
     const std::optional<OutputFormat> format = outputFormatFromName(m_format->currentData().toString());
-    m_cancel->store(false);
-    const std::shared_ptr<std::atomic<bool>> cancel = m_cancel;
-    QPointer<QProgressBar> progress = m_progress;
-    ProgressCallback reportProgress = [cancel, progress](qint64 done, qint64 total) {
-        QMetaObject::invokeMethod(progress, [progress, done, total] {
-            if (progress) {
-                progress->setMaximum(static_cast<int>(total));
-                progress->setValue(static_cast<int>(done));
-            }
-        });
-        return !cancel->load();
-    };
+    ProgressCallback reportProgress = m_jobProgress->start(); // no widget is touched from the worker
     m_running = true;
     m_saveButton->setEnabled(false);
     m_cancelButton->setText(tr("Cancel"));
@@ -151,6 +153,7 @@ void CombineSaveDialog::save()
     auto *watcher = new QFutureWatcher<SaveOutcome>(this);
     connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, out] {
         watcher->deleteLater();
+        m_jobProgress->finish();
         m_running = false;
         m_saveButton->setEnabled(true);
         m_cancelButton->setText(tr("Close"));

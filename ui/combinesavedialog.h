@@ -5,9 +5,6 @@
 
 #include <QDialog>
 
-#include <atomic>
-#include <memory>
-
 class QCheckBox;
 class QComboBox;
 class QLabel;
@@ -17,6 +14,7 @@ class QPushButton;
 
 namespace graft::ui {
 
+class JobProgress;
 class MappingDocument;
 
 class CombineSaveDialog : public QDialog {
@@ -48,7 +46,7 @@ private:
     QLabel *m_message;
     QPushButton *m_saveButton;
     QPushButton *m_cancelButton;
-    std::shared_ptr<std::atomic<bool>> m_cancel;
+    JobProgress *m_jobProgress;
     bool m_running = false;
 };
 

@@ -7,6 +7,7 @@
 #include "difftablemodel.h"
 #include "tensor/heatmap.h"
 #include "heatmapwidget.h"
+#include "jobprogress.h"
 #include "keyfilterproxymodel.h"
 #include "tensor/tensorstats.h"
 
@@ -23,7 +24,6 @@
 #include <QLineEdit>
 #include <QLineSeries>
 #include <QPlainTextEdit>
-#include <QPointer>
 #include <QProgressBar>
 #include <QSplitter>
 #include <QStatusBar>
@@ -148,9 +148,14 @@ DiffWindow::DiffWindow(QWidget *parent)
     : QMainWindow(parent), m_model(new DiffTableModel(this)), m_proxy(new KeyFilterProxyModel(this)), m_table(new QTableView(this)),
       m_filter(new QLineEdit(this)), m_summary(new QLabel(this)), m_keyChanges(new QPlainTextEdit(this)),
       m_progress(new QProgressBar(this)), m_valueHistogram(makeChart(this)), m_diffHistogram(makeChart(this)),
-      m_heatA(new HeatMapWidget(this)), m_heatB(new HeatMapWidget(this)), m_heatDiff(new HeatMapWidget(this))
+      m_heatA(new HeatMapWidget(this)), m_heatB(new HeatMapWidget(this)), m_heatDiff(new HeatMapWidget(this)),
+      m_jobProgress(new JobProgress(this))
 {
     setWindowTitle(tr("Graft — Diff"));
+    connect(m_jobProgress, &JobProgress::progressed, this, [this](qint64 done, qint64 total) {
+        if (total > 0)
+            m_progress->setValue(static_cast<int>(1000.0 * static_cast<double>(done) / static_cast<double>(total)));
+    });
     setAttribute(Qt::WA_DeleteOnClose, false);
     // Closed from the keyboard too (it has no menu bar of its own): Ctrl+W and Escape.
     QList<QKeySequence> closeKeys = QKeySequence::keyBindings(QKeySequence::Close);
@@ -223,7 +228,16 @@ DiffWindow::DiffWindow(QWidget *parent)
     resize(1400, 900);
 }
 
-DiffWindow::~DiffWindow() { ++m_generation; }
+DiffWindow::~DiffWindow()
+{
+    // Cancel, then wait: the diff stops at its next tensor (its progress callback says no).
+    ++m_generation;
+    m_jobProgress->cancel();
+    for (QFutureWatcherBase *watcher : findChildren<QFutureWatcherBase *>()) {
+        watcher->disconnect(this);
+        watcher->waitForFinished();
+    }
+}
 
 void DiffWindow::setBusy(bool busy, const QString &text)
 {
@@ -281,12 +295,13 @@ void DiffWindow::start(std::function<Result<DiffJob>()> open)
     m_progress->setRange(0, 1000);
     m_progress->setValue(0);
     const quint64 generation = ++m_generation;
-    QPointer<QProgressBar> progress = m_progress;
+    ProgressCallback progress = m_jobProgress->start(); // cancels the diff before; no widget touched from the worker
     auto *watcher = new QFutureWatcher<Result<DiffJob>>(this);
     connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, generation] {
         watcher->deleteLater();
         if (generation != m_generation)
             return;
+        m_jobProgress->finish();
         Result<DiffJob> job = watcher->result();
         setBusy(false);
         if (!job) {
@@ -302,20 +317,14 @@ void DiffWindow::start(std::function<Result<DiffJob>()> open)
         else
             Q_EMIT idle();
     });
-    watcher->setFuture(QtConcurrent::run([open = std::move(open), progress]() -> Result<DiffJob> {
+    watcher->setFuture(QtConcurrent::run([open = std::move(open), progress = std::move(progress)]() -> Result<DiffJob> {
         Result<DiffJob> job = open();
         if (!job)
             return job;
         DiffOptions options;
         options.tensorStatistics = true;
         options.mapping = job->mapping;
-        options.progress = [progress](qint64 done, qint64 total) {
-            QMetaObject::invokeMethod(progress, [progress, done, total] {
-                if (progress && total > 0)
-                    progress->setValue(static_cast<int>(1000.0 * static_cast<double>(done) / static_cast<double>(total)));
-            });
-            return true;
-        };
+        options.progress = progress;
         Result<CheckpointDiff> diff = diffCheckpoints(job->a, job->b, options);
         if (!diff)
             return diff.error();

@@ -23,6 +23,7 @@ namespace graft::ui {
 
 class DiffTableModel;
 class HeatMapWidget;
+class JobProgress;
 class KeyFilterProxyModel;
 
 class DiffWindow : public QMainWindow {
@@ -65,6 +66,7 @@ private:
     HeatMapWidget *m_heatA;
     HeatMapWidget *m_heatB;
     HeatMapWidget *m_heatDiff;
+    JobProgress *m_jobProgress;
     std::shared_ptr<struct DiffJob> m_job;
     std::shared_ptr<Detail> m_detail;
     bool m_busy = false;

@@ -9,6 +9,7 @@
 
 #include <QChart>
 #include <QChartView>
+#include <QFutureWatcher>
 #include <QHBoxLayout>
 #include <QInputDialog>
 #include <QJsonArray>
@@ -21,9 +22,11 @@
 #include <QToolButton>
 #include <QValueAxis>
 #include <QVBoxLayout>
+#include <QtConcurrent>
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 namespace graft::ui {
 namespace {
@@ -94,7 +97,17 @@ InspectorWidget::InspectorWidget(MappingDocument *document, QWidget *parent)
     connect(m_unmapButton, &QPushButton::clicked, this, &InspectorWidget::unmap);
     connect(document, &MappingDocument::mappingsChanged, this, &InspectorWidget::refresh);
     connect(document, &MappingDocument::resultReset, this, &InspectorWidget::refresh);
+    m_values->setObjectName(QStringLiteral("inspectorValues"));
     refresh();
+}
+
+InspectorWidget::~InspectorWidget()
+{
+    ++m_valuesGeneration;
+    for (QFutureWatcherBase *watcher : findChildren<QFutureWatcherBase *>()) {
+        watcher->disconnect(this);
+        watcher->waitForFinished(); // a read holds copies only, but must not outlive the window
+    }
 }
 
 void InspectorWidget::showTarget(const QString &targetKey)
@@ -136,7 +149,9 @@ void InspectorWidget::refresh()
         m_expression->clear();
         m_expression->hide();
         m_values->clear();
-        m_chart->chart()->removeAllSeries();
+        m_valuesKey.clear();
+        ++m_valuesGeneration;
+        plotHistogram({});
         return;
     }
     const Mapping &mapping = m_document->result().mappings[static_cast<size_t>(m)];
@@ -188,23 +203,54 @@ void InspectorWidget::refresh()
                             mapping.reason.toHtmlEscaped(), review));
     m_expression->setText(several ? tr("target = %1").arg(expression) : QString());
     m_expression->setVisible(several);
-    QString values;
-    if (constant)
-        values += tr("written: %1 (constant)").arg(constantValueText(mapping.constant, leaf.dtype));
-    if (source && !mapping.sources.isEmpty()) {
-        const int s = source->indexOf(mapping.sources.front());
-        if (s >= 0) {
-            Result<std::vector<double>> v = tensorValues(*source, s, 8);
-            values += tr("source: %1").arg(v ? valuesText(*v) : v.error().message);
-        }
-    }
-    Result<std::vector<double>> targetValues = tensorValues(*target, t, 8);
-    values += (values.isEmpty() ? QString() : QStringLiteral("\n")) + tr("target (initial): %1").arg(targetValues ? valuesText(*targetValues) : targetValues.error().message);
-    m_values->setText(values);
-    updateHistogram(mapping.sources);
+    const QString written = constant ? tr("written: %1 (constant)").arg(constantValueText(mapping.constant, leaf.dtype)) : QString();
+    readValues(mapping.sources.isEmpty() ? QString() : mapping.sources.front(), written);
 }
 
-void InspectorWidget::updateHistogram(const QStringList &sources)
+void InspectorWidget::readValues(const QString &sourceKey, const QString &written)
+{
+    // The values are read off the GUI thread (a deflated .npz member is inflated whole to read
+    // its first values); a read for an earlier selection is dropped when it arrives.
+    const QString key = QStringList{QString::number(m_document->generation()), sourceKey, m_target, written}.join(QLatin1Char('\n'));
+    if (key == m_valuesKey)
+        return; // shown already (an edit of another row refreshed the inspector)
+    m_valuesKey = key;
+    const quint64 generation = ++m_valuesGeneration;
+    m_values->setText(written.isEmpty() ? tr("reading values…") : written + QStringLiteral("\n") + tr("reading values…"));
+    plotHistogram({});
+    const std::optional<Checkpoint> source = m_document->source() ? std::optional<Checkpoint>(*m_document->source()) : std::nullopt;
+    const Checkpoint target = *m_document->target();
+    auto *watcher = new QFutureWatcher<Samples>(this);
+    connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, generation, written] {
+        watcher->deleteLater();
+        if (generation != m_valuesGeneration)
+            return; // another selection since: never show a stale read
+        const Samples samples = watcher->result();
+        QStringList lines;
+        if (!written.isEmpty())
+            lines << written;
+        lines << samples.text;
+        m_values->setText(lines.join(QLatin1Char('\n')));
+        plotHistogram(samples.values);
+        Q_EMIT valuesShown();
+    });
+    watcher->setFuture(QtConcurrent::run([source, target, sourceKey, targetKey = m_target]() {
+        // One bounded read per tensor: the first values listed are the sample's first ones.
+        Samples samples;
+        const auto read = [&](const Checkpoint &checkpoint, const QString &key, const QString &name) {
+            Result<std::vector<double>> v = tensorValues(checkpoint, checkpoint.indexOf(key), kSampleValues);
+            samples.text << QStringLiteral("%1: %2").arg(name, v ? valuesText(*v) : v.error().message);
+            if (v)
+                samples.values.emplace_back(name, std::move(v).value());
+        };
+        if (source && !sourceKey.isEmpty() && source->indexOf(sourceKey) >= 0)
+            read(*source, sourceKey, QObject::tr("source"));
+        read(target, targetKey, QObject::tr("target (initial)"));
+        return samples;
+    }));
+}
+
+void InspectorWidget::plotHistogram(const std::vector<std::pair<QString, std::vector<double>>> &samples)
 {
     QChart *chart = m_chart->chart();
     chart->removeAllSeries();
@@ -214,18 +260,10 @@ void InspectorWidget::updateHistogram(const QStringList &sources)
         chart->removeAxis(axis);
         delete axis;
     }
-    const Checkpoint *target = m_document->target();
-    const Checkpoint *source = m_document->source();
-    std::vector<std::pair<QString, std::vector<double>>> samples;
-    if (source && !sources.isEmpty()) {
-        const int s = source->indexOf(sources.front());
-        if (s >= 0) {
-            if (Result<std::vector<double>> v = tensorValues(*source, s, kSampleValues))
-                samples.emplace_back(tr("source"), std::move(v).value());
-        }
+    if (samples.empty()) {
+        chart->setTitle(QString());
+        return;
     }
-    if (Result<std::vector<double>> v = tensorValues(*target, target->indexOf(m_target), kSampleValues))
-        samples.emplace_back(tr("target (initial)"), std::move(v).value());
     double lo = 0;
     double hi = 0;
     std::vector<double> all;

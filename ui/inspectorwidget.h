@@ -3,7 +3,11 @@
 // differing axes highlighted, dtypes, the fix, buttons to apply the suggested fix, edit the
 // transform chain or unmap, the first values and a histogram of source vs. target values.
 
+#include <QStringList>
 #include <QWidget>
+
+#include <utility>
+#include <vector>
 
 class QAction;
 class QHBoxLayout;
@@ -20,6 +24,8 @@ class InspectorWidget : public QWidget {
     Q_OBJECT
 public:
     explicit InspectorWidget(MappingDocument *document, QWidget *parent = nullptr);
+    /// Waits for a value read still running.
+    ~InspectorWidget() override;
 
     /// Shows the target leaf `targetKey` (empty: nothing selected).
     void showTarget(const QString &targetKey);
@@ -27,12 +33,22 @@ public:
     /// Buttons for the review queue's Accept / Reject actions, shown while a guess is inspected.
     void setGuessActions(QAction *accept, QAction *reject);
 
+Q_SIGNALS:
+    /// The values and histogram of the current selection arrived (read in the background).
+    void valuesShown();
+
 private:
+    /// What a background read brings: "source: 1, 2, …" lines and the values for the histogram.
+    struct Samples {
+        QStringList text;
+        std::vector<std::pair<QString, std::vector<double>>> values;
+    };
     void refresh();
+    void readValues(const QString &sourceKey, const QString &written);
     void applySuggestedFix();
     void editChain();
     void unmap();
-    void updateHistogram(const QStringList &sources);
+    void plotHistogram(const std::vector<std::pair<QString, std::vector<double>>> &samples);
 
     MappingDocument *m_document;
     QString m_target;
@@ -48,6 +64,8 @@ private:
     QToolButton *m_acceptGuessButton = nullptr;
     QToolButton *m_rejectGuessButton = nullptr;
     QChartView *m_chart;
+    QString m_valuesKey;         ///< what the values shown (or being read) are of
+    quint64 m_valuesGeneration = 0; ///< a read's result is shown only if this is unchanged
 };
 
 } // namespace graft::ui

@@ -6,6 +6,16 @@ namespace graft::ui {
 
 JobRunner::JobRunner(QObject *receiver) : QObject(receiver) {}
 
+JobRunner::~JobRunner()
+{
+    ++m_generation;
+    for (QFutureWatcherBase *watcher : findChildren<QFutureWatcherBase *>(Qt::FindDirectChildrenOnly)) {
+        watcher->disconnect(this);
+        watcher->cancel(); // a job still queued in the thread pool never starts
+        watcher->waitForFinished();
+    }
+}
+
 void JobRunner::begin(const QString &text)
 {
     ++m_pending;

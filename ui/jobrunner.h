@@ -5,8 +5,9 @@
 //
 // Each job is QtConcurrent::run(work) watched by a QFutureWatcher that is a child of this
 // runner, itself a child of the receiver (the window): when the receiver dies, results still
-// on their way die with it. cancel() does not stop a running job (core work is synchronous);
-// it drops its result: `done` is never called for a job started before the cancel.
+// on their way die with it. cancel() does not stop a running job (opening and matching take no
+// progress callback in core); it drops its result: `done` is never called for a job started
+// before the cancel. The destructor waits for the jobs still running.
 
 #include <QFutureWatcher>
 #include <QObject>
@@ -22,6 +23,9 @@ class JobRunner : public QObject {
 public:
     /// `receiver` owns the runner (and so every watcher); the `done` callbacks run on its thread.
     explicit JobRunner(QObject *receiver);
+    /// Drops every result, cancels the jobs not started yet and waits for the running ones: a
+    /// job never outlives the window that started it.
+    ~JobRunner() override;
 
     /// Runs `work()` on Qt's global thread pool; on this thread, calls `done(result)` unless
     /// cancel() or dropLateResults() came in between. The job counts as pending from now until

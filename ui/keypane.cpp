@@ -41,6 +41,11 @@ KeyPane::KeyPane(CheckpointTreeModel *model, CheckpointTreeModel::Side side, QWi
     m_view->header()->resizeSection(CheckpointTreeModel::ShapeColumn, 110);
     m_view->header()->resizeSection(CheckpointTreeModel::DTypeColumn, 70);
     m_view->header()->resizeSection(CheckpointTreeModel::SizeColumn, 75);
+    // One Tab press from tree to tree: the filter line and its checkbox are out of the Tab
+    // chain (Ctrl+F or a click reaches them), and focusing the pane focuses its tree.
+    m_filter->setFocusPolicy(Qt::ClickFocus);
+    m_regex->setFocusPolicy(Qt::ClickFocus);
+    setFocusProxy(m_view);
     connect(m_filter, &QLineEdit::textChanged, this, &KeyPane::applyFilter);
     connect(m_regex, &QCheckBox::toggled, this, &KeyPane::applyFilter);
     connect(m_view, &KeyTreeView::filesDropped, this, &KeyPane::filesDropped);

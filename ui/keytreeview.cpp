@@ -1,10 +1,12 @@
 #include "keytreeview.h"
 
 #include "checkpointtreemodel.h"
+#include "dragpixmap.h"
 #include "keyfilterproxymodel.h"
 #include "statusstyle.h"
 
 #include <QAbstractProxyModel>
+#include <QDrag>
 #include <QDragEnterEvent>
 #include <QMimeData>
 #include <QPainter>
@@ -26,6 +28,18 @@ KeyTreeView::KeyTreeView(QWidget *parent) : QTreeView(parent)
     sortByColumn(-1, Qt::AscendingOrder); // file order until the user sorts
 }
 
+void KeyTreeView::setTreeModel(CheckpointTreeModel *model)
+{
+    if (m_treeModel != nullptr)
+        disconnect(m_treeModel, nullptr, this, nullptr);
+    m_treeModel = model;
+    // The model reports a recount as a change of its top-level rows only (one signal instead of
+    // one per parent); Qt then repaints those rows alone and the deeper ones kept showing the
+    // state of before the match ("0 / 2", no "Used by") until something else repainted them.
+    if (model != nullptr)
+        connect(model, &CheckpointTreeModel::statusesRefreshed, viewport(), qOverload<>(&QWidget::update));
+}
+
 QString KeyTreeView::setKeyFilter(const QString &text, bool regex)
 {
     auto *proxy = qobject_cast<KeyFilterProxyModel *>(model());
@@ -44,6 +58,10 @@ void KeyTreeView::dragEnterEvent(QDragEnterEvent *event)
         event->acceptProposedAction();
         return;
     }
+    if (m_treeModel != nullptr) {
+        m_treeModel->endDrag(); // a new drag: nothing cached from an earlier one
+        m_treeModel->setDropModifiers(event->modifiers());
+    }
     QTreeView::dragEnterEvent(event);
 }
 
@@ -53,6 +71,8 @@ void KeyTreeView::dragMoveEvent(QDragMoveEvent *event)
         event->acceptProposedAction();
         return;
     }
+    if (m_treeModel != nullptr)
+        m_treeModel->setDropModifiers(event->modifiers());
     QTreeView::dragMoveEvent(event);
     m_hintIndex = QPersistentModelIndex();
     if (m_treeModel == nullptr)
@@ -79,6 +99,8 @@ void KeyTreeView::dragLeaveEvent(QDragLeaveEvent *event)
     QToolTip::hideText();
     viewport()->update();
     QTreeView::dragLeaveEvent(event);
+    if (m_treeModel != nullptr)
+        m_treeModel->endDrag();
 }
 
 void KeyTreeView::dropEvent(QDropEvent *event)
@@ -95,8 +117,33 @@ void KeyTreeView::dropEvent(QDropEvent *event)
         Q_EMIT filesDropped(paths);
         return;
     }
+    if (m_treeModel != nullptr)
+        m_treeModel->setDropModifiers(event->modifiers());
     QTreeView::dropEvent(event);
+    if (m_treeModel != nullptr)
+        m_treeModel->endDrag();
     viewport()->update();
+}
+
+void KeyTreeView::startDrag(Qt::DropActions supportedActions)
+{
+    QModelIndexList indexes;
+    for (const QModelIndex &index : selectionModel()->selectedIndexes()) {
+        if (model()->flags(index) & Qt::ItemIsDragEnabled)
+            indexes << index;
+    }
+    if (indexes.isEmpty())
+        return;
+    QMimeData *data = model()->mimeData(indexes);
+    if (data == nullptr)
+        return;
+    const DragPixmap label = dragPixmap(CheckpointTreeModel::keysFromMime(data), font(), palette(), rowHeight(indexes.front()));
+    auto *drag = new QDrag(this);
+    drag->setMimeData(data);
+    drag->setPixmap(label.pixmap);
+    drag->setHotSpot(label.hotSpot);
+    Q_EMIT dragStarting(drag);
+    drag->exec(supportedActions, defaultDropAction()); // copies only: nothing to remove afterwards
 }
 
 void KeyTreeView::paintEvent(QPaintEvent *event)

@@ -7,6 +7,8 @@
 #include <QPersistentModelIndex>
 #include <QTreeView>
 
+class QDrag;
+
 namespace graft::ui {
 
 class CheckpointTreeModel;
@@ -17,7 +19,8 @@ public:
     explicit KeyTreeView(QWidget *parent = nullptr);
 
     /// The underlying tree model (behind the filter proxy), needed to judge drops.
-    void setTreeModel(CheckpointTreeModel *model) { m_treeModel = model; }
+    /// Repaints the whole tree when the model recomputed every row's status.
+    void setTreeModel(CheckpointTreeModel *model);
 
     /// Rows with more matching leaves than this stay as the user left them when a filter is
     /// typed; fewer are expanded to show every match. (Expanding a 100k-row result costs
@@ -29,6 +32,8 @@ public:
 
 Q_SIGNALS:
     void filesDropped(const QStringList &paths);
+    /// A drag of source keys is set up (data, picture, hot spot) and about to run.
+    void dragStarting(QDrag *drag);
 
 protected:
     void dragEnterEvent(QDragEnterEvent *event) override;
@@ -36,6 +41,8 @@ protected:
     void dragLeaveEvent(QDragLeaveEvent *event) override;
     void dropEvent(QDropEvent *event) override;
     void paintEvent(QPaintEvent *event) override;
+    /// A compact label below the cursor (dragPixmap), not the grabbed rows over the fit colour.
+    void startDrag(Qt::DropActions supportedActions) override;
 
 private:
     CheckpointTreeModel *m_treeModel = nullptr;

@@ -1,12 +1,13 @@
 #include "mainwindow.h"
 
 #include "automatchdialog.h"
-#include "checkpoint/checkpointopener.h"
+#include "checkpoint/checkpoint.h"
 #include "checkpointtreemodel.h"
 #include "combinesavedialog.h"
 #include "diffchooser.h"
 #include "inspectorwidget.h"
 #include "jobrunner.h"
+#include "forceddropprompt.h"
 #include "keyfilterproxymodel.h"
 #include "keypane.h"
 #include "keytreeview.h"
@@ -15,9 +16,12 @@
 #include "mappingdocument.h"
 #include "mappingtablemodel.h"
 #include "mappingtableview.h"
+#include "paneloader.h"
 #include "problemsmodel.h"
 #include "recentfiles.h"
 #include "reviewqueue.h"
+#include "sharedsourcenotice.h"
+#include "unsavedchangesprompt.h"
 #include "unusedsourcesmodel.h"
 
 #include <QAction>
@@ -54,7 +58,7 @@ MainWindow::MainWindow(QWidget *parent)
       m_targetModel(new CheckpointTreeModel(m_document, CheckpointTreeModel::Side::Target, this)),
       m_tableModel(new MappingTableModel(m_document, this)), m_tableProxy(new KeyFilterProxyModel(this)),
       m_problemsModel(new ProblemsModel(m_document, this)), m_unusedModel(new UnusedSourcesModel(m_document, this)),
-      m_reviewQueue(new ReviewQueue(m_document, this)), m_jobs(new JobRunner(this))
+      m_reviewQueue(new ReviewQueue(m_document, this)), m_jobs(new JobRunner(this)), m_loader(new PaneLoader(m_document, m_jobs, this))
 {
     initialiseResources();
     setWindowTitle(tr("Graft"));
@@ -78,6 +82,10 @@ MainWindow::MainWindow(QWidget *parent)
     m_paneSplitter->addWidget(m_targetPane);
 
     m_tableView = new MappingTableView(m_document, m_tableProxy, this);
+    // Tab goes from tree to tree to table in one press each (the filter lines are reached with
+    // Ctrl+F or a click; KeyPane keeps them out of the Tab chain).
+    setTabOrder(m_sourcePane->view(), m_targetPane->view());
+    setTabOrder(m_targetPane->view(), m_tableView);
 
     auto *problems = new QListView(this);
     problems->setModel(m_problemsModel);
@@ -166,16 +174,9 @@ MainWindow::MainWindow(QWidget *parent)
         m_inspector->showTarget(target);
     });
     connect(m_targetModel, &CheckpointTreeModel::incompatibleDropRequested, this,
-            [this](const QString &target, const QStringList &sources, const QString &reason) {
-                const auto answer = QMessageBox::question(
-                    this, tr("Incompatible mapping"),
-                    tr("%1 ← %2 does not fit:\n%3\n\nMap it anyway? The file cannot be saved until the transform chain is fixed.")
-                        .arg(target, sources.join(QStringLiteral(", ")), reason));
-                if (answer != QMessageBox::Yes)
-                    return;
-                Mapping forced = m_document->proposeMapping(target, sources);
-                m_document->undoStack()->push(new SetMappingsCommand(m_document, tr("Force map %1").arg(target), {forced}));
-            });
+            [this](const QString &target, const QStringList &sources, const QString &reason) { askForcedDrop(this, m_document, target, sources, reason); });
+    connect(new SharedSourceNotice(m_document, this), &SharedSourceNotice::message, this,
+            [this](const QString &text) { statusBar()->showMessage(text, 15000); });
     connect(m_document, &MappingDocument::resultReset, this, &MainWindow::updateSummary);
     connect(m_document, &MappingDocument::mappingsChanged, this, &MainWindow::updateSummary);
 
@@ -299,46 +300,43 @@ void MainWindow::openTarget(const QString &path, bool quiet) { open(Pane::Target
 
 void MainWindow::open(Pane pane, const QString &path, bool quiet)
 {
-    m_jobs->run(tr("Opening %1…").arg(QFileInfo(path).fileName()), [path] { return openCheckpoint(path); },
-                [this, pane, path, quiet](Result<Checkpoint> checkpoint) {
-                    if (!checkpoint) {
-                        m_jobs->finishJob();
-                        showError(tr("Cannot open file"), checkpoint.error().toString(), quiet);
-                        return;
-                    }
-                    const QString summary = tr("%1 — %2, %3 tensors, %4")
-                                                .arg(QFileInfo(path).fileName(), formatName(checkpoint->format()))
-                                                .arg(checkpoint->tensors().size())
-                                                .arg(QLocale().formattedDataSize(checkpoint->totalBytes()));
-                    KeyPane *keyPane = pane == Pane::Source ? m_sourcePane : m_targetPane;
-                    (pane == Pane::Source ? m_sourcePath : m_targetPath) = path;
-                    keyPane->setSummary(summary);
-                    const size_t tensorCount = checkpoint->tensors().size();
-                    if (pane == Pane::Source)
-                        m_document->setSource(std::move(checkpoint).value());
-                    else
-                        m_document->setTarget(std::move(checkpoint).value());
-                    m_recentFiles->add(path);
-                    keyPane->expandForTensorCount(tensorCount);
-                    if (m_document->source() && m_document->target() && m_pendingProfile.isEmpty())
-                        runMatch(tr("Automatic matching"), m_document->options());
-                    m_jobs->finishJob();
-                });
+    const auto side = pane == Pane::Source ? PaneLoader::Pane::Source : PaneLoader::Pane::Target;
+    m_loader->open(side, path, [this, pane, path, quiet](Result<Checkpoint> checkpoint) {
+        if (!checkpoint) {
+            m_jobs->finishJob();
+            showError(tr("Cannot open file"), checkpoint.error().toString(), quiet);
+            return;
+        }
+        const QString summary = tr("%1 — %2, %3 tensors, %4")
+                                    .arg(QFileInfo(path).fileName(), formatName(checkpoint->format()))
+                                    .arg(checkpoint->tensors().size())
+                                    .arg(QLocale().formattedDataSize(checkpoint->totalBytes()));
+        KeyPane *keyPane = pane == Pane::Source ? m_sourcePane : m_targetPane;
+        (pane == Pane::Source ? m_sourcePath : m_targetPath) = path;
+        keyPane->setSummary(summary);
+        const size_t tensorCount = checkpoint->tensors().size();
+        if (pane == Pane::Source)
+            m_document->setSource(std::move(checkpoint).value());
+        else
+            m_document->setTarget(std::move(checkpoint).value());
+        m_recentFiles->add(path);
+        keyPane->expandForTensorCount(tensorCount);
+        if (m_document->source() && m_document->target() && m_pendingProfile.isEmpty())
+            runMatch(tr("Automatic matching"), m_document->options(), true);
+        m_jobs->finishJob();
+    });
 }
 
-void MainWindow::runMatch(const QString &commandText, const MatchOptions &options)
+void MainWindow::runMatch(const QString &commandText, const MatchOptions &options, bool opening)
 {
-    if (!m_document->source() || !m_document->target())
-        return;
-    const Checkpoint source = *m_document->source();
-    const Checkpoint target = *m_document->target();
-    m_jobs->run(tr("Matching…"), [source, target, options] { return matchCheckpoints(source, target, options); },
-                [this, commandText, options](const MappingResult &result) {
-                    m_document->undoStack()->push(new ReplaceMappingCommand(m_document, commandText, result, options));
-                    if (m_inspector->currentTarget().isEmpty())
-                        m_tableView->selectFirstProblemOrFix();
-                    m_jobs->finishJob();
-                });
+    m_loader->match(options, [this, commandText, options, opening](const MappingResult &result) {
+        m_document->undoStack()->push(new ReplaceMappingCommand(m_document, commandText, result, options));
+        if (opening) // the match of files just opened (or of a profile just loaded) is no edit to save
+            m_document->undoStack()->setClean();
+        if (m_inspector->currentTarget().isEmpty())
+            m_tableView->selectFirstProblemOrFix();
+        m_jobs->finishJob();
+    });
 }
 
 void MainWindow::loadProfile(const QString &path, bool quiet)
@@ -356,7 +354,7 @@ void MainWindow::loadProfile(const QString &path, bool quiet)
     m_profilePath = path;
     for (const QString &warning : setup->warnings)
         m_problemsModel->addFileError(warning);
-    runMatch(tr("Load profile %1").arg(QFileInfo(path).fileName()), setup->options);
+    runMatch(tr("Load profile %1").arg(QFileInfo(path).fileName()), setup->options, true);
 }
 
 void MainWindow::updateSummary()
@@ -442,24 +440,26 @@ void MainWindow::loadProfileDialog()
         loadProfile(path);
 }
 
-void MainWindow::saveProfile()
+bool MainWindow::saveProfile()
 {
     if (!m_document->source() || !m_document->target())
-        return;
+        return false;
     QString path = m_profilePath;
     if (path.isEmpty())
         path = QFileDialog::getSaveFileName(this, tr("Save Profile"), QFileInfo(m_sourcePath).completeBaseName() + QStringLiteral(".graft.json"),
                                             tr("Graft profiles (*.graft.json)"));
     if (path.isEmpty())
-        return;
+        return false;
     const Profile profile = profileFromResult(m_document->result(), *m_document->source(), *m_document->target(), m_document->options().rules);
     Status saved = graft::saveProfile(profile, path);
     if (!saved) {
         showError(tr("Cannot save profile"), saved.error().toString(), false);
-        return;
+        return false;
     }
     m_profilePath = path;
+    m_document->undoStack()->setClean();
     statusBar()->showMessage(tr("Saved profile %1").arg(path), 5000);
+    return true;
 }
 
 void MainWindow::combineAndSave()
@@ -470,8 +470,10 @@ void MainWindow::combineAndSave()
     }
     CombineSaveDialog dialog(m_document, m_sourcePath, m_targetPath, this);
     connect(&dialog, &CombineSaveDialog::finished, this, [this](bool ok, const QString &path) {
-        if (ok)
+        if (ok) {
             m_lastSavedPath = path;
+            m_document->undoStack()->setClean(); // the edits are in the file written
+        }
     });
     dialog.exec();
 }
@@ -480,6 +482,10 @@ void MainWindow::diffDialog() { chooseAndShowDiff(this, m_document, m_sourcePath
 
 void MainWindow::closeEvent(QCloseEvent *event)
 {
+    if (!UnsavedChangesPrompt::mayClose(this, *m_document->undoStack(), [this] { return saveProfile(); })) {
+        event->ignore();
+        return;
+    }
     QSettings settings;
     settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
     settings.setValue(QStringLiteral("window/vertical"), m_verticalSplitter->saveState());

@@ -24,6 +24,7 @@ class KeyPane;
 class MappingDocument;
 class MappingTableModel;
 class MappingTableView;
+class PaneLoader;
 class ProblemsModel;
 class RecentFiles;
 class ReviewQueue;
@@ -60,7 +61,8 @@ private:
     enum class Pane { Source, Target };
     void createActions();
     void open(Pane pane, const QString &path, bool quiet);
-    void runMatch(const QString &commandText, const MatchOptions &options);
+    /// `opening`: the match of files just opened or of a profile just loaded (not an edit to save).
+    void runMatch(const QString &commandText, const MatchOptions &options, bool opening = false);
     void jobStarted(const QString &text);
     void allJobsFinished();
     void showError(const QString &title, const QString &message, bool quiet);
@@ -70,7 +72,8 @@ private:
     void autoMatch();
     void addRenameRule();
     void loadProfileDialog();
-    void saveProfile();
+    /// False when nothing was saved (no files, the dialog cancelled, the write failed).
+    bool saveProfile();
     void combineAndSave();
     void diffDialog();
 
@@ -86,6 +89,7 @@ private:
     UnusedSourcesModel *m_unusedModel;
     ReviewQueue *m_reviewQueue;
     JobRunner *m_jobs;
+    PaneLoader *m_loader;
     InspectorWidget *m_inspector = nullptr;
     QTabWidget *m_bottomTabs = nullptr;
     QSplitter *m_verticalSplitter = nullptr;

@@ -14,6 +14,7 @@ MappingDocument::MappingDocument(QObject *parent) : QObject(parent) {}
 void MappingDocument::setSource(Checkpoint checkpoint)
 {
     m_source = std::move(checkpoint);
+    ++m_generation;
     m_bufferReasons.clear();
     m_undoStack.clear();
     Q_EMIT sourceChanged();
@@ -23,6 +24,7 @@ void MappingDocument::setSource(Checkpoint checkpoint)
 void MappingDocument::setTarget(Checkpoint checkpoint)
 {
     m_target = std::move(checkpoint);
+    ++m_generation;
     m_undoStack.clear();
     Q_EMIT targetChanged();
     rematchWithoutHistory();
@@ -170,6 +172,7 @@ std::vector<Mapping> MappingDocument::matchSubtrees(const QStringList &sourceKey
     std::vector<Mapping> mappings;
     if (!m_source || !m_target)
         return mappings;
+    ++m_subtreeMatchCount;
     std::vector<KeySpec> sources;
     std::vector<KeySpec> targets;
     const std::vector<KeySpec> allSources = keySpecs(*m_source);
@@ -260,20 +263,30 @@ void MappingDocument::rebuildSourceUse()
     for (const Mapping &mapping : m_result.mappings) {
         const bool uses = mapping.status == MatchStatus::Exact || mapping.status == MatchStatus::Fixable || mapping.status == MatchStatus::Guessed;
         for (const QString &source : mapping.sources) {
-            if (uses)
-                m_sourceUse.insert(source, mapping.target);
+            if (uses) {
+                QStringList &users = m_sourceUse[source];
+                if (users.isEmpty() || users.back() != mapping.target)
+                    users << mapping.target;
+            }
             else if (mapping.status == MatchStatus::Incompatible)
                 incompatibleUse.insert(source);
+        }
+    }
+    m_sharedSources.clear();
+    if (m_source) {
+        for (const TensorEntry &entry : m_source->tensors()) {
+            if (const auto use = m_sourceUse.constFind(entry.key); use != m_sourceUse.constEnd() && use->size() > 1)
+                m_sharedSources << entry.key;
         }
     }
     for (const QStringList &tie : m_result.tiedSources) {
         const auto used = std::find_if(tie.begin(), tie.end(), [&](const QString &key) { return m_sourceUse.contains(key); });
         if (used == tie.end())
             continue;
-        const QString target = m_sourceUse.value(*used);
+        const QStringList targets = m_sourceUse.value(*used);
         for (const QString &key : tie) {
             if (!m_sourceUse.contains(key))
-                m_sourceUse.insert(key, target);
+                m_sourceUse.insert(key, targets);
         }
     }
     m_result.unusedSources.clear();

@@ -39,9 +39,17 @@ public:
 
     /// Index of the mapping for a target key (-1 when absent).
     int mappingIndex(const QString &target) const { return m_result.indexOfTarget(target); }
-    /// Which target uses a source key (exact, fixable or guessed; a tied twin of a used key
-    /// counts as used by the same target), empty when unused.
-    QString targetOfSource(const QString &source) const { return m_sourceUse.value(source); }
+    /// The targets that use a source key (exact, fixable or guessed; a tied twin of a used key
+    /// counts as used by the same targets), in the mapping's order; empty when unused.
+    QStringList targetsOfSource(const QString &source) const { return m_sourceUse.value(source); }
+    /// Source keys that two or more mappings name (one source feeding several targets), in
+    /// file order.
+    const QStringList &sharedSources() const { return m_sharedSources; }
+    /// Counts the opened files: setSource() and setTarget() increase it. Background work (a
+    /// match) remembers the generation it was computed for and is dropped when it changed.
+    quint64 generation() const { return m_generation; }
+    /// How many times matchSubtrees() ran (a drag over a group must not repeat it per move).
+    int subtreeMatchCount() const { return m_subtreeMatchCount; }
     /// Why `source` is a buffer a target need not take (a causal mask, a step counter), or empty.
     QString bufferReason(const QString &source) const { return m_bufferReasons.value(source); }
     /// The other names of `source`'s storage (tied weights saved under several keys), or empty.
@@ -90,7 +98,10 @@ private:
     std::optional<Checkpoint> m_target;
     MappingResult m_result;
     MatchOptions m_options;
-    QHash<QString, QString> m_sourceUse; // source key -> target key
+    QHash<QString, QStringList> m_sourceUse; // source key -> target keys
+    QStringList m_sharedSources;
+    quint64 m_generation = 0;
+    mutable int m_subtreeMatchCount = 0;
     QHash<QString, QString> m_bufferReasons; // source buffers (masks, counters) -> why, from every match of this source
     QUndoStack m_undoStack;
 };

@@ -15,6 +15,7 @@ MappingTableView::MappingTableView(MappingDocument *document, QAbstractItemModel
     sortByColumn(-1, Qt::AscendingOrder);
     setSelectionBehavior(QAbstractItemView::SelectRows);
     setSelectionMode(QAbstractItemView::SingleSelection);
+    setTabKeyNavigation(false); // whole rows are selected: Tab leaves the table for the next pane
     verticalHeader()->hide();
     verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 6);
     horizontalHeader()->setStretchLastSection(true);

@@ -6,6 +6,8 @@
 #include <QApplication>
 #include <QStyle>
 
+#include <algorithm>
+
 namespace graft::ui {
 
 ProblemsModel::ProblemsModel(MappingDocument *document, QObject *parent) : QAbstractListModel(parent), m_document(document)
@@ -41,6 +43,17 @@ void ProblemsModel::rebuild()
     for (const Mapping &m : result.mappings) {
         if (m.status == MatchStatus::Unmapped && m_document->source() != nullptr)
             m_problems.push_back({tr("unmapped: %1").arg(m.target), m.target, 1});
+    }
+    // A source a hand edit made feed several targets: both stay mapped, but say so.
+    for (const QString &source : m_document->sharedSources()) {
+        const QStringList targets = m_document->targetsOfSource(source);
+        const bool byHand = std::any_of(targets.begin(), targets.end(), [&](const QString &target) {
+            const int m = m_document->mappingIndex(target);
+            return m >= 0 && result.mappings[static_cast<size_t>(m)].origin == MatchOrigin::Explicit;
+        });
+        if (byHand)
+            m_problems.push_back({tr("shared source: %1 feeds %2 targets: %3").arg(source).arg(targets.size()).arg(targets.join(QStringLiteral(", "))),
+                                  targets.back(), 1});
     }
     for (const StaleEntry &stale : result.stale)
         m_problems.push_back({tr("stale profile entry: %1: %2").arg(stale.entry, stale.reason), QString(), 1});
