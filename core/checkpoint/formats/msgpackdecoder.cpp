@@ -57,8 +57,9 @@ Result<MsgpackItem> MsgpackDecoder::sized(MsgpackItem item, int lengthBytes)
         item.extType = static_cast<qint8>(static_cast<quint8>(type));
     }
     if (length > static_cast<quint64>(remaining()))
-        return failure(QStringLiteral("a %1 of %2 bytes, but only %3 bytes are left (truncated or a length lie)")
-                           .arg(msgpackKindName(item.kind)).arg(length).arg(remaining()));
+        return failure(QStringLiteral("%1 %2 of %3 bytes, but only %4 bytes are left (truncated or a length lie)")
+                           .arg(item.kind == MsgpackItem::Kind::Ext ? QStringLiteral("an") : QStringLiteral("a"), msgpackKindName(item.kind))
+                           .arg(length).arg(remaining()));
     item.length = static_cast<qint64>(length);
     item.payload = position();
     m_position += item.length;
@@ -169,7 +170,7 @@ Result<MsgpackItem> MsgpackDecoder::next()
     return failure(QStringLiteral("byte 0x%1 is not a msgpack type").arg(type, 2, 16, QLatin1Char('0')));
 }
 
-Status MsgpackDecoder::skipValue(int maxDepth)
+Status MsgpackDecoder::skipValue(int maxDepth, int reportedLimit)
 {
     // Iterative: a count of values still to step over per open container.
     std::vector<qint64> pending{1};
@@ -185,7 +186,7 @@ Status MsgpackDecoder::skipValue(int maxDepth)
         if (item->kind != MsgpackItem::Kind::Array && item->kind != MsgpackItem::Kind::Map)
             continue;
         if (static_cast<int>(pending.size()) > maxDepth)
-            return failure(QStringLiteral("maps and arrays nested deeper than %1 levels").arg(maxDepth));
+            return failure(QStringLiteral("maps and arrays nested deeper than %1 levels").arg(reportedLimit));
         pending.push_back(item->kind == MsgpackItem::Kind::Map ? 2 * item->length : item->length);
     }
     return Status::success();

@@ -40,8 +40,9 @@ public:
     /// The next item's header. Str/bin/ext payloads are stepped over (their length checked
     /// against the bytes left); array and map elements are not: the caller reads them next.
     Result<MsgpackItem> next();
-    /// Steps over one whole value (with its elements), nested at most `maxDepth` deep.
-    Status skipValue(int maxDepth);
+    /// Steps over one whole value (with its elements), nested at most `maxDepth` deep; the
+    /// error names `reportedLimit` (the caller's whole limit, of which `maxDepth` is what is left).
+    Status skipValue(int maxDepth, int reportedLimit);
 
     qint64 position() const { return m_base + m_position; }
     qint64 remaining() const { return m_size - m_position; }

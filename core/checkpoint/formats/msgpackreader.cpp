@@ -127,7 +127,7 @@ private:
                 return fail(prefix, QStringLiteral("the key '%1' appears twice (at byte %2)").arg(*name).arg(keyItem->begin));
             seen.insert(*name);
             entries.push_back({*name, m_decoder.position()});
-            if (Status status = m_decoder.skipValue(kMaxDepth - depth); !status)
+            if (Status status = m_decoder.skipValue(kMaxDepth - depth, kMaxDepth); !status)
                 return fail(join(prefix, *name), status.error().message);
         }
         return entries;
@@ -183,7 +183,7 @@ private:
             return Status::success();
         case Kind::Array:
             for (qint64 i = 0; i < item->length; ++i) {
-                if (Status status = m_decoder.skipValue(kMaxDepth - depth); !status)
+                if (Status status = m_decoder.skipValue(kMaxDepth - depth, kMaxDepth); !status)
                     return fail(key, status.error().message);
             }
             addOther(key, QStringLiteral("list"), QStringLiteral("a list of %1 values (kept as it is)").arg(item->length), begin,
