@@ -18,7 +18,7 @@ const char *kUsage =
     "  inspect FILE [--json]        list the tensors of a checkpoint\n"
     "  map SOURCE TARGET [--profile P] [--rule 'REGEX=>REPL']... [--save-profile OUT] [--json]\n"
     "                               match source tensors to target leaves; report fixes\n"
-    "  convert SOURCE TARGET -o OUT [--profile P] [--format eqx|safetensors|npz|pt] [--keep-unmapped]\n"
+    "  convert SOURCE TARGET -o OUT [--profile P] [--format eqx|safetensors|npz|pt|msgpack] [--keep-unmapped]\n"
     "                               write the target with the source's weights\n"
     "  diff A B [--profile P] [--rtol R] [--atol A] [--json]\n"
     "                               compare two checkpoints' tensors (A through a mapping with --profile)\n"

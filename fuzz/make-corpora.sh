@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 root="${1:-build-fuzz/corpus}"
 fx="${2:-build/tests/fixtures}"
 [ -d "$fx" ] || { echo "no fixtures in $fx: run ctest -R make_fixtures in build first" >&2; exit 1; }
-for dir in pickle torchzip torchpickle legacy safetensors safetensorsindex npyheader npz eqx skeleton profile; do
+for dir in pickle torchzip torchpickle legacy safetensors safetensorsindex npyheader npz eqx msgpack skeleton profile; do
   mkdir -p "$root/$dir"
 done
 # Whole zips, minus the 46 MB resnet (libFuzzer's -max_len keeps inputs small anyway).
@@ -41,6 +41,7 @@ for f in "$fx"/*.npy; do cp -f "$f" "$root/npyheader/"; done
 cp -f "$fx"/*.npz "$root/npz/"
 cp -f "$fx"/*.eqx "$fx"/*.npy "$root/eqx/"
 cp -f "$fx"/*.skeleton.json "$root/skeleton/"
+cp -f "$fx"/*.msgpack "$root/msgpack/"
 # Profiles: saved by graft-cli from the fixtures when it is built, else a hand-written one.
 cli="build/app/graft-cli"; [ -x "$cli" ] || cli="$(find build -name graft-cli -type f -perm -u+x | head -1)"
 if [ -n "$cli" ] && [ -x "$cli" ]; then

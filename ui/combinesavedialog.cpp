@@ -36,9 +36,14 @@ CombineSaveDialog::CombineSaveDialog(MappingDocument *document, const QString &s
                                                  || document->target()->format() == CheckpointFormat::Eqx);
     if (skeleton)
         m_format->addItem(tr("Equinox (.eqx) — eqx.tree_deserialise_leaves"), QStringLiteral("eqx"));
+    const bool flax = document->target() && document->target()->format() == CheckpointFormat::FlaxMsgpack;
+    if (flax)
+        m_format->addItem(tr("Flax msgpack (.msgpack) — flax.serialization.from_bytes"), QStringLiteral("msgpack"));
     m_format->addItem(tr("safetensors (.safetensors)"), QStringLiteral("safetensors"));
     m_format->addItem(tr("NumPy archive (.npz)"), QStringLiteral("npz"));
     m_format->addItem(tr("PyTorch state_dict (.pt)"), QStringLiteral("pt"));
+    if (!flax)
+        m_format->addItem(tr("Flax msgpack (.msgpack)"), QStringLiteral("msgpack"));
     auto *browseButton = new QPushButton(tr("Browse…"), this);
     auto *pathRow = new QHBoxLayout;
     pathRow->addWidget(m_path);
@@ -114,7 +119,7 @@ void CombineSaveDialog::formatChanged()
     const QString suffix = format == QLatin1String("pt") ? QStringLiteral(".pt") : QLatin1Char('.') + format;
     QFileInfo info(m_path->text());
     QString stem = info.fileName();
-    for (const char *known : {".eqx", ".safetensors", ".npz", ".pt"}) {
+    for (const char *known : {".eqx", ".safetensors", ".npz", ".pt", ".msgpack"}) {
         if (stem.endsWith(QLatin1String(known)))
             stem.chop(static_cast<int>(qstrlen(known)));
     }
@@ -199,6 +204,8 @@ void CombineSaveDialog::showLoadingCode(const QString &path)
         code = eqxLoadingSnippet(path);
     else if (format == QLatin1String("safetensors"))
         code = QStringLiteral("from safetensors.numpy import load_file\nweights = load_file(\"%1\")\n").arg(name);
+    else if (format == QLatin1String("msgpack"))
+        code = flaxLoadingSnippet(path);
     else if (format == QLatin1String("npz"))
         code = QStringLiteral("import numpy as np\nweights = dict(np.load(\"%1\"))\n").arg(name);
     else

@@ -199,13 +199,13 @@ void MainWindow::createActions()
     toolbar->setToolButtonStyle(Qt::ToolButtonTextOnly);
     QAction *openSourceAction = file->addAction(tr("Open &Source…"), QKeySequence::Open, this, [this] {
         const QString path = QFileDialog::getOpenFileName(this, tr("Open Source Checkpoint"), QFileInfo(m_sourcePath).path(),
-                                                          tr("Checkpoints (*.pt *.pth *.bin *.ckpt *.safetensors *.json *.npz *.npy *.eqx);;All files (*)"));
+                                                          tr("Checkpoints (*.pt *.pth *.bin *.ckpt *.safetensors *.json *.npz *.npy *.eqx *.msgpack);;All files (*)"));
         if (!path.isEmpty())
             openSource(path);
     });
     QAction *openTargetAction = file->addAction(tr("Open &Target…"), QKeySequence(tr("Ctrl+Shift+O")), this, [this] {
         const QString path = QFileDialog::getOpenFileName(this, tr("Open Target"), QFileInfo(m_targetPath).path(),
-                                                          tr("Skeletons and checkpoints (*.json *.eqx *.pt *.pth *.bin *.safetensors *.npz);;All files (*)"));
+                                                          tr("Skeletons and checkpoints (*.json *.eqx *.pt *.pth *.bin *.safetensors *.npz *.msgpack);;All files (*)"));
         if (!path.isEmpty())
             openTarget(path);
     });

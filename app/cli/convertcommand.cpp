@@ -21,7 +21,7 @@ int runConvert(const QStringList &arguments)
     parser.addPositionalArgument(QStringLiteral("TARGET"), QStringLiteral("target skeleton or checkpoint"));
     const QCommandLineOption outOption({QStringLiteral("o"), QStringLiteral("output")}, QStringLiteral("output file"), QStringLiteral("OUT"));
     const QCommandLineOption profileOption(QStringLiteral("profile"), QStringLiteral("apply a mapping profile"), QStringLiteral("P"));
-    const QCommandLineOption formatOption(QStringLiteral("format"), QStringLiteral("eqx, safetensors, npz or pt (default: from OUT's suffix)"),
+    const QCommandLineOption formatOption(QStringLiteral("format"), QStringLiteral("eqx, safetensors, npz, pt or msgpack (Flax) (default: from OUT's suffix)"),
                                           QStringLiteral("FORMAT"));
     const QCommandLineOption keepOption(QStringLiteral("keep-unmapped"),
                                         QStringLiteral("leaves without a usable source keep the target's values"));
@@ -33,14 +33,14 @@ int runConvert(const QStringList &arguments)
         return *stop;
     const QStringList files = parser.positionalArguments();
     if (files.size() != 2 || !parser.isSet(outOption)) {
-        printUsageError(QStringLiteral("usage: graft-cli convert SOURCE TARGET -o OUT [--profile P] [--format eqx|safetensors|npz|pt] [--keep-unmapped] [--accept-guesses]"));
+        printUsageError(QStringLiteral("usage: graft-cli convert SOURCE TARGET -o OUT [--profile P] [--format eqx|safetensors|npz|pt|msgpack] [--keep-unmapped] [--accept-guesses]"));
         return BadInput;
     }
     const QString out = parser.value(outOption);
     const QString formatText = parser.isSet(formatOption) ? parser.value(formatOption) : QFileInfo(out).fileName();
     const std::optional<OutputFormat> format = outputFormatFromName(formatText);
     if (!format) {
-        printUsageError(QStringLiteral("cannot tell the output format from '%1': use --format eqx|safetensors|npz|pt").arg(formatText));
+        printUsageError(QStringLiteral("cannot tell the output format from '%1': use --format eqx|safetensors|npz|pt|msgpack").arg(formatText));
         return BadInput;
     }
 
@@ -87,6 +87,8 @@ int runConvert(const QStringList &arguments)
                  .arg(static_cast<double>(timer.elapsed()) / 1000.0, 0, 'f', 3));
     if (*format == OutputFormat::Eqx)
         printOut(QStringLiteral("\nLoad it in Python:\n") + eqxLoadingSnippet(out));
+    if (*format == OutputFormat::FlaxMsgpack)
+        printOut(QStringLiteral("\nLoad it in Python:\n") + flaxLoadingSnippet(out));
     return Success;
 }
 

@@ -4,7 +4,7 @@
 
 namespace graft::cli {
 
-/// `graft-cli convert SOURCE TARGET -o OUT [--profile P] [--format eqx|safetensors|npz|pt] [--keep-unmapped]`.
+/// `graft-cli convert SOURCE TARGET -o OUT [--profile P] [--format eqx|safetensors|npz|pt|msgpack] [--keep-unmapped]`.
 int runConvert(const QStringList &arguments);
 
 } // namespace graft::cli

@@ -20,6 +20,7 @@ QString formatName(CheckpointFormat format)
     case CheckpointFormat::Npz: return QStringLiteral("npz");
     case CheckpointFormat::Eqx: return QStringLiteral("eqx");
     case CheckpointFormat::GraftSkeleton: return QStringLiteral("graft-skeleton");
+    case CheckpointFormat::FlaxMsgpack: return QStringLiteral("flax-msgpack");
     }
     return QString();
 }
@@ -229,6 +230,25 @@ void gather(const uchar *base, const TensorEntry &entry, uchar *out)
     }
 }
 
+// The pieces of a segment joined in order (bounds were checked by the reader that made them).
+Result<std::vector<uchar>> joinPieces(const MappedFile &file, const Segment &segment)
+{
+    std::vector<uchar> joined;
+    try {
+        joined.reserve(static_cast<size_t>(segment.size));
+    } catch (const std::bad_alloc &) {
+        return Error{QString(), QStringLiteral("not enough memory for %1 bytes").arg(segment.size)};
+    }
+    for (const auto &[offset, size] : segment.pieces) {
+        if (offset < 0 || size < 0 || offset > file.size() || size > file.size() - offset)
+            return Error{QString(), QStringLiteral("a chunk lies outside the file")};
+        joined.insert(joined.end(), file.data() + offset, file.data() + offset + size);
+    }
+    if (static_cast<qint64>(joined.size()) != segment.size)
+        return Error{QString(), QStringLiteral("its chunks hold %1 bytes, not %2").arg(joined.size()).arg(segment.size)};
+    return joined;
+}
+
 } // namespace
 
 Result<TensorBytes> Checkpoint::read(int index) const
@@ -250,11 +270,17 @@ Result<TensorBytes> Checkpoint::read(int index) const
             return Error{m_path, QStringLiteral("tensor '%1': %2").arg(entry.key, result.error().message)};
         inflated = std::move(result).value();
         segmentData = inflated.data();
+    } else if (!segment.pieces.empty()) {
+        Result<std::vector<uchar>> joined = joinPieces(*file, segment);
+        if (!joined)
+            return Error{m_path, QStringLiteral("tensor '%1': %2").arg(entry.key, joined.error().message)};
+        inflated = std::move(joined).value();
+        segmentData = inflated.data();
     }
     const uchar *base = segmentData + entry.byteOffset;
 
     if (entry.isContiguous() && !entry.bigEndian) {
-        if (!segment.deflated)
+        if (!segment.deflated && segment.pieces.empty())
             return TensorBytes::view(file, base, nbytes);
         if (entry.byteOffset == 0 && static_cast<qint64>(inflated.size()) == nbytes)
             return TensorBytes::owned(std::move(inflated));

@@ -7,6 +7,7 @@
 #include "base/mappedfile.h"
 #include "base/result.h"
 
+#include <QByteArray>
 #include <QHash>
 #include <QString>
 
@@ -25,19 +26,22 @@ struct TensorSpec {
     bool operator==(const TensorSpec &other) const { return dtype == other.dtype && shape == other.shape; }
 };
 
-enum class CheckpointFormat { PyTorchZip, PyTorchLegacy, Safetensors, Npy, Npz, Eqx, GraftSkeleton };
+enum class CheckpointFormat { PyTorchZip, PyTorchLegacy, Safetensors, Npy, Npz, Eqx, GraftSkeleton, FlaxMsgpack };
 
-/// "pytorch-zip", "pytorch-legacy", "safetensors", "npy", "npz", "eqx", "graft-skeleton".
+/// "pytorch-zip", "pytorch-legacy", "safetensors", "npy", "npz", "eqx", "graft-skeleton", "flax-msgpack".
 QString formatName(CheckpointFormat format);
 
 /// A region of one mapped file holding tensor bytes: stored as is, or as a raw deflate stream
-/// (an npz member written by np.savez_compressed) that is inflated when a tensor is read.
+/// (an npz member written by np.savez_compressed) that is inflated when a tensor is read, or
+/// several pieces of the file joined in order (a chunked Flax msgpack array).
 struct Segment {
     int file = 0;             ///< index into Checkpoint::files()
-    qint64 offset = 0;        ///< start of the region in that file
-    qint64 size = 0;          ///< bytes of the region in the file
+    qint64 offset = 0;        ///< start of the region in that file (unused with pieces)
+    qint64 size = 0;          ///< bytes of the region in the file (with pieces: their sum)
     bool deflated = false;    ///< raw deflate stream
     qint64 inflatedSize = 0;  ///< bytes after inflating (deflated segments only)
+    /// (offset, size) regions of the file whose concatenation is the segment; empty for one region.
+    std::vector<std::pair<qint64, qint64>> pieces;
 
     qint64 logicalSize() const { return deflated ? inflatedSize : size; }
 };
@@ -68,6 +72,10 @@ struct OtherEntry {
     QString key;
     QString type;
     QString summary;
+    /// Tree formats (Flax msgpack) only: the value's own encoded bytes, which a writer of that
+    /// format puts back as they were, and how many tensors precede it in the file (its place).
+    QByteArray encoded = {};
+    int tensorsBefore = -1;
 };
 
 /// Contiguous little-endian bytes of one tensor: a view into the memory map when possible,

@@ -27,6 +27,28 @@ bool looksLikeSafetensors(const MappedFile &file)
 // Legacy torch files start with a protocol-2 pickle of the magic number (PROTO 2, LONG1).
 bool looksLikeLegacyTorch(const MappedFile &file) { return startsWith(file, "\x80\x02\x8a\x0a", 4); }
 
+// Flax msgpack: a map (fixmap, map16, map32) whose first key is a str, or an empty fixmap alone.
+// (A pickle starts 0x80 too, followed by its protocol number, never a str header.)
+bool looksLikeMsgpackMap(const MappedFile &file)
+{
+    const uchar *data = file.data();
+    qint64 header = 0;
+    if (data[0] >= 0x80 && data[0] <= 0x8f)
+        header = 1;
+    else if (data[0] == 0xde)
+        header = 3;
+    else if (data[0] == 0xdf)
+        header = 5;
+    else
+        return false;
+    if (data[0] == 0x80)
+        return file.size() == 1;
+    if (file.size() <= header)
+        return false;
+    const uchar key = data[header];
+    return (key >= 0xa0 && key <= 0xbf) || key == 0xd9 || key == 0xda || key == 0xdb;
+}
+
 } // namespace
 
 Result<Checkpoint> openCheckpoint(const QString &path)
@@ -64,10 +86,12 @@ Result<Checkpoint> openCheckpoint(const QString &path)
         return readTorchLegacy(file);
     if (looksLikeSafetensors(*file))
         return readSafetensors(file);
+    if (looksLikeMsgpackMap(*file) || name.endsWith(QLatin1String(".msgpack"), Qt::CaseInsensitive))
+        return readFlaxMsgpack(file);
     if (file->data()[0] == '{')
         return readSkeleton(path);
     return Error{path, QStringLiteral("not a recognised checkpoint (expected a PyTorch, safetensors, "
-                                      "npy/npz, .eqx or Graft skeleton file)")};
+                                      "npy/npz, .eqx, Flax msgpack or Graft skeleton file)")};
 }
 
 } // namespace graft

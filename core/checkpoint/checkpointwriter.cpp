@@ -47,6 +47,7 @@ QString outputFormatName(OutputFormat format)
     case OutputFormat::Safetensors: return QStringLiteral("safetensors");
     case OutputFormat::Npz: return QStringLiteral("npz");
     case OutputFormat::Torch: return QStringLiteral("pt");
+    case OutputFormat::FlaxMsgpack: return QStringLiteral("msgpack");
     }
     return QString();
 }
@@ -63,6 +64,8 @@ std::optional<OutputFormat> outputFormatFromName(const QString &nameOrSuffix)
         return OutputFormat::Npz;
     if (name == QLatin1String("pt"))
         return OutputFormat::Torch;
+    if (name == QLatin1String("msgpack"))
+        return OutputFormat::FlaxMsgpack;
     // .pth and .bin are torch.save suffixes, not format names.
     if (dot >= 0 && (name == QLatin1String("pth") || name == QLatin1String("bin")))
         return OutputFormat::Torch;
@@ -81,6 +84,8 @@ WriteOptions combinedWriteOptions(OutputFormat format, const Checkpoint &source,
         options.protectedPaths << file->path();
     options.metadata = {{QStringLiteral("graft_source"), QFileInfo(sourcePath).fileName()},
                         {QStringLiteral("graft_target"), QFileInfo(targetPath).fileName()}};
+    if (target.format() == CheckpointFormat::FlaxMsgpack)
+        options.layout = target;
     return options;
 }
 
@@ -116,6 +121,16 @@ Result<WriteSummary> writeCheckpoint(const QString &path, const std::vector<Outp
         if (Status status = checkTorch(path, leaves); !status)
             return status.error();
         return writeAtomically(path, count, [&](OutputSink &sink) { return writeTorch(sink, stream); });
+    case OutputFormat::FlaxMsgpack: {
+        if (Status status = checkUniqueKeys(path, leaves); !status)
+            return status.error();
+        Result<MsgpackPlan> plan = planMsgpack(path, leaves, options.layout, options.msgpackChunkBytes);
+        if (!plan)
+            return plan.error();
+        // The tree's order, which differs from the leaves' when their keys interleave subtrees.
+        const LeafStream ordered(path, plan->leaves, options.progress);
+        return writeAtomically(path, count, [&](OutputSink &sink) { return writeMsgpack(sink, ordered, *plan, options.msgpackChunkBytes); });
+    }
     }
     return Error{path, QStringLiteral("unknown output format")};
 }

@@ -17,12 +17,12 @@
 
 namespace graft {
 
-enum class OutputFormat { Eqx, Safetensors, Npz, Torch };
+enum class OutputFormat { Eqx, Safetensors, Npz, Torch, FlaxMsgpack };
 
-/// "eqx", "safetensors", "npz", "pt".
+/// "eqx", "safetensors", "npz", "pt", "msgpack".
 QString outputFormatName(OutputFormat format);
-/// From a name ("eqx", "safetensors", "npz", "pt") or a file suffix (".eqx", ".safetensors",
-/// ".npz", ".pt"/".pth"/".bin"); std::nullopt when unknown.
+/// From a name ("eqx", "safetensors", "npz", "pt", "msgpack") or a file suffix (".eqx", ".safetensors",
+/// ".npz", ".pt"/".pth"/".bin", ".msgpack"); std::nullopt when unknown.
 std::optional<OutputFormat> outputFormatFromName(const QString &nameOrSuffix);
 
 /// One tensor of the output. `produce` is called exactly once, in order, when the writer
@@ -41,6 +41,12 @@ struct WriteOptions {
     /// Paths the output must not replace (the inputs).
     QStringList protectedPaths;
     ProgressCallback progress;
+    /// Flax msgpack: the checkpoint whose tree the output follows (combinedWriteOptions() sets
+    /// the target when it is a Flax msgpack): its empty maps and non-array values are written
+    /// back in their places and its numpy scalars stay numpy scalars. Unset: the keys alone.
+    std::optional<Checkpoint> layout;
+    /// Flax msgpack: arrays over this many bytes become Flax's chunked arrays (MAX_CHUNK_SIZE).
+    qint64 msgpackChunkBytes = qint64(1) << 30;
 };
 
 struct WriteSummary {

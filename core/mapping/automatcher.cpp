@@ -378,6 +378,8 @@ Convention detectConvention(const Checkpoint &target)
 {
     if (target.format() == CheckpointFormat::GraftSkeleton || target.format() == CheckpointFormat::Eqx)
         return Convention::Equinox;
+    if (target.format() == CheckpointFormat::FlaxMsgpack)
+        return Convention::Flax;
     for (const TensorEntry &tensor : target.tensors()) {
         const QStringList tokens = keyTokens(tensor.key);
         if (tokens.contains(QStringLiteral("kernel")) || tokens.contains(QStringLiteral("batch_stats"))

@@ -46,7 +46,7 @@ struct MatchOptions {
 /// The matcher's view of a checkpoint's tensors.
 std::vector<KeySpec> keySpecs(const Checkpoint &checkpoint);
 
-/// The layout convention a target implies: a Graft skeleton is Equinox; keys with `kernel`,
+/// The layout convention a target implies: a Graft skeleton is Equinox, a Flax msgpack Flax; keys with `kernel`,
 /// `params/` or `batch_stats` are Flax; otherwise torch.
 Convention detectConvention(const Checkpoint &target);
 

@@ -119,13 +119,32 @@ Result<ConversionPlan> planConversion(const Checkpoint &source, const Checkpoint
     return plan;
 }
 
+namespace {
+
+// A path as a Python string literal's contents.
+QString pythonQuoted(const QString &path)
+{
+    return QString(path).replace(QLatin1Char('\\'), QStringLiteral("\\\\")).replace(QLatin1Char('"'), QStringLiteral("\\\""));
+}
+
+} // namespace
+
+QString flaxLoadingSnippet(const QString &msgpackPath)
+{
+    return QStringLiteral("from flax import serialization\n"
+                          "variables = ...  # the target's tree, e.g. model.init(rng, x) (same structure)\n"
+                          "with open(\"%1\", \"rb\") as f:\n"
+                          "    variables = serialization.from_bytes(variables, f.read())\n")
+        .arg(pythonQuoted(msgpackPath));
+}
+
 QString eqxLoadingSnippet(const QString &eqxPath)
 {
     return QStringLiteral("import equinox as eqx\n"
                           "model = ...  # build the model exactly as for the skeleton (same structure)\n"
                           "model = eqx.tree_deserialise_leaves(\"%1\", like=model)\n"
                           "# a (model, state) skeleton: model, state = eqx.tree_deserialise_leaves(\"%1\", like=(model, state))\n")
-        .arg(QString(eqxPath).replace(QLatin1Char('\\'), QStringLiteral("\\\\")).replace(QLatin1Char('"'), QStringLiteral("\\\""))); // the path written
+        .arg(pythonQuoted(eqxPath)); // the path written
 }
 
 } // namespace graft

@@ -26,5 +26,7 @@ Result<ConversionPlan> planConversion(const Checkpoint &source, const Checkpoint
 
 /// The Python lines that load an .eqx written for a skeleton.
 QString eqxLoadingSnippet(const QString &eqxPath);
+/// The Python lines that restore a Flax msgpack into the target's tree (flax.serialization.from_bytes).
+QString flaxLoadingSnippet(const QString &msgpackPath);
 
 } // namespace graft

@@ -22,6 +22,8 @@ Result<Checkpoint> readNpy(const MappedFilePtr &file);
 Result<Checkpoint> readNpz(const MappedFilePtr &file, const ZipArchive &archive);
 /// A bare .eqx (npy records back to back): keys "[0]", "[1]", ...
 Result<Checkpoint> readEqx(const MappedFilePtr &file);
+/// Flax msgpack (flax.serialization.to_bytes): the nested map's arrays, keys joined with '/'.
+Result<Checkpoint> readFlaxMsgpack(const MappedFilePtr &file);
 /// A Graft skeleton JSON (contract v1) and the .eqx leaves file it names, cross-checked.
 Result<Checkpoint> readSkeleton(const QString &jsonPath);
 

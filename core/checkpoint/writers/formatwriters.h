@@ -113,4 +113,18 @@ Status writeNpz(OutputSink &sink, const LeafStream &stream, const NpzOptions &op
 Status checkTorch(const QString &path, const std::vector<OutputLeaf> &leaves);
 Status writeTorch(OutputSink &sink, const LeafStream &stream);
 
+// Flax msgpack: the nested map flax.serialization.to_bytes writes (msgpackwriter.cpp).
+struct MsgpackPlan {
+    std::vector<OutputLeaf> leaves;  ///< the leaves in the order the tree holds them (depth first)
+    std::vector<QByteArray> before;  ///< bytes before leaf i: map headers, keys, kept values
+    std::vector<bool> scalar;        ///< leaf i is a numpy scalar (ext type 3)
+    QByteArray after;                ///< bytes after the last leaf
+};
+/// Lays out the tree of `leaves` (keys split on '/') with `layout`'s kept values in their
+/// places. Errors: a path that is both a value and a map, empty parts, too deep a key.
+Result<MsgpackPlan> planMsgpack(const QString &path, const std::vector<OutputLeaf> &leaves, const std::optional<Checkpoint> &layout,
+                                qint64 chunkBytes);
+/// Writes the plan; `stream` must stream plan.leaves.
+Status writeMsgpack(OutputSink &sink, const LeafStream &stream, const MsgpackPlan &plan, qint64 chunkBytes);
+
 } // namespace graft::writers

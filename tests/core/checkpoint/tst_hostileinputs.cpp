@@ -15,6 +15,7 @@
 #include "hostilebuilders.h"
 #include "hostileinput.h"
 #include "mapping/profile.h"
+#include "msgpackbuilder.h"
 
 #include <QDir>
 #include <QElapsedTimer>
@@ -137,6 +138,8 @@ void TestHostileInputs::hostileFiles_data()
         {"tiny_vgg.eqx", "t.eqx", true, Reader::Open}, // an .eqx has no count: a record boundary is a valid end
         {"tiny_vgg.skeleton.json", "t.skeleton.json", false, Reader::Open},
         {"sharded/model.safetensors.index.json", "t.safetensors.index.json", false, Reader::Open},
+        {"flax_mixed.msgpack", "t.msgpack", false, Reader::Open},
+        {"flax_chunked.msgpack", "t.msgpack", false, Reader::Open},
     };
     for (const Source &source : sources) {
         const QByteArray bytes = fixture(QLatin1String(source.fixture));
@@ -285,6 +288,26 @@ void TestHostileInputs::hostileFiles_data()
     storageCountLie.replace(storageCountLie.size() - 64 - 8, 8, le(quint64(1) << 62, 8));
     addCase("legacy: storage length lie", "t.pth", storageCountLie, QString());
 
+    // Flax msgpack: the reader's own table is tst_msgpackreader; here the attacks on memory and time.
+    namespace mp = graft::test::msgpack;
+    const QByteArray leaf = mp::array({4}, "float32", QByteArray(16, '\0'));
+    addCase("msgpack: depth bomb, 100,000 nested maps", "t.msgpack", QByteArray("\x81\xa1" "a").repeated(100'000) + leaf, "nested deeper than 64");
+    addCase("msgpack: depth bomb in a list", "t.msgpack", mp::map({{"w", leaf}, {"l", QByteArray("\x91", 1).repeated(100'000) + "\xc0"}}), "nested deeper than");
+    addCase("msgpack: 2^32-1 entries declared", "t.msgpack", mp::mapHeader(0xffffffff) + mp::str("a") + leaf, "elements, but only");
+    addCase("msgpack: 4 GiB key declared", "t.msgpack", mp::mapHeader(1) + char(0xdb) + mp::bigEndian(0xffffffff, 4) + "a", "truncated or a length lie");
+    addCase("msgpack: 4 GiB array declared in 16 bytes", "t.msgpack", mp::map({{"w", mp::array({quint64(1) << 30}, "float32", QByteArray(16, '\0'))}}),
+            "needs 4294967296 bytes, but the array holds 16");
+    addCase("msgpack: chunked array whose shape lies", "t.msgpack",
+            mp::map({{"w", mp::map({{"__msgpack_chunked_array__", "\xc3"}, {"shape", mp::map({{"0", mp::uint(quint64(1) << 40)}})}, {"chunks", mp::map({{"0", leaf}})}})}}),
+            "does not hold the 4 elements");
+    addCase("msgpack: duplicate keys", "t.msgpack", mp::map({{"w", leaf}, {"w", leaf}}), "appears twice");
+    addCase("msgpack: non-string key", "t.msgpack", mp::mapHeader(1) + mp::uint(7) + leaf, "has a int key");
+    QByteArray manyKeys = mp::mapHeader(200'000);
+    for (int i = 0; i < 200'000; ++i)
+        manyKeys += mp::str(QByteArray::number(i)) + "\xc0";
+    addCase("msgpack: 200,000 keys of 60,000 characters' paths", "t.msgpack", mp::map({{QByteArray(60'000, 'k'), manyKeys}}),
+            "the key paths would take more than");
+
     // JSON kinds: deep nesting, duplicate keys, lies about companions.
     const QByteArray deepJson = QByteArray(100'000, '[') + QByteArray(100'000, ']');
     const QByteArray skeleton = fixture("tiny_vgg.skeleton.json");
@@ -422,6 +445,8 @@ void TestHostileInputs::cliRefusesHostileFiles_data()
     QTest::newRow("legacy storage lie") << "c.pth" << legacyTorch(dictPickle({{"w", tensor(1 << 30, 0, {4}, {1})}}));
     QTest::newRow("zip bomb") << "c.npz" << deflatedZip("a.npy", npyHeader("|u1", "(4294967000,)") + QByteArray(1000, '\0'), 0xffffff00);
     QTest::newRow("empty") << "c.safetensors" << QByteArray();
+    QTest::newRow("msgpack array size lie") << "c.msgpack" << graft::test::msgpack::mapHeader(1) + graft::test::msgpack::str("w")
+                                                                 + graft::test::msgpack::array({1000}, "float32", QByteArray(8, '\0'));
     QTest::newRow("deep JSON") << "c.skeleton.json" << QByteArray(100'000, '[');
     QTest::newRow("folder") << "folder.pth" << QByteArray("<dir>");
 }
