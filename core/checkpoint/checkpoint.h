@@ -25,9 +25,10 @@ struct TensorSpec {
     bool operator==(const TensorSpec &other) const { return dtype == other.dtype && shape == other.shape; }
 };
 
-enum class CheckpointFormat { PyTorchZip, PyTorchLegacy, Safetensors, Npy, Npz, Eqx, GraftSkeleton };
+enum class CheckpointFormat { PyTorchZip, PyTorchLegacy, PyTorchModule, TorchScript, Safetensors, Npy, Npz, Eqx, GraftSkeleton };
 
-/// "pytorch-zip", "pytorch-legacy", "safetensors", "npy", "npz", "eqx", "graft-skeleton".
+/// "pytorch-zip", "pytorch-legacy", "pytorch-module" (a pickled nn.Module, zip or legacy),
+/// "torchscript", "safetensors", "npy", "npz", "eqx", "graft-skeleton".
 QString formatName(CheckpointFormat format);
 
 /// A region of one mapped file holding tensor bytes: stored as is, or as a raw deflate stream
