@@ -77,6 +77,10 @@ inline QList<ModuleCase> moduleCases()
          "parameter 'weight' needs code to be produced: it is the result of __main__.make_weight"},
         {"module: parameter is a string", "t.pth",
          torchZip(proto + moduleObject("__main__", "Net", str("weight") + str("zeros"), orderedDict()) + '.'), "parameter 'weight' is str, not a tensor"},
+        {"module: a quantized tensor outside _parameters", "t.pth",
+         torchZip(proto + global("__main__", "QNet") + ")\x81}(" + str("_parameters") + orderedDict() + str("_modules") + orderedDict()
+                  + str("_packed") + global("torch._utils", "_rebuild_qtensor") + '(' + integer(1) + "tR" + "ub."),
+         "holds '_packed', made by torch._utils._rebuild_qtensor(…), which needs code to be produced"},
         {"module: 2,000 nested modules", "t.pth", torchZip(proto + nestedModules(2000) + '.'), "nested deeper than"},
         {"module: legacy, _modules is a list", "t.pth",
          legacyTorch(proto + moduleObject("torch.nn.modules.container", "Sequential", weight, "]") + '.'), "_modules is list, not a dict"},

@@ -55,6 +55,33 @@ Result<const PickleValue *> namedDict(const PickleValue *state, QLatin1String na
     return dict;
 }
 
+// A tensor torch rebuilds with code Graft does not have (a quantized tensor, a packed
+// ScriptObject, a tensor subclass of an unknown kind), anywhere in `value`: searched a few
+// levels deep and within a budget, as module attributes are small.
+const PickleValue *tensorNeedingCode(const PickleValue *value, int depth, int &budget)
+{
+    if (value == nullptr || depth > 6 || --budget < 0)
+        return nullptr;
+    if (value->kind == PickleKind::Object) {
+        const QString name = qualifiedName(value);
+        if (name.startsWith(QLatin1String("torch._utils._rebuild_")) || name.startsWith(QLatin1String("torch._tensor._rebuild_"))
+            || name == QLatin1String("torch.ScriptObject"))
+            return value;
+        if (const PickleValue *found = tensorNeedingCode(value->args, depth + 1, budget))
+            return found;
+        return tensorNeedingCode(value->state, depth + 1, budget);
+    }
+    for (const PickleValue *item : value->items) {
+        if (const PickleValue *found = tensorNeedingCode(item, depth + 1, budget))
+            return found;
+    }
+    for (const auto &[k, v] : value->entries) {
+        if (const PickleValue *found = tensorNeedingCode(v, depth + 1, budget))
+            return found;
+    }
+    return nullptr;
+}
+
 } // namespace
 
 bool isEagerModule(const PickleValue *value)
@@ -113,8 +140,18 @@ Result<ModuleParts> eagerModuleParts(const PickleValue *module, const QString &k
         if (v->kind != PickleKind::None)
             parts.children.emplace_back(k->text, v);
     }
+    int budget = 4096;
     for (const auto &[k, v] : state->entries) {
-        if (k->kind == PickleKind::String && !k->text.startsWith(QLatin1Char('_')))
+        if (k->kind != PickleKind::String || v == *parameters || v == *buffers || v == *modules)
+            continue;
+        // Weights kept outside _parameters (a quantized module's packed params) reach
+        // state_dict() through the class's own code: refused, naming what would make them.
+        if (const PickleValue *call = tensorNeedingCode(v, 0, budget))
+            return Error{QString(), QStringLiteral("%1 holds '%2', made by %3(…), which needs code to be produced (a quantized or "
+                                                   "packed tensor); Graft never runs it (load the model in Python and save its "
+                                                   "state_dict() with plain tensors)")
+                                        .arg(moduleKey(key), k->text, qualifiedName(call))};
+        if (!k->text.startsWith(QLatin1Char('_')))
             parts.attributes.emplace_back(k->text, v);
     }
     return parts;
