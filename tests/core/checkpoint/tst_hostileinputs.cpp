@@ -8,8 +8,9 @@
 //     offsets outside / overlapping / holes, index shards), tst_npyformat + tst_npyreader +
 //   tst_npzreader + tst_eqxreader (header length lies, dim overflow, unknown dtypes, ...).
 // Here: the same attacks through the containers that had no table (torch zip, legacy torch,
-// skeleton and profile JSON, zip directory lies, pickled models and TorchScript archives), truncation at every 1/16th and flipped bytes
-// of each fixture, wrong magic, empty files, directories, unreadable files, and the CLI.
+// skeleton and profile JSON, zip directory lies, pickled models and TorchScript archives),
+// truncation at every 1/16th and flipped bytes of each fixture, wrong magic, empty files,
+// directories, unreadable files, and the CLI.
 
 #include "checkpoint/checkpointopener.h"
 #include "hostilebuilders.h"
