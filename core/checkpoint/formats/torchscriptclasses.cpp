@@ -7,16 +7,19 @@
 namespace graft {
 namespace {
 
+// Final constants are shown in summaries only: longer lines are not worth a regular expression.
+constexpr qsizetype kMaxConstantLine = 1024;
+
 // The quoted names of a `__parameters__ = ["a", "b", ]` line.
-QStringList quotedNames(const QByteArray &line)
+QSet<QString> quotedNames(const QByteArray &line)
 {
-    QStringList names;
+    QSet<QString> names;
     qsizetype start = line.indexOf('"');
     while (start >= 0) {
         const qsizetype end = line.indexOf('"', start + 1);
         if (end < 0)
             break;
-        names << QString::fromUtf8(line.mid(start + 1, end - start - 1));
+        names.insert(QString::fromUtf8(line.mid(start + 1, end - start - 1)));
         start = line.indexOf('"', end + 1);
     }
     return names;
@@ -41,7 +44,7 @@ ScriptClass parseClassBody(const QByteArray &source, qsizetype position)
             parsed.parameters = quotedNames(line);
         } else if (line.startsWith("  __buffers__ = ")) {
             parsed.buffers = quotedNames(line);
-        } else if (line.contains(" : Final[")) {
+        } else if (line.size() <= kMaxConstantLine && line.contains(" : Final[")) {
             const QRegularExpressionMatch match = kConstant.match(QString::fromUtf8(line));
             if (match.hasMatch() && parsed.constants.size() < 64)
                 parsed.constants.emplace_back(match.captured(1), match.captured(2).left(80));

@@ -18,6 +18,7 @@
 #include "checkpoint/formats/ziparchive.h"
 
 #include <QHash>
+#include <QSet>
 #include <QString>
 #include <QStringList>
 
@@ -30,8 +31,8 @@ namespace graft {
 /// One class as its source declares it.
 struct ScriptClass {
     bool isModule = false; ///< declares __parameters__ (every scripted nn.Module does)
-    QStringList parameters;
-    QStringList buffers;
+    QSet<QString> parameters; ///< sets: a module may have thousands, each attribute is looked up
+    QSet<QString> buffers;
     std::vector<std::pair<QString, QString>> constants; ///< `name : Final[T] = value` (name, value text)
 };
 
