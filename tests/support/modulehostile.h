@@ -51,6 +51,20 @@ inline QByteArray scriptArchive(const QByteArray &dataPickle, const QByteArray &
     return storedZip(members);
 }
 
+/// A list of `count` modules that all share one state dict of `attributes` entries (the memo):
+/// small to write, count x attributes to look at.
+inline QByteArray sharedHugeState(int count, int attributes)
+{
+    QByteArray state = QByteArray("}q\x01(", 4) + str("_parameters") + orderedDict() + str("_modules") + orderedDict();
+    for (int i = 0; i < attributes; ++i)
+        state += str("a" + QByteArray::number(i)) + integer(i);
+    state += 'u';
+    QByteArray out = QByteArray("\x80\x02]", 3) + '(' + global("__main__", "Net") + QByteArray("q\x00)\x81", 4) + state + 'b';
+    for (int i = 1; i < count; ++i)
+        out += QByteArray("h\x00)\x81h\x01" "b", 7);
+    return out + "e.";
+}
+
 struct ModuleCase {
     const char *name;
     const char *fileName;
@@ -81,6 +95,8 @@ inline QList<ModuleCase> moduleCases()
          torchZip(proto + global("__main__", "QNet") + ")\x81}(" + str("_parameters") + orderedDict() + str("_modules") + orderedDict()
                   + str("_packed") + global("torch._utils", "_rebuild_qtensor") + '(' + integer(1) + "tR" + "ub."),
          "holds '_packed', made by torch._utils._rebuild_qtensor(…), which needs code to be produced"},
+        {"module: 20,000 modules sharing one state of 20,000 attributes", "t.pth", torchZip(sharedHugeState(20'000, 20'000)),
+         "shared so often"},
         {"module: 2,000 nested modules", "t.pth", torchZip(proto + nestedModules(2000) + '.'), "nested deeper than"},
         {"module: legacy, _modules is a list", "t.pth",
          legacyTorch(proto + moduleObject("torch.nn.modules.container", "Sequential", weight, "]") + '.'), "_modules is list, not a dict"},

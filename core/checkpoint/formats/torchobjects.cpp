@@ -36,7 +36,8 @@ public:
     bool foundModule() const { return m_foundModule; }
 
 private:
-    Status countStep(const QString &key);
+    /// Counts `steps` against the walk's budget (and the key against the key budget).
+    Status countStep(const QString &key, qint64 steps = 1);
     Status walkObject(const PickleValue *value, const QString &key, int depth);
     Status walkModule(const PickleValue *module, const QString &key, int depth, const ScriptClass *definition);
     Status addTensor(const PickleValue *value, const QString &key);
@@ -125,9 +126,10 @@ Status ObjectWalker::addTensor(const PickleValue *value, const QString &key)
     return m_checkpoint.addTensor(std::move(entry));
 }
 
-Status ObjectWalker::countStep(const QString &key)
+Status ObjectWalker::countStep(const QString &key, qint64 steps)
 {
-    if (++m_steps > m_maxSteps)
+    m_steps += steps;
+    if (m_steps > m_maxSteps)
         return Error{m_checkpoint.path(),
                      QStringLiteral("objects in the pickle are shared so often that they would flatten to more than %1 entries "
                                     "(a \"billion laughs\" pickle); stopped at '%2'")
@@ -186,6 +188,12 @@ Status ObjectWalker::walk(const PickleValue *value, const QString &key, int dept
 
 Status ObjectWalker::walkObject(const PickleValue *value, const QString &key, int depth)
 {
+    // Looking at an object's state costs a step per attribute: one huge state dict shared by
+    // many objects (the memo) must not make the walk quadratic.
+    if (value->state != nullptr && value->state->kind == PickleKind::Dict) {
+        if (Status counted = countStep(key, static_cast<qint64>(value->state->entries.size())); !counted)
+            return counted;
+    }
     if (m_script != nullptr && isScriptObject(value)) {
         Result<const ScriptClass *> definition = m_script->find(qualifiedName(value));
         if (!definition)
