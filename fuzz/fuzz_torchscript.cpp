@@ -3,6 +3,7 @@
 // constants/ and data/ records), so mutations reach the TorchScript module walk: class lookups
 // in code/, parameters and buffers against the declarations, module summaries, constants.
 #include "fuzzcommon.h"
+#include "checkpoint/formats/inflate.h"
 #include "checkpoint/formats/readers.h"
 
 using namespace graft;
@@ -21,11 +22,17 @@ const std::vector<std::pair<QByteArray, QByteArray>> &templateMembers()
         if (!archive)
             abort();
         for (const ZipEntry &entry : archive->entries()) {
-            if (entry.method != 0)
-                abort(); // torch.jit.save stores members
-            if (entry.name != QLatin1String("script_custom/data.pkl"))
-                list.emplace_back(entry.name.toUtf8(), QByteArray(reinterpret_cast<const char *>((*file)->data() + entry.dataOffset),
-                                                                  static_cast<qsizetype>(entry.compressedSize)));
+            if (entry.name == QLatin1String("script_custom/data.pkl"))
+                continue;
+            const uchar *data = (*file)->data() + entry.dataOffset;
+            QByteArray bytes(reinterpret_cast<const char *>(data), static_cast<qsizetype>(entry.compressedSize));
+            if (entry.method == 8) { // torch.jit.save deflates the code/ sources: stored here, so mutations stay cheap
+                Result<std::vector<uchar>> inflated = inflateRaw(data, entry.compressedSize, entry.uncompressedSize);
+                if (!inflated)
+                    abort();
+                bytes = QByteArray(reinterpret_cast<const char *>(inflated->data()), static_cast<qsizetype>(inflated->size()));
+            }
+            list.emplace_back(entry.name.toUtf8(), bytes);
         }
         return list;
     }();
