@@ -6,14 +6,19 @@ cd "$(dirname "$0")/.."
 root="${1:-build-fuzz/corpus}"
 fx="${2:-build/tests/fixtures}"
 [ -d "$fx" ] || { echo "no fixtures in $fx: run ctest -R make_fixtures in build first" >&2; exit 1; }
-for dir in pickle torchzip torchpickle legacy safetensors safetensorsindex npyheader npz eqx msgpack skeleton profile; do
+for dir in pickle torchzip torchpickle torchscript legacy safetensors safetensorsindex npyheader npz eqx msgpack skeleton profile; do
   mkdir -p "$root/$dir"
 done
 # Whole zips, minus the 46 MB resnet (libFuzzer's -max_len keeps inputs small anyway).
 for f in "$fx"/*.pth "$fx"/diff/*.pth; do
   case "$(basename "$f")" in resnet18.pth|legacy_*) ;; *) [ "$(head -c2 "$f")" = "PK" ] && cp -f "$f" "$root/torchzip/";; esac
 done
-# data.pkl members: seeds for the raw unpickler and the container-wrapped one.
+# TorchScript archives (torch.jit.save), minus the 10 MB scripted mobilenet.
+for f in "$fx"/*.pt; do
+  case "$(basename "$f")" in script_mobilenet.pt) ;; *) cp -f "$f" "$root/torchzip/";; esac
+done
+# data.pkl members: seeds for the raw unpickler and the container-wrapped one (pickled whole
+# models among them); TorchScript data.pkl members seed the torchscript harness.
 /usr/bin/python3 - "$fx" "$root" <<'PY'
 import sys, zipfile, glob, os
 fx, root = sys.argv[1], sys.argv[2]
@@ -27,13 +32,21 @@ for f in glob.glob(os.path.join(fx, '*.pth')):
                 base = os.path.basename(f) + '.data.pkl'
                 for d in ('pickle', 'torchpickle'):
                     open(os.path.join(root, d, base), 'wb').write(data)
+for f in glob.glob(os.path.join(fx, '*.pt')):
+    with zipfile.ZipFile(f) as z:
+        for n in z.namelist():
+            if n.endswith('/data.pkl') or n.endswith('/constants.pkl'):
+                data = z.read(n)
+                base = os.path.basename(f) + '.' + os.path.basename(n)
+                for d in ('pickle', 'torchscript'):
+                    open(os.path.join(root, d, base), 'wb').write(data)
 # The legacy pickle chain's first pickles, also as raw-unpickler seeds.
 for f in glob.glob(os.path.join(fx, 'legacy_*.pth')):
     data = open(f, 'rb').read()
     if len(data) < 200000:
         open(os.path.join(root, 'pickle', os.path.basename(f)), 'wb').write(data)
 PY
-cp -f "$fx"/legacy_dtypes.pth "$fx"/legacy_views.pth "$root/legacy/"
+cp -f "$fx"/legacy_dtypes.pth "$fx"/legacy_views.pth "$fx"/legacy_module.pth "$root/legacy/"
 head -c 300000 "$fx"/legacy_resnet18.pth > "$root/legacy/legacy_resnet18.head"
 cp -f "$fx"/*.safetensors "$fx"/diff/*.safetensors "$root/safetensors/" 2>/dev/null || true
 cp -f "$fx"/sharded/model.safetensors.index.json "$root/safetensorsindex/"

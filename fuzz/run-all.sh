@@ -5,7 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 each="${1:-60}"
 summary=()
-for h in pickle torchzip torchpickle legacy safetensors safetensorsindex npyheader npz eqx msgpack skeleton profile; do
+for h in pickle torchzip torchpickle torchscript legacy safetensors safetensorsindex npyheader npz eqx msgpack skeleton profile; do
   line=$(fuzz/run.sh "$h" "$each" | tail -n +1 | grep "^$h:")
   echo "$line"
   summary+=("$line")

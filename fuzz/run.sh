@@ -7,8 +7,8 @@
 # Environment: JOBS (build parallelism, default 1), FUZZ_BUILD_DIR (default build-fuzz),
 # FUZZ_LOG_NAME (default HARNESS: the log is build-fuzz/logs/FUZZ_LOG_NAME.log; give two
 # processes of one harness different names to run them at once on the shared corpus).
-# Harnesses: pickle torchzip torchpickle legacy safetensors safetensorsindex npyheader npz eqx
-#            msgpack skeleton profile
+# Harnesses: pickle torchzip torchpickle torchscript legacy safetensors safetensorsindex npyheader npz
+#            eqx msgpack skeleton profile
 set -euo pipefail
 cd "$(dirname "$0")/.."
 harness="$1"; seconds="$2"; shift 2

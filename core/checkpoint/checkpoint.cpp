@@ -15,6 +15,8 @@ QString formatName(CheckpointFormat format)
     switch (format) {
     case CheckpointFormat::PyTorchZip: return QStringLiteral("pytorch-zip");
     case CheckpointFormat::PyTorchLegacy: return QStringLiteral("pytorch-legacy");
+    case CheckpointFormat::PyTorchModule: return QStringLiteral("pytorch-module");
+    case CheckpointFormat::TorchScript: return QStringLiteral("torchscript");
     case CheckpointFormat::Safetensors: return QStringLiteral("safetensors");
     case CheckpointFormat::Npy: return QStringLiteral("npy");
     case CheckpointFormat::Npz: return QStringLiteral("npz");

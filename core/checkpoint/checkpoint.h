@@ -26,9 +26,10 @@ struct TensorSpec {
     bool operator==(const TensorSpec &other) const { return dtype == other.dtype && shape == other.shape; }
 };
 
-enum class CheckpointFormat { PyTorchZip, PyTorchLegacy, Safetensors, Npy, Npz, Eqx, GraftSkeleton, FlaxMsgpack };
+enum class CheckpointFormat { PyTorchZip, PyTorchLegacy, PyTorchModule, TorchScript, Safetensors, Npy, Npz, Eqx, GraftSkeleton, FlaxMsgpack };
 
-/// "pytorch-zip", "pytorch-legacy", "safetensors", "npy", "npz", "eqx", "graft-skeleton", "flax-msgpack".
+/// "pytorch-zip", "pytorch-legacy", "pytorch-module" (a pickled nn.Module, zip or legacy),
+/// "torchscript", "safetensors", "npy", "npz", "eqx", "graft-skeleton", "flax-msgpack".
 QString formatName(CheckpointFormat format);
 
 /// A region of one mapped file holding tensor bytes: stored as is, or as a raw deflate stream

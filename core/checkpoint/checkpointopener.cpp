@@ -72,7 +72,7 @@ Result<Checkpoint> openCheckpoint(const QString &path)
         if (!archive)
             return archive.error();
         for (const ZipEntry &entry : archive->entries()) {
-            if (entry.name == QLatin1String("data.pkl") || entry.name.endsWith(QLatin1String("/data.pkl")))
+            if (entry.name == QLatin1String("data.pkl") || entry.name.endsWith(QLatin1String("/data.pkl")) || isTorchScriptMember(entry.name))
                 return readTorchZip(file, *archive);
         }
         return readNpz(file, *archive);

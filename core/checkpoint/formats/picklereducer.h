@@ -19,6 +19,15 @@ public:
     /// value it built in `arena`, nullptr to leave the call an inert Object, or an Error whose
     /// message says what is wrong (the unpickler adds the byte offset; no file name).
     virtual Result<const PickleValue *> reduce(const QString &name, const PickleValue *args, PickleArena &arena) const = 0;
+
+    /// BINPERSID/PERSID with `id`: the value it stands for, or nullptr to keep a PersistentId
+    /// (a storage, which the container resolves later). Default: always a PersistentId.
+    virtual Result<const PickleValue *> persistentLoad(const PickleValue *id, PickleArena &arena) const
+    {
+        Q_UNUSED(id);
+        Q_UNUSED(arena);
+        return static_cast<const PickleValue *>(nullptr);
+    }
 };
 
 } // namespace graft

@@ -8,8 +8,15 @@
 
 namespace graft {
 
-/// torch.save zip (>= 1.6, incl. 2.x): data.pkl through the allowlist unpickler, data/N storages.
+/// torch.save zip (>= 1.6, incl. 2.x): data.pkl through the allowlist unpickler, data/N storages;
+/// a TorchScript archive goes on to readTorchScript().
 Result<Checkpoint> readTorchZip(const MappedFilePtr &file, const ZipArchive &archive);
+/// torch.jit.save archive whose folder prefix is `root` ("" or "name/"): data.pkl's modules
+/// listed as state_dict() names them, with their classes' code/ declarations; constants.pkl's
+/// tensors as other entries.
+Result<Checkpoint> readTorchScript(const MappedFilePtr &file, const ZipArchive &archive, const QString &root);
+/// True for a member only TorchScript archives have (constants.pkl, code/__torch__/...).
+bool isTorchScriptMember(const QString &name);
 /// torch.save legacy (< 1.6): pickles followed by raw storages.
 Result<Checkpoint> readTorchLegacy(const MappedFilePtr &file);
 /// A single .safetensors file.

@@ -76,15 +76,69 @@ Result<const PickleValue *> rebuildParameter(const QString &name, const PickleVa
     return parameter;
 }
 
+bool isTensorRebuild(const QString &name)
+{
+    return name == QLatin1String("torch._utils._rebuild_tensor") || name == QLatin1String("torch._utils._rebuild_tensor_v2")
+        || name == QLatin1String("torch._utils._rebuild_tensor_v3");
+}
+
+bool isParameterRebuild(const QString &name)
+{
+    return name == QLatin1String("torch._utils._rebuild_parameter") || name == QLatin1String("torch._utils._rebuild_parameter_with_state");
+}
+
+// Calls that only rebuild plain data, never run user code.
+Result<const PickleValue *> rebuildData(const QString &name, const PickleValue *args, PickleArena &arena)
+{
+    const auto &a = args->items;
+    // Python 2 names protocol 2 keeps for sets: set(list).
+    if (name == QLatin1String("__builtin__.set") || name == QLatin1String("__builtin__.frozenset")) {
+        PickleValue *set = arena.make(PickleKind::Set);
+        if (!a.empty() && (a[0]->kind == PickleKind::List || a[0]->kind == PickleKind::Tuple))
+            set->items = a[0]->items;
+        return set;
+    }
+    // TorchScript's typed lists: build_intlist(list) and friends are the list.
+    if (name.startsWith(QLatin1String("torch.jit._pickle.build_")) && name.endsWith(QLatin1String("list")) && a.size() == 1
+        && a[0]->kind == PickleKind::List)
+        return a[0];
+    // restore_type_tag(value, type string) is the value.
+    if (name == QLatin1String("torch.jit._pickle.restore_type_tag") && a.size() == 2)
+        return a[0];
+    return static_cast<const PickleValue *>(nullptr);
+}
+
 } // namespace
+
+Result<const PickleValue *> TorchGlobals::persistentLoad(const PickleValue *id, PickleArena &arena) const
+{
+    Q_UNUSED(arena);
+    // torch.save's legacy format replaces an nn.Module subclass by ('module', class, source
+    // file, source); torch.load gives back the class. Here it is the class name, never imported.
+    if (id->kind == PickleKind::Tuple && id->items.size() >= 2 && id->items[0]->kind == PickleKind::String
+        && id->items[0]->text == QLatin1String("module") && id->items[1]->kind == PickleKind::Global)
+        return id->items[1];
+    return static_cast<const PickleValue *>(nullptr);
+}
 
 Result<const PickleValue *> TorchGlobals::reduce(const QString &name, const PickleValue *args, PickleArena &arena) const
 {
-    if (name == QLatin1String("torch._utils._rebuild_tensor") || name == QLatin1String("torch._utils._rebuild_tensor_v2")
-        || name == QLatin1String("torch._utils._rebuild_tensor_v3"))
+    if (isTensorRebuild(name))
         return rebuildTensor(name, args, arena);
-    if (name == QLatin1String("torch._utils._rebuild_parameter") || name == QLatin1String("torch._utils._rebuild_parameter_with_state"))
+    if (isParameterRebuild(name))
         return rebuildParameter(name, args, arena);
+    // _rebuild_from_type_v2(func, type, args, state): a tensor subclass (or a tensor with
+    // attributes) around a plain rebuild; the bytes are the plain tensor's.
+    if (name == QLatin1String("torch._tensor._rebuild_from_type_v2") && args->items.size() >= 3
+        && args->items[0]->kind == PickleKind::Global && args->items[2]->kind == PickleKind::Tuple) {
+        const QString inner = args->items[0]->text;
+        if (isTensorRebuild(inner))
+            return rebuildTensor(inner, args->items[2], arena);
+        if (isParameterRebuild(inner))
+            return rebuildParameter(inner, args->items[2], arena);
+    }
+    if (Result<const PickleValue *> data = rebuildData(name, args, arena); !data || *data != nullptr)
+        return data;
     // torch.Size(tuple) is the tuple.
     if (name == QLatin1String("torch.Size") && !args->items.empty() && args->items[0]->kind == PickleKind::Tuple)
         return args->items[0];

@@ -1,5 +1,7 @@
 #include "checkpoint/formats/torchobjects.h"
 
+#include "checkpoint/formats/torchmodules.h"
+
 #include <QSet>
 
 #include <limits>
@@ -23,16 +25,21 @@ constexpr qint64 kMinKeyChars = qint64(1) << 20;
 
 class ObjectWalker {
 public:
-    ObjectWalker(const StorageResolver &resolve, Checkpoint &checkpoint, const Unpickled &unpickled)
-        : m_resolve(resolve), m_checkpoint(checkpoint),
+    ObjectWalker(const StorageResolver &resolve, Checkpoint &checkpoint, const Unpickled &unpickled, ScriptClasses *script)
+        : m_resolve(resolve), m_checkpoint(checkpoint), m_script(script),
           m_maxSteps(kMinWalkSteps + kWalkStepsPerValue * static_cast<qint64>(unpickled.arena->size())),
           m_maxKeyChars(kMinKeyChars + kKeyCharsPerPickleByte * unpickled.bytesConsumed)
     {
     }
 
     Status walk(const PickleValue *value, const QString &key, int depth);
+    bool foundModule() const { return m_foundModule; }
 
 private:
+    /// Counts `steps` against the walk's budget (and the key against the key budget).
+    Status countStep(const QString &key, qint64 steps = 1);
+    Status walkObject(const PickleValue *value, const QString &key, int depth);
+    Status walkModule(const PickleValue *module, const QString &key, int depth, const ScriptClass *definition);
     Status addTensor(const PickleValue *value, const QString &key);
     void addOther(const PickleValue *value, const QString &key)
     {
@@ -42,6 +49,8 @@ private:
 
     const StorageResolver &m_resolve;
     Checkpoint &m_checkpoint;
+    ScriptClasses *m_script;
+    bool m_foundModule = false;
     const qint64 m_maxSteps;
     const qint64 m_maxKeyChars;
     qint64 m_steps = 0;
@@ -117,11 +126,10 @@ Status ObjectWalker::addTensor(const PickleValue *value, const QString &key)
     return m_checkpoint.addTensor(std::move(entry));
 }
 
-Status ObjectWalker::walk(const PickleValue *value, const QString &key, int depth)
+Status ObjectWalker::countStep(const QString &key, qint64 steps)
 {
-    if (depth > kMaxWalkDepth)
-        return Error{m_checkpoint.path(), QStringLiteral("objects nested deeper than %1 levels at '%2'").arg(kMaxWalkDepth).arg(key)};
-    if (++m_steps > m_maxSteps)
+    m_steps += steps;
+    if (m_steps > m_maxSteps)
         return Error{m_checkpoint.path(),
                      QStringLiteral("objects in the pickle are shared so often that they would flatten to more than %1 entries "
                                     "(a \"billion laughs\" pickle); stopped at '%2'")
@@ -136,6 +144,15 @@ Status ObjectWalker::walk(const PickleValue *value, const QString &key, int dept
                          .arg(kKeyCharsPerPickleByte)
                          .arg(key.left(200))
                          .arg(key.size())};
+    return Status::success();
+}
+
+Status ObjectWalker::walk(const PickleValue *value, const QString &key, int depth)
+{
+    if (depth > kMaxWalkDepth)
+        return Error{m_checkpoint.path(), QStringLiteral("objects nested deeper than %1 levels at '%2'").arg(kMaxWalkDepth).arg(key.left(200))};
+    if (Status counted = countStep(key); !counted)
+        return counted;
     if (m_onPath.contains(value)) {
         addOther(value, key); // a container that contains itself: shown, not followed
         return Status::success();
@@ -162,20 +179,68 @@ Status ObjectWalker::walk(const PickleValue *value, const QString &key, int dept
         return status;
     }
     case PickleKind::Object:
-        // An object whose attributes hold tensors (a TorchScript module, an EMA wrapper):
-        // descend into its state so the tensors are found. Otherwise one opaque entry.
-        if (value->state != nullptr && value->state->kind == PickleKind::Dict && containsTensor(value->state, 0)) {
-            m_onPath.insert(value);
-            Status status = walk(value->state, key, depth + 1);
-            m_onPath.remove(value);
-            return status;
-        }
-        addOther(value, key);
-        return Status::success();
+        return walkObject(value, key, depth);
     default:
         addOther(value, key);
         return Status::success();
     }
+}
+
+Status ObjectWalker::walkObject(const PickleValue *value, const QString &key, int depth)
+{
+    // Looking at an object's state costs a step per attribute: one huge state dict shared by
+    // many objects (the memo) must not make the walk quadratic.
+    if (value->state != nullptr && value->state->kind == PickleKind::Dict) {
+        if (Status counted = countStep(key, static_cast<qint64>(value->state->entries.size())); !counted)
+            return counted;
+    }
+    if (m_script != nullptr && isScriptObject(value)) {
+        Result<const ScriptClass *> definition = m_script->find(qualifiedName(value));
+        if (!definition)
+            return Error{m_checkpoint.path(), definition.error().message};
+        if (*definition == nullptr || (*definition)->isModule)
+            return walkModule(value, key, depth, *definition);
+    } else if (m_script == nullptr && isEagerModule(value)) {
+        return walkModule(value, key, depth, nullptr);
+    }
+    // An object whose attributes hold tensors (an EMA wrapper, a TorchScript class):
+    // descend into its state so the tensors are found. Otherwise one opaque entry.
+    if (value->state != nullptr && value->state->kind == PickleKind::Dict && containsTensor(value->state, 0)) {
+        m_onPath.insert(value);
+        Status status = walk(value->state, key, depth + 1);
+        m_onPath.remove(value);
+        return status;
+    }
+    addOther(value, key);
+    return Status::success();
+}
+
+Status ObjectWalker::walkModule(const PickleValue *module, const QString &key, int depth, const ScriptClass *definition)
+{
+    m_foundModule = true;
+    Result<ModuleParts> parts = m_script != nullptr ? scriptModuleParts(module, definition, key) : eagerModuleParts(module, key);
+    if (!parts)
+        return Error{m_checkpoint.path(), parts.error().message};
+    const QString className = m_script != nullptr ? scriptClassDisplayName(qualifiedName(module)) : qualifiedName(module);
+    m_checkpoint.addOther({key.isEmpty() ? QStringLiteral("(root)") : key, className, moduleSummary(className, *parts, definition)});
+    m_onPath.insert(module);
+    Status status;
+    for (size_t i = 0; i < parts->tensors.size() && status; ++i) {
+        const QString tensorKey = join(key, parts->tensors[i].first);
+        status = countStep(tensorKey);
+        if (status)
+            status = addTensor(parts->tensors[i].second, tensorKey);
+    }
+    for (size_t i = 0; i < parts->children.size() && status; ++i) {
+        const auto &[name, child] = parts->children[i];
+        const QString childKey = join(key, name);
+        if (m_onPath.contains(child))
+            status = Error{m_checkpoint.path(), QStringLiteral("module '%1' contains itself (a cycle of module references)").arg(childKey.left(200))};
+        else
+            status = walk(child, childKey, depth + 1);
+    }
+    m_onPath.remove(module);
+    return status;
 }
 
 } // namespace
@@ -201,10 +266,13 @@ std::optional<DType> dtypeOfStorageClass(const QString &qualifiedName)
     return std::nullopt;
 }
 
-Status collectTorchObjects(const Unpickled &unpickled, const StorageResolver &resolve, Checkpoint &checkpoint)
+Status collectTorchObjects(const Unpickled &unpickled, const StorageResolver &resolve, Checkpoint &checkpoint, ScriptClasses *script)
 {
-    ObjectWalker walker(resolve, checkpoint, unpickled);
-    return walker.walk(unpickled.root, QString(), 0);
+    ObjectWalker walker(resolve, checkpoint, unpickled, script);
+    Status status = walker.walk(unpickled.root, QString(), 0);
+    if (status && walker.foundModule() && script == nullptr)
+        checkpoint.setFormat(CheckpointFormat::PyTorchModule);
+    return status;
 }
 
 } // namespace graft

@@ -1,10 +1,13 @@
 #pragma once
 // Turns an unpickled torch.save object tree into Checkpoint entries: tensors keyed by their
 // dotted path from the root (dict keys joined with '.', list/tuple indices as numbers), and
-// every other leaf (numbers, strings, Namespace, numpy scalars...) as an OtherEntry.
-// Shared by the zip and legacy readers, which differ only in where storages live.
+// every other leaf (numbers, strings, Namespace, numpy scalars...) as an OtherEntry. A pickled
+// nn.Module (or TorchScript module) is listed as state_dict() names it, its attributes folded
+// into one OtherEntry per module (torchmodules.h).
+// Shared by the zip, legacy and TorchScript readers, which differ only in where storages live.
 
 #include "checkpoint/formats/pickle.h"
+#include "checkpoint/formats/torchscriptclasses.h"
 
 #include <functional>
 
@@ -26,7 +29,10 @@ std::optional<DType> dtypeOfStorageClass(const QString &qualifiedName);
 
 /// Walks the unpickled root and adds its tensors and other leaves to `checkpoint`. Shared
 /// containers appear under each of their keys, within a budget of steps proportional to the
-/// pickle's size (errors name the file).
-Status collectTorchObjects(const Unpickled &unpickled, const StorageResolver &resolve, Checkpoint &checkpoint);
+/// pickle's size (errors name the file). An eager nn.Module met on the way sets the format to
+/// PyTorchModule. `script`: a TorchScript archive's classes (its `__torch__.` objects are then
+/// modules), or nullptr.
+Status collectTorchObjects(const Unpickled &unpickled, const StorageResolver &resolve, Checkpoint &checkpoint,
+                           ScriptClasses *script = nullptr);
 
 } // namespace graft

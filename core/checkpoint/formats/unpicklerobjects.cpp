@@ -133,6 +133,13 @@ Unpickler::Step Unpickler::objectOpcode(uchar opcode)
         }
         if (id == nullptr)
             return fail(QStringLiteral("persistent id missing"));
+        if (m_reducer != nullptr) {
+            Step loaded = m_reducer->persistentLoad(id, *m_arena);
+            if (!loaded)
+                return fail(loaded.error().message);
+            if (*loaded != nullptr)
+                return loaded;
+        }
         PickleValue *persistent = make(PickleKind::PersistentId);
         persistent->state = id;
         return persistent;

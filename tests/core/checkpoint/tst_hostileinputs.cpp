@@ -8,12 +8,14 @@
 //     offsets outside / overlapping / holes, index shards), tst_npyformat + tst_npyreader +
 //   tst_npzreader + tst_eqxreader (header length lies, dim overflow, unknown dtypes, ...).
 // Here: the same attacks through the containers that had no table (torch zip, legacy torch,
-// skeleton and profile JSON, zip directory lies), truncation at every 1/16th and flipped bytes
-// of each fixture, wrong magic, empty files, directories, unreadable files, and the CLI.
+// skeleton and profile JSON, zip directory lies, pickled models and TorchScript archives),
+// truncation at every 1/16th and flipped bytes of each fixture, wrong magic, empty files,
+// directories, unreadable files, and the CLI.
 
 #include "checkpoint/checkpointopener.h"
 #include "hostilebuilders.h"
 #include "hostileinput.h"
+#include "modulehostile.h"
 #include "mapping/profile.h"
 #include "msgpackbuilder.h"
 
@@ -130,6 +132,8 @@ void TestHostileInputs::hostileFiles_data()
     struct Source { const char *fixture; const char *fileName; bool truncationMayBeValid; Reader reader; };
     const Source sources[] = {
         {"tiny_vgg.pth", "t.pth", false, Reader::Open},
+        {"module_wrapped.pth", "t.pth", false, Reader::Open},
+        {"script_custom.pt", "t.pt", false, Reader::Open},
         {"legacy_dtypes.pth", "t.pth", false, Reader::Open},
         {"tiny_vgg.safetensors", "t.safetensors", false, Reader::Open},
         {"v1.npy", "t.npy", false, Reader::Open},
@@ -192,6 +196,9 @@ void TestHostileInputs::hostileFiles_data()
     addCase("zip: STACK_GLOBAL os.system", "t.pth", torchZip(QByteArray("\x80\x04", 2) + str("os") + str("system") + "\x93" + str(touch) + "\x85R."), QString(), Outcome::MayOpen);
     addCase("zip: BUILD __setstate__", "t.pth", torchZip(QByteArray("\x80\x02", 2) + global("os", "system") + ")\x81}(" + str("__setstate__") + global("os", "system") + "ub."), QString(), Outcome::MayOpen);
     addCase("zip: os.system in a state dict", "t.pth", torchZip(dictPickle({{w, global("os", "system") + str(touch) + "\x85R"}})), QString(), Outcome::MayOpen);
+    // Pickled models and TorchScript archives (modulehostile.h).
+    for (const ModuleCase &module : moduleCases())
+        addCase(module.name, QLatin1String(module.fileName), module.bytes, module.message);
     // Zip directory lies.
     QByteArray centralOutside = torchZip(dictPickle({{w, tensor(16, 0, {4}, {1})}}));
     centralOutside.replace(centralOutside.size() - 6, 4, le(0x7fffff00, 4));

@@ -43,6 +43,8 @@ private Q_SLOTS:
     void deepNestingIsRefused();
     void integersWiderThan64BitsShowAsHex();
     void tensorsComeFromTheReducer();
+    void moduleDataComesFromTheReducer_data();
+    void moduleDataComesFromTheReducer();
 };
 
 void TestPickle::buildsPlainValues()
@@ -192,6 +194,49 @@ void TestPickle::tensorsComeFromTheReducer()
     QCOMPARE(tensor.storage->kind, PickleKind::PersistentId);
     QCOMPARE(tensor.storage->state->items.size(), size_t(5));
     QCOMPARE(pickleSummary(torch->root), QStringLiteral("tensor[2, 3]"));
+}
+
+void TestPickle::moduleDataComesFromTheReducer_data()
+{
+    // The plain data a pickled nn.Module or a TorchScript archive needs, each a pickle and the
+    // summary of what TorchGlobals makes of it (unpickle() alone leaves each an inert Object).
+    QTest::addColumn<QByteArray>("pickle");
+    QTest::addColumn<int>("kind");
+    QTest::addColumn<QString>("summary");
+    const QByteArray tensorArgs = "(" + shortString("storage") + "ctorch\nFloatStorage\n" + shortString("0") + shortString("cpu") + "K\x06tQ"
+        + raw("K\x00K\x02K\x03\x86K\x03K\x01\x86\x89}t");
+    QTest::newRow("protocol 2 set: _non_persistent_buffers_set")
+        << raw("\x80\x02" "c__builtin__\nset\n]") + "(" + shortString("cache") + "e\x85R." << int(PickleKind::Set) << "{'cache'}";
+    QTest::newRow("TorchScript build_intlist") << raw("\x80\x02" "ctorch.jit._pickle\nbuild_intlist\n](K\x03K\x03" "e\x85R.")
+                                              << int(PickleKind::List) << "[3, 3]";
+    QTest::newRow("TorchScript restore_type_tag")
+        << raw("\x80\x02" "ctorch.jit._pickle\nrestore_type_tag\n}") + shortString("Dict[str, int]") + raw("\x86R.") << int(PickleKind::Dict) << "{}";
+    QTest::newRow("_rebuild_from_type_v2 around _rebuild_tensor_v2")
+        << raw("\x80\x02" "ctorch._tensor\n_rebuild_from_type_v2\n(ctorch._utils\n_rebuild_tensor_v2\nctorch\nTensor\n(") + tensorArgs
+               + raw("}tR.")
+        << int(PickleKind::Tensor) << "tensor[2, 3]";
+    // The legacy format's class reference ('module', class, source file, source) is the class.
+    QTest::newRow("legacy module class")
+        << raw("\x80\x02(") + shortString("module") + raw("ctorch.nn.modules.linear\nLinear\n") + shortString("linear.py")
+               + shortString("class Linear: ...") + raw("tQ)\x81.")
+        << int(PickleKind::Object) << "Linear()";
+}
+
+void TestPickle::moduleDataComesFromTheReducer()
+{
+    QFETCH(QByteArray, pickle);
+    QFETCH(int, kind);
+    QFETCH(QString, summary);
+    Result<Unpickled> result = unpickleBytes(pickle);
+    QVERIFY2(result.ok(), result.ok() ? "" : qPrintable(result.error().message));
+    QCOMPARE(int(result->root->kind), kind);
+    QCOMPARE(pickleSummary(result->root), summary);
+    if (result->root->kind == PickleKind::Object)
+        QCOMPARE(qualifiedName(result->root), QStringLiteral("torch.nn.modules.linear.Linear"));
+    // Without TorchGlobals none of these is anything but an inert call or a persistent id.
+    Result<Unpickled> plain = unpickle(reinterpret_cast<const uchar *>(pickle.constData()), pickle.size());
+    if (plain.ok())
+        QVERIFY(int(plain->root->kind) != kind || plain->root->kind == PickleKind::Object);
 }
 
 QTEST_GUILESS_MAIN(TestPickle)

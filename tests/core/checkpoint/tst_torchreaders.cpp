@@ -16,6 +16,8 @@ private Q_SLOTS:
     void storagesAreMappedNotCopied();
     void sharedStoragesShareOneSegment();
     void foreignObjectsAreSummarised();
+    void moduleAttributesAreFoldedPerModule();
+    void torchScriptListsStateNotConstants();
     void listingNeverLoadsLibTorch();
 };
 
@@ -24,7 +26,9 @@ void TestTorchReaders::listingMatchesTorch_data()
     QTest::addColumn<QString>("file");
     for (const char *name : {"resnet18.pth", "tiny_vgg.pth", "wrapped.pth", "dtypes.pth", "views.pth", "params.pth",
                              "one_key.pth", "nested.pth", "empty_tensor.pth", "torch2_style.pth", "shared.pth",
-                             "legacy_resnet18.pth", "legacy_dtypes.pth", "legacy_views.pth", "legacy_shared.pth"})
+                             "legacy_resnet18.pth", "legacy_dtypes.pth", "legacy_views.pth", "legacy_shared.pth",
+                             "module_resnet18.pth", "module_mobilenet.pth", "module_wrapped.pth", "module_dataparallel.pth",
+                             "legacy_module.pth", "script_mobilenet.pt", "script_custom.pt", "trace_custom.pt"})
         QTest::newRow(name) << QString::fromLatin1(name);
 }
 
@@ -77,6 +81,65 @@ void TestTorchReaders::foreignObjectsAreSummarised()
     QCOMPARE(others.value(QStringLiteral("best_acc")).type, QStringLiteral("numpy.float64"));
     QCOMPARE(others.value(QStringLiteral("best_acc")).summary, QStringLiteral("0.75"));
     QCOMPARE(others.value(QStringLiteral("note")).type, QStringLiteral("NoneType"));
+}
+
+void TestTorchReaders::moduleAttributesAreFoldedPerModule()
+{
+    Result<Checkpoint> checkpoint = openCheckpoint(test::fixturePath(QStringLiteral("module_wrapped.pth")));
+    QVERIFY(checkpoint.ok());
+    QCOMPARE(checkpoint->format(), CheckpointFormat::PyTorchModule);
+    QHash<QString, OtherEntry> others;
+    for (const OtherEntry &other : checkpoint->others()) {
+        QVERIFY2(other.summary.size() <= 200, qPrintable(other.summary));
+        others.insert(other.key, other);
+    }
+    // One entry per module: its class and its public attributes; hooks, _buffers... folded away.
+    const OtherEntry conv = others.value(QStringLiteral("model.stem.0"));
+    QCOMPARE(conv.type, QStringLiteral("torch.nn.modules.conv.Conv2d"));
+    QVERIFY2(conv.summary.startsWith(QStringLiteral("Conv2d(in_channels=3, out_channels=8, kernel_size=(3, 3), stride=(1, 1)")), qPrintable(conv.summary));
+    const OtherEntry model = others.value(QStringLiteral("model"));
+    QCOMPARE(model.type, QStringLiteral("module_fixtures.UserNet"));
+    // The plain tensor attribute is shown, not listed as state; the hook is not an entry.
+    QVERIFY2(model.summary.contains(QStringLiteral("anchors=tensor[2, 3]")) && model.summary.contains(QStringLiteral("num_classes=4")),
+             qPrintable(model.summary));
+    for (const OtherEntry &other : checkpoint->others())
+        QVERIFY2(!other.key.contains(QLatin1Char('_')) && !other.key.endsWith(QLatin1String("training")), qPrintable(other.key));
+    // The non-persistent buffer and the None parameter / buffer are left out, as state_dict() does.
+    QCOMPARE(checkpoint->indexOf(QStringLiteral("model.scratch")), -1);
+    QCOMPARE(checkpoint->indexOf(QStringLiteral("model.unused")), -1);
+    QCOMPARE(checkpoint->indexOf(QStringLiteral("model.anchors")), -1);
+    QVERIFY(checkpoint->indexOf(QStringLiteral("model.class_weights")) >= 0);
+}
+
+void TestTorchReaders::torchScriptListsStateNotConstants()
+{
+    Result<Checkpoint> scripted = openCheckpoint(test::fixturePath(QStringLiteral("script_custom.pt")));
+    QVERIFY(scripted.ok());
+    QCOMPARE(scripted->format(), CheckpointFormat::TorchScript);
+    // A scripted module's state_dict() keeps its non-persistent buffer; a plain tensor attribute is not state.
+    QVERIFY(scripted->indexOf(QStringLiteral("cache")) >= 0);
+    QCOMPARE(scripted->indexOf(QStringLiteral("extra")), -1);
+    QHash<QString, OtherEntry> others;
+    for (const OtherEntry &other : scripted->others())
+        others.insert(other.key, other);
+    QCOMPARE(others.value(QStringLiteral("conv")).type, QStringLiteral("torch.nn.modules.conv.Conv2d"));
+    // Final constants of the class source complete the attributes data.pkl holds.
+    QVERIFY2(others.value(QStringLiteral("conv")).summary.contains(QStringLiteral("in_channels=3")), qPrintable(others.value(QStringLiteral("conv")).summary));
+    QVERIFY2(others.value(QStringLiteral("(root)")).summary.contains(QStringLiteral("extra=tensor[3]")), qPrintable(others.value(QStringLiteral("(root)")).summary));
+
+    Result<Checkpoint> traced = openCheckpoint(test::fixturePath(QStringLiteral("trace_custom.pt")));
+    QVERIFY(traced.ok());
+    int constants = 0;
+    for (const OtherEntry &other : traced->others()) {
+        if (!other.key.startsWith(QLatin1String("CONSTANTS.")))
+            continue;
+        ++constants;
+        QCOMPARE(other.type, QStringLiteral("torch.Tensor (constant)"));
+    }
+    QCOMPARE(constants, 2); // torch.tensor([1.5, 2.5]) and the plain attribute `extra`, captured by tracing
+    for (const TensorEntry &tensor : traced->tensors())
+        QVERIFY2(!tensor.key.startsWith(QLatin1String("CONSTANTS")), qPrintable(tensor.key));
+    QCOMPARE(traced->tensors().size(), scripted->tensors().size());
 }
 
 void TestTorchReaders::listingNeverLoadsLibTorch()

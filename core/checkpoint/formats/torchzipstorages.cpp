@@ -1,0 +1,91 @@
+#include "checkpoint/formats/torchzipstorages.h"
+
+#include "checkpoint/formats/inflate.h"
+
+namespace graft {
+
+namespace {
+
+constexpr qint64 kMaxPickleBytes = qint64(1) << 31;
+
+} // namespace
+
+Result<std::pair<const uchar *, qint64>> zipMemberBytes(const MappedFilePtr &file, const ZipEntry &entry, std::vector<uchar> &buffer)
+{
+    const uchar *data = file->data() + entry.dataOffset;
+    if (entry.method != 8)
+        return std::make_pair(data, entry.compressedSize);
+    if (entry.uncompressedSize > kMaxPickleBytes)
+        return Error{file->path(), QStringLiteral("%1 declares %2 bytes (at most %3)").arg(entry.name).arg(entry.uncompressedSize).arg(kMaxPickleBytes)};
+    Result<std::vector<uchar>> inflated = inflateRaw(data, entry.compressedSize, entry.uncompressedSize);
+    if (!inflated)
+        return Error{file->path(), entry.name.section(QLatin1Char('/'), -1) + QStringLiteral(": ") + inflated.error().message};
+    buffer = std::move(inflated).value();
+    return std::make_pair(static_cast<const uchar *>(buffer.data()), static_cast<qint64>(buffer.size()));
+}
+
+bool zipIsBigEndian(const MappedFilePtr &file, const ZipArchive &archive, const QString &root)
+{
+    const ZipEntry *order = archive.find(root + QStringLiteral("byteorder"));
+    if (order == nullptr || order->method != 0)
+        return false;
+    const QByteArray text(reinterpret_cast<const char *>(file->data() + order->dataOffset), static_cast<int>(std::min<qint64>(order->compressedSize, 16)));
+    return text.trimmed() == "big";
+}
+
+ZipStorages::ZipStorages(const MappedFilePtr &file, const ZipArchive &archive, QString folder, Checkpoint &checkpoint, bool bigEndian,
+                         bool addSegments)
+    : m_file(file), m_archive(archive), m_folder(std::move(folder)), m_checkpoint(checkpoint), m_bigEndian(bigEndian),
+      m_addSegments(addSegments)
+{
+    if (m_addSegments)
+        m_fileIndex = m_checkpoint.addFile(m_file);
+}
+
+Result<ResolvedStorage> ZipStorages::resolve(const PickleValue *id)
+{
+    const QString &path = m_file->path();
+    // ('storage', storage_class, key, location, numel)
+    if (id == nullptr || id->kind != PickleKind::Tuple || id->items.size() < 5 || id->items[0]->kind != PickleKind::String
+        || id->items[0]->text != QLatin1String("storage") || id->items[1]->kind != PickleKind::Global
+        || id->items[2]->kind != PickleKind::String)
+        return Error{path, QStringLiteral("unexpected storage reference %1").arg(pickleSummary(id, 100))};
+    const QString storageKey = id->items[2]->text;
+    const QString className = id->items[1]->text;
+    if (auto it = m_storages.constFind(storageKey + QLatin1Char('/') + className); it != m_storages.constEnd())
+        return *it;
+    const std::optional<DType> dtype = dtypeOfStorageClass(className);
+    if (!dtype)
+        return Error{path, QStringLiteral("unknown storage class %1").arg(className)};
+    const ZipEntry *data = m_archive.find(m_folder + storageKey);
+    if (data == nullptr)
+        return Error{path, QStringLiteral("storage '%1' is missing from the archive (no record %2)").arg(storageKey, m_folder + storageKey)};
+    // The record must hold exactly the storage the pickle declares (torch.save writes
+    // numel * itemsize bytes; numel counts bytes for an UntypedStorage).
+    const bool untyped = className == QLatin1String("torch.UntypedStorage");
+    const PickleValue *numel = id->items[4];
+    const qint64 itemSize = untyped ? 1 : dtypeSize(*dtype);
+    if (numel->kind != PickleKind::Int || numel->integerOverflow || numel->integer < 0 || numel->integer > data->uncompressedSize / itemSize
+        || numel->integer * itemSize != data->uncompressedSize)
+        return Error{path, QStringLiteral("storage '%1' declares %2 elements of %3 bytes, but its record holds %4 bytes")
+                               .arg(storageKey, pickleSummary(numel))
+                               .arg(itemSize)
+                               .arg(data->uncompressedSize)};
+    ResolvedStorage resolved;
+    if (m_addSegments) {
+        Segment segment;
+        segment.file = m_fileIndex;
+        segment.offset = data->dataOffset;
+        segment.size = data->compressedSize;
+        segment.deflated = data->method == 8;
+        segment.inflatedSize = data->uncompressedSize;
+        resolved.segment = m_checkpoint.addSegment(segment);
+    }
+    resolved.dtype = *dtype;
+    resolved.untyped = untyped;
+    resolved.bigEndian = m_bigEndian;
+    m_storages.insert(storageKey + QLatin1Char('/') + className, resolved);
+    return resolved;
+}
+
+} // namespace graft

@@ -1,0 +1,49 @@
+#pragma once
+// What the torch.save zip reader and the TorchScript reader share: a pickle member's bytes and
+// the storages its persistent ids name, ('storage', torch.FloatStorage, '<key>', 'cpu', numel),
+// each the record <root><folder><key> (folder "data/"; TorchScript constants: "constants/").
+
+#include "checkpoint/formats/torchobjects.h"
+#include "checkpoint/formats/ziparchive.h"
+
+#include <QHash>
+
+#include <vector>
+
+namespace graft {
+
+/// The bytes of a pickle member: a view of the map when stored, inflated into `buffer` when
+/// deflated (at most 2 GiB). Errors name the file and the member.
+Result<std::pair<const uchar *, qint64>> zipMemberBytes(const MappedFilePtr &file, const ZipEntry &entry, std::vector<uchar> &buffer);
+
+/// True when <root>byteorder says "big" (rare; torch 2.x writes it).
+bool zipIsBigEndian(const MappedFilePtr &file, const ZipArchive &archive, const QString &root);
+
+/// Resolves storage persistent ids to records of one folder, each checked to hold exactly the
+/// storage its id declares, and adds one Segment per storage to `checkpoint` (unless
+/// `addSegments` is false: records are then only checked). The archive, map and checkpoint
+/// must outlive it.
+class ZipStorages {
+public:
+    ZipStorages(const MappedFilePtr &file, const ZipArchive &archive, QString folder, Checkpoint &checkpoint, bool bigEndian,
+                bool addSegments = true);
+
+    Result<ResolvedStorage> resolve(const PickleValue *id);
+    /// resolve() as a StorageResolver bound to this object.
+    StorageResolver resolver()
+    {
+        return [this](const PickleValue *id) { return resolve(id); };
+    }
+
+private:
+    const MappedFilePtr &m_file;
+    const ZipArchive &m_archive;
+    QString m_folder;
+    Checkpoint &m_checkpoint;
+    int m_fileIndex = -1;
+    bool m_bigEndian;
+    bool m_addSegments;
+    QHash<QString, ResolvedStorage> m_storages; // by "<key>/<class>"
+};
+
+} // namespace graft
