@@ -8,6 +8,8 @@
 // on their way die with it. cancel() does not stop a running job (core work is synchronous);
 // it drops its result: `done` is never called for a job started before the cancel.
 
+#include "memoryguard.h"
+
 #include <QFutureWatcher>
 #include <QObject>
 #include <QtConcurrent>
@@ -41,7 +43,7 @@ public:
                 return; // cancelled: the pending count was reset already
             done(watcher->result());
         });
-        watcher->setFuture(QtConcurrent::run(std::move(work)));
+        watcher->setFuture(QtConcurrent::run(guardMemory(text, std::move(work))));
     }
 
     /// Ends one pending job; emits allFinished() when none is left.
@@ -61,6 +63,8 @@ Q_SIGNALS:
 
 private:
     void begin(const QString &text);
+        };
+    }
 
     int m_pending = 0;
     quint64 m_generation = 0; // a job's `done` runs only if this is unchanged since it started

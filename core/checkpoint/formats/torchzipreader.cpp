@@ -10,6 +10,7 @@
 #include "checkpoint/formats/readers.h"
 
 #include "checkpoint/formats/inflate.h"
+#include "checkpoint/formats/recordchecksum.h"
 #include "checkpoint/formats/torchglobals.h"
 #include "checkpoint/formats/torchobjects.h"
 
@@ -52,6 +53,8 @@ Result<Checkpoint> readTorchZip(const MappedFilePtr &file, const ZipArchive &arc
     std::vector<uchar> inflatedPickle;
     const uchar *pickleData = file->data() + pickleEntry->dataOffset;
     qint64 pickleSize = pickleEntry->compressedSize;
+    if (pickleEntry->method == 0 && pickleSize > kMaxPickleBytes)
+        return Error{path, QStringLiteral("data.pkl holds %1 bytes (at most %2)").arg(pickleSize).arg(kMaxPickleBytes)};
     if (pickleEntry->method == 8) {
         if (pickleEntry->uncompressedSize > kMaxPickleBytes)
             return Error{path, QStringLiteral("data.pkl declares %1 bytes (at most %2)").arg(pickleEntry->uncompressedSize).arg(kMaxPickleBytes)};
@@ -62,6 +65,11 @@ Result<Checkpoint> readTorchZip(const MappedFilePtr &file, const ZipArchive &arc
         pickleData = inflatedPickle.data();
         pickleSize = static_cast<qint64>(inflatedPickle.size());
     }
+    // The pickle is read whole here: its CRC-32 costs nothing next to unpickling it.
+    if (const quint32 crc = recordCrc32(pickleData, pickleSize); crc != pickleEntry->crc32)
+        return Error{path, QStringLiteral("record '%1' is corrupt: its CRC-32 is %2, the zip directory says %3")
+                               .arg(pickleEntry->name, QStringLiteral("%1").arg(crc, 8, 16, QLatin1Char('0')),
+                                    QStringLiteral("%1").arg(pickleEntry->crc32, 8, 16, QLatin1Char('0')))};
     Result<Unpickled> unpickled = unpickleTorch(pickleData, pickleSize);
     if (!unpickled)
         return Error{path, QStringLiteral("data.pkl: ") + unpickled.error().message};
@@ -98,6 +106,9 @@ Result<Checkpoint> readTorchZip(const MappedFilePtr &file, const ZipArchive &arc
         segment.size = data->compressedSize;
         segment.deflated = data->method == 8;
         segment.inflatedSize = data->uncompressedSize;
+        segment.hasCrc32 = true;
+        segment.crc32 = data->crc32;
+        segment.record = data->name;
         ResolvedStorage resolved;
         resolved.segment = checkpoint.addSegment(segment);
         resolved.dtype = *dtype;
