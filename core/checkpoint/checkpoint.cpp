@@ -228,9 +228,12 @@ Status Checkpoint::addTensor(TensorEntry entry)
             return Error{m_path, where() + QStringLiteral(": needs %1 bytes at offset %2 but its storage holds %3")
                                              .arg((lastElement + 1) * itemSize).arg(entry.byteOffset).arg(available)};
     }
+    // Two tensors under one key: which one a mapping or a diff would mean is a guess (Python
+    // keeps the last of a dict's repeated keys; {'a': {'b': t}} and {'a.b': u} flatten alike).
+    if (data().byKey.contains(entry.key))
+        return Error{m_path, where() + QStringLiteral(" appears twice: two entries of the file have this key")};
     Data &data = buildableData();
-    if (!data.byKey.contains(entry.key))
-        data.byKey.insert(entry.key, static_cast<int>(data.tensors.size()));
+    data.byKey.insert(entry.key, static_cast<int>(data.tensors.size()));
     data.tensors.push_back(std::move(entry));
     return Status::success();
 }

@@ -119,7 +119,7 @@ public:
     /// Key/value metadata the format carries (safetensors __metadata__, skeleton framework...).
     const std::vector<std::pair<QString, QString>> &metadata() const { return data().metadata; }
 
-    /// Index of the tensor with this key (the first, should a reader allow a repeat), or -1. O(1).
+    /// Index of the tensor with this key, or -1. O(1). Keys are unique (addTensor refuses a repeat).
     int indexOf(const QString &key) const { return data().byKey.value(key, -1); }
     /// Total bytes of all tensors.
     qint64 totalBytes() const;
@@ -140,7 +140,8 @@ public:
     // Building (used by the readers).
     int addFile(MappedFilePtr file);
     int addSegment(const Segment &segment);
-    /// Adds a tensor after checking that every element it addresses lies in its segment.
+    /// Adds a tensor after checking that every element it addresses lies in its segment, that
+    /// no stride is negative and that no tensor has its key already.
     Status addTensor(TensorEntry entry);
     void addOther(OtherEntry entry);
     void addMetadata(QString key, QString value);
