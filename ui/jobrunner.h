@@ -63,8 +63,6 @@ Q_SIGNALS:
 
 private:
     void begin(const QString &text);
-        };
-    }
 
     int m_pending = 0;
     quint64 m_generation = 0; // a job's `done` runs only if this is unchanged since it started

@@ -62,6 +62,10 @@ void TestHostileMemory::boundedUnderALimit_data()
     // MARK DUP... APPENDS: 4M references to one list on the stack, appended to the list itself.
     QTest::newRow("MARK, DUP x 4M, APPENDS") << torchZip(proto + "](" + QByteArray(4'000'000, '2') + "e.") << 2
                                             << QStringLiteral("nested deeper than 1000 levels") << 160;
+    // 4M lists kept in one list: all live (Python too would need ~450 MB), within the caps but
+    // not within the limit. std::bad_alloc must become an error naming the file, not an abort.
+    QTest::newRow("4M live lists, past the limit") << torchZip(proto + "](" + QByteArray("]").repeated(4'000'000) + "e}.") << 2
+                                                  << QStringLiteral("not enough memory to open it") << 96;
     // The legacy format's object pickle goes through the same unpickler.
     QTest::newRow("legacy: pop bomb") << legacyTorch(proto + QByteArray("]0").repeated(4'000'000) + "}.") << 2
                                       << QStringLiteral("storage '0' is listed but never used") << 96;

@@ -7,6 +7,17 @@
 #include <new>
 #include <vector>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define GRAFT_PICKLE_ARENA_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GRAFT_PICKLE_ARENA_ASAN 1
+#endif
+#endif
+#ifdef GRAFT_PICKLE_ARENA_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace graft {
 
 /// Owns every value of one unpickled object tree. Values are allocated in blocks (a 100k-tensor
@@ -32,6 +43,7 @@ public:
         if (!m_free.empty()) {
             PickleValue *value = m_free.back();
             m_free.pop_back();
+            unpoison(value);
             value->kind = kind;
             value->slot = PickleSlot::Live;
             return value;
@@ -82,6 +94,26 @@ private:
         bool huge = false;
     };
     void addBlock();
+
+    // Under AddressSanitizer a reclaimed value's fields past its header (kind, flags, slot) are
+    // poisoned until it is made again: a pointer the collector wrongly took for unreachable
+    // faults at its first use (the fuzzers and the ASan build check this). No-ops otherwise.
+    static size_t headerBytes(const PickleValue *value)
+    {
+        return static_cast<size_t>(reinterpret_cast<const char *>(&value->integer) - reinterpret_cast<const char *>(value));
+    }
+    static void poison([[maybe_unused]] PickleValue *value)
+    {
+#ifdef GRAFT_PICKLE_ARENA_ASAN
+        ASAN_POISON_MEMORY_REGION(reinterpret_cast<char *>(value) + headerBytes(value), sizeof(PickleValue) - headerBytes(value));
+#endif
+    }
+    static void unpoison([[maybe_unused]] PickleValue *value)
+    {
+#ifdef GRAFT_PICKLE_ARENA_ASAN
+        ASAN_UNPOISON_MEMORY_REGION(reinterpret_cast<char *>(value) + headerBytes(value), sizeof(PickleValue) - headerBytes(value));
+#endif
+    }
 
     std::vector<Block> m_blocks;
     std::vector<size_t> m_blockStart; // index of each block's first value

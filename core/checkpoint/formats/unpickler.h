@@ -36,7 +36,11 @@ private:
     // the last collection (at least kFirstCollection: 64k values are 10 MB), so dropped values
     // never take more than the live ones. Values still in use after a collection are capped:
     // 8M values are 1.3 GB (a 100k-tensor state_dict keeps ~1M).
+#ifdef GRAFT_PICKLE_FIRST_COLLECTION // the fuzzers collect after a few values, to exercise it
+    static constexpr size_t kFirstCollection = GRAFT_PICKLE_FIRST_COLLECTION;
+#else
     static constexpr size_t kFirstCollection = size_t(1) << 16;
+#endif
     static constexpr size_t kMaxLiveValues = size_t(1) << 23;
     static constexpr qint64 kMaxLineLength = 1 << 20;
     static constexpr size_t kMaxSharedInts = 1 << 16;
