@@ -111,7 +111,7 @@ QString inspectTable(const Checkpoint &checkpoint)
 int runInspect(const QStringList &arguments)
 {
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("List the tensors of a checkpoint without reading their data."));
+    parser.setApplicationDescription(QStringLiteral("List the tensors of a checkpoint without reading their data (--verify reads and checks them)."));
     parser.addPositionalArgument(QStringLiteral("FILE"), QStringLiteral("checkpoint to inspect"));
     const QCommandLineOption jsonOption(QStringLiteral("json"), QStringLiteral("print JSON"));
     parser.addOption(jsonOption);
