@@ -9,13 +9,16 @@
 
 #include <QCoreApplication>
 
+#include <new>
+
 namespace {
 
 const char *kUsage =
     "usage: graft-cli COMMAND [ARGS]\n"
     "\n"
     "commands:\n"
-    "  inspect FILE [--json]        list the tensors of a checkpoint\n"
+    "  inspect FILE [--json] [--verify]\n"
+    "                               list the tensors of a checkpoint (--verify: read and check them)\n"
     "  map SOURCE TARGET [--profile P] [--rule 'REGEX=>REPL']... [--save-profile OUT] [--json]\n"
     "                               match source tensors to target leaves; report fixes\n"
     "  convert SOURCE TARGET -o OUT [--profile P] [--format eqx|safetensors|npz|pt|msgpack] [--keep-unmapped]\n"
@@ -43,14 +46,22 @@ int main(int argc, char **argv)
         return graft::cli::Success;
     }
     const QString command = arguments.takeFirst();
-    if (command == QLatin1String("inspect"))
-        return graft::cli::runInspect(arguments);
-    if (command == QLatin1String("convert"))
-        return graft::cli::runConvert(arguments);
-    if (command == QLatin1String("map"))
-        return graft::cli::runMap(arguments);
-    if (command == QLatin1String("diff"))
-        return graft::cli::runDiff(arguments);
+    // Core turns std::bad_alloc into an error naming the file where it reads or writes one
+    // (open, convert, diff); this is the last resort for the rest (matching, reports): an
+    // error and exit 2, never an abort (exit 134).
+    try {
+        if (command == QLatin1String("inspect"))
+            return graft::cli::runInspect(arguments);
+        if (command == QLatin1String("convert"))
+            return graft::cli::runConvert(arguments);
+        if (command == QLatin1String("map"))
+            return graft::cli::runMap(arguments);
+        if (command == QLatin1String("diff"))
+            return graft::cli::runDiff(arguments);
+    } catch (const std::bad_alloc &) {
+        graft::cli::printUsageError(QStringLiteral("not enough memory for '%1 %2'").arg(command, arguments.join(QLatin1Char(' '))));
+        return graft::cli::BadInput;
+    }
     graft::cli::printUsageError(QStringLiteral("unknown command '%1'\n%2").arg(command, QString::fromLatin1(kUsage)));
     return graft::cli::BadInput;
 }

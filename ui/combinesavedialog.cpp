@@ -23,6 +23,8 @@
 #include <QVBoxLayout>
 #include <QtConcurrent>
 
+#include <new>
+
 namespace graft::ui {
 
 CombineSaveDialog::CombineSaveDialog(MappingDocument *document, const QString &sourcePath, const QString &targetPath, QWidget *parent)
@@ -186,12 +188,16 @@ void CombineSaveDialog::save()
                                           sourcePath = m_sourcePath, targetPath = m_targetPath,
                                           reportProgress = std::move(reportProgress)]() -> SaveOutcome {
         // Guesses are written only once accepted (through the review queue, as pins): never here.
-        Result<ConversionPlan> plan = planConversion(source, target, mapping, keepUnmapped, /*acceptGuesses=*/false);
-        if (!plan)
-            return {plan.error(), {}};
-        WriteOptions options = combinedWriteOptions(format, source, sourcePath, target, targetPath);
-        options.progress = reportProgress;
-        return {writeCheckpoint(out, plan->leaves, options), plan->warnings};
+        try {
+            Result<ConversionPlan> plan = planConversion(source, target, mapping, keepUnmapped, /*acceptGuesses=*/false);
+            if (!plan)
+                return {plan.error(), {}};
+            WriteOptions options = combinedWriteOptions(format, source, sourcePath, target, targetPath);
+            options.progress = reportProgress;
+            return {writeCheckpoint(out, plan->leaves, options), plan->warnings};
+        } catch (const std::bad_alloc &) { // never rethrown on the GUI thread by result()
+            return {Error{out, QStringLiteral("not enough memory to write it")}, {}};
+        }
     }));
 }
 

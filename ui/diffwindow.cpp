@@ -9,6 +9,7 @@
 #include "heatmapwidget.h"
 #include "jobprogress.h"
 #include "keyfilterproxymodel.h"
+#include "memoryguard.h"
 #include "tensor/tensorstats.h"
 
 #include <QShortcut>
@@ -317,7 +318,7 @@ void DiffWindow::start(std::function<Result<DiffJob>()> open)
         else
             Q_EMIT idle();
     });
-    watcher->setFuture(QtConcurrent::run([open = std::move(open), progress = std::move(progress)]() -> Result<DiffJob> {
+    watcher->setFuture(QtConcurrent::run(guardMemory(tr("comparing the checkpoints"), [open = std::move(open), progress = std::move(progress)]() -> Result<DiffJob> {
         Result<DiffJob> job = open();
         if (!job)
             return job;
@@ -330,7 +331,7 @@ void DiffWindow::start(std::function<Result<DiffJob>()> open)
             return diff.error();
         job->diff = std::move(diff).value();
         return job;
-    }));
+    })));
 }
 
 void DiffWindow::showSummary()
@@ -417,7 +418,7 @@ void DiffWindow::showDetail(const QString &key)
         m_heatDiff->setHoverText(hover);
         Q_EMIT idle();
     });
-    watcher->setFuture(QtConcurrent::run([job, key, bIndex]() -> Result<std::shared_ptr<Detail>> {
+    watcher->setFuture(QtConcurrent::run(guardMemory(tr("reading '%1'").arg(key), [job, key, bIndex]() -> Result<std::shared_ptr<Detail>> {
         auto detail = std::make_shared<Detail>();
         detail->key = key;
         Result<TensorBytes> a = job->bytesOfA(key);
@@ -464,7 +465,7 @@ void DiffWindow::showDetail(const QString &key)
         detail->gridB = heatMapGrid(detail->b.data(), detail->bType, nullptr, detail->bType, entry.shape, kGrid, kGrid);
         detail->gridDiff = heatMapGrid(detail->a.data(), detail->aType, detail->b.data(), detail->bType, entry.shape, kGrid, kGrid);
         return detail;
-    }));
+    })));
 }
 
 } // namespace graft::ui

@@ -9,6 +9,8 @@
 // progress callback in core); it drops its result: `done` is never called for a job started
 // before the cancel. The destructor waits for the jobs still running.
 
+#include "memoryguard.h"
+
 #include <QFutureWatcher>
 #include <QObject>
 #include <QtConcurrent>
@@ -45,7 +47,7 @@ public:
                 return; // cancelled: the pending count was reset already
             done(watcher->result());
         });
-        watcher->setFuture(QtConcurrent::run(std::move(work)));
+        watcher->setFuture(QtConcurrent::run(guardMemory(text, std::move(work))));
     }
 
     /// Ends one pending job; emits allFinished() when none is left.

@@ -1,6 +1,7 @@
 #include "cli/inspectcommand.h"
 
 #include "checkpoint/checkpointopener.h"
+#include "checkpoint/checkpointverifier.h"
 #include "cli/commandline.h"
 #include "cli/jsonwriter.h"
 
@@ -11,7 +12,20 @@
 namespace graft::cli {
 namespace {
 
-QString inspectJson(const Checkpoint &checkpoint)
+// What --verify found: nothing asked (no verify), a report, or the first failure.
+struct Verification {
+    bool asked = false;
+    std::optional<VerifyReport> report;
+    QString error;
+};
+
+QString verifyLine(const VerifyReport &report)
+{
+    return QStringLiteral("verified: %1 tensors read (%2), %3 zip records with a matching CRC-32\n")
+        .arg(report.tensors).arg(humanBytes(report.bytes)).arg(report.checkedRecords);
+}
+
+QString inspectJson(const Checkpoint &checkpoint, const Verification &verification)
 {
     JsonWriter json;
     json.beginObject();
@@ -36,6 +50,18 @@ QString inspectJson(const Checkpoint &checkpoint)
         json.endObject();
     }
     json.endArray();
+    if (verification.asked) {
+        json.key(QStringLiteral("verify")).beginObject();
+        json.key(QStringLiteral("ok")).value(verification.report.has_value());
+        if (verification.report) {
+            json.key(QStringLiteral("tensors")).value(verification.report->tensors);
+            json.key(QStringLiteral("bytes")).value(verification.report->bytes);
+            json.key(QStringLiteral("checked_records")).value(verification.report->checkedRecords);
+        } else {
+            json.key(QStringLiteral("error")).value(verification.error);
+        }
+        json.endObject();
+    }
     json.endObject();
     return json.text() + QLatin1Char('\n');
 }
@@ -101,14 +127,18 @@ QString inspectTable(const Checkpoint &checkpoint)
 int runInspect(const QStringList &arguments)
 {
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("List the tensors of a checkpoint without reading their data."));
+    parser.setApplicationDescription(QStringLiteral("List the tensors of a checkpoint without reading their data (--verify reads and checks them)."));
     parser.addPositionalArgument(QStringLiteral("FILE"), QStringLiteral("checkpoint to inspect"));
     const QCommandLineOption jsonOption(QStringLiteral("json"), QStringLiteral("print JSON"));
     parser.addOption(jsonOption);
+    const QCommandLineOption verifyOption(QStringLiteral("verify"),
+                                          QStringLiteral("also read every tensor's bytes once and check them (zip CRC-32s); "
+                                                         "exit 2 naming the file and record when one fails"));
+    parser.addOption(verifyOption);
     if (const std::optional<int> stop = parseArguments(parser, QStringLiteral("inspect"), arguments))
         return *stop;
     if (parser.positionalArguments().size() != 1) {
-        printUsageError(QStringLiteral("inspect needs exactly one FILE (usage: graft-cli inspect FILE [--json])"));
+        printUsageError(QStringLiteral("inspect needs exactly one FILE (usage: graft-cli inspect FILE [--json] [--verify])"));
         return BadInput;
     }
     Result<Checkpoint> checkpoint = openCheckpoint(parser.positionalArguments().first());
@@ -116,8 +146,26 @@ int runInspect(const QStringList &arguments)
         printError(checkpoint.error());
         return BadInput;
     }
-    printOut(parser.isSet(jsonOption) ? inspectJson(*checkpoint) : inspectTable(*checkpoint));
-    return Success;
+    Verification verification;
+    verification.asked = parser.isSet(verifyOption);
+    if (verification.asked) {
+        Result<VerifyReport> report = verifyCheckpoint(*checkpoint);
+        if (report)
+            verification.report = *report;
+        else
+            verification.error = report.error().toString();
+        if (!report)
+            printError(report.error());
+    }
+    if (parser.isSet(jsonOption)) {
+        printOut(inspectJson(*checkpoint, verification));
+    } else {
+        QString text = inspectTable(*checkpoint);
+        if (verification.report)
+            text += verifyLine(*verification.report);
+        printOut(text);
+    }
+    return verification.asked && !verification.report ? BadInput : Success;
 }
 
 } // namespace graft::cli

@@ -1,6 +1,7 @@
 #include "checkpoint/checkpoint.h"
 
 #include "checkpoint/formats/inflate.h"
+#include "checkpoint/formats/recordchecksum.h"
 
 #include <QStringList>
 
@@ -144,9 +145,49 @@ int Checkpoint::addFile(MappedFilePtr file)
 
 int Checkpoint::addSegment(const Segment &segment)
 {
-    std::vector<Segment> &segments = buildableData().segments;
-    segments.push_back(segment);
-    return static_cast<int>(segments.size()) - 1;
+    Data &data = buildableData();
+    data.segments.push_back(segment);
+    data.checked.emplace_back();
+    return static_cast<int>(data.segments.size()) - 1;
+}
+
+Status Checkpoint::verifySegment(int index) const { return verifySegment(index, nullptr); }
+
+Status Checkpoint::verifySegment(int index, const uchar *inflated) const
+{
+    const Data &data = this->data();
+    if (index < 0 || index >= static_cast<int>(data.segments.size()))
+        return Error{m_path, QStringLiteral("no segment #%1").arg(index)};
+    const Segment &segment = data.segments[static_cast<size_t>(index)];
+    std::atomic<int> &state = data.checked[static_cast<size_t>(index)].state;
+    if (!segment.hasCrc32 || state.load(std::memory_order_acquire) == CheckState::Good)
+        return Status::success();
+    const auto corrupt = [&](const QString &computed) {
+        return Error{m_path, QStringLiteral("record '%1' is corrupt: its CRC-32 is %2, the zip directory says %3")
+                                 .arg(segment.record, computed, QStringLiteral("%1").arg(segment.crc32, 8, 16, QLatin1Char('0')))};
+    };
+    const MappedFile &file = *data.files[static_cast<size_t>(segment.file)];
+    std::optional<quint32> crc;
+    std::vector<uchar> buffer;
+    if (!segment.deflated) {
+        crc = recordCrc32(file, segment.offset, segment.size);
+    } else {
+        if (inflated == nullptr) {
+            Result<std::vector<uchar>> result = inflateRaw(file.data() + segment.offset, segment.size, segment.inflatedSize);
+            if (!result)
+                return Error{m_path, QStringLiteral("record '%1': %2").arg(segment.record, result.error().message)};
+            buffer = std::move(result).value();
+            inflated = buffer.data();
+        }
+        crc = recordCrc32(inflated, segment.inflatedSize);
+    }
+    if (!crc)
+        return Error{m_path, QStringLiteral("record '%1': cannot read its bytes").arg(segment.record)};
+    const bool good = *crc == segment.crc32;
+    state.store(good ? CheckState::Good : CheckState::Bad, std::memory_order_release);
+    if (!good)
+        return corrupt(QStringLiteral("%1").arg(*crc, 8, 16, QLatin1Char('0')));
+    return Status::success();
 }
 
 void Checkpoint::addOther(OtherEntry entry) { buildableData().others.push_back(std::move(entry)); }
@@ -196,9 +237,12 @@ Status Checkpoint::addTensor(TensorEntry entry)
             return Error{m_path, where() + QStringLiteral(": needs %1 bytes at offset %2 but its storage holds %3")
                                              .arg((lastElement + 1) * itemSize).arg(entry.byteOffset).arg(available)};
     }
+    // Two tensors under one key: which one a mapping or a diff would mean is a guess (Python
+    // keeps the last of a dict's repeated keys; {'a': {'b': t}} and {'a.b': u} flatten alike).
+    if (data().byKey.contains(entry.key))
+        return Error{m_path, where() + QStringLiteral(" appears twice: two entries of the file have this key")};
     Data &data = buildableData();
-    if (!data.byKey.contains(entry.key))
-        data.byKey.insert(entry.key, static_cast<int>(data.tensors.size()));
+    data.byKey.insert(entry.key, static_cast<int>(data.tensors.size()));
     data.tensors.push_back(std::move(entry));
     return Status::success();
 }
@@ -279,6 +323,8 @@ Result<TensorBytes> Checkpoint::read(int index) const
         inflated = std::move(joined).value();
         segmentData = inflated.data();
     }
+    if (Status checked = verifySegment(entry.segment, segment.deflated ? segmentData : nullptr); !checked)
+        return Error{m_path, QStringLiteral("tensor '%1': %2").arg(entry.key, checked.error().message)};
     const uchar *base = segmentData + entry.byteOffset;
 
     if (entry.isContiguous() && !entry.bigEndian) {

@@ -11,6 +11,7 @@
 #include <QHash>
 #include <QString>
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <vector>
@@ -43,6 +44,11 @@ struct Segment {
     qint64 inflatedSize = 0;  ///< bytes after inflating (deflated segments only)
     /// (offset, size) regions of the file whose concatenation is the segment; empty for one region.
     std::vector<std::pair<qint64, qint64>> pieces;
+    /// A whole zip record: `crc32` is the CRC-32 its directory declares for the (inflated)
+    /// bytes, checked once, the first time a tensor's bytes are read from it.
+    bool hasCrc32 = false;
+    quint32 crc32 = 0;
+    QString record;           ///< the zip record's name, for messages (zip records only)
 
     qint64 logicalSize() const { return deflated ? inflatedSize : size; }
 };
@@ -122,14 +128,20 @@ public:
     /// Key/value metadata the format carries (safetensors __metadata__, skeleton framework...).
     const std::vector<std::pair<QString, QString>> &metadata() const { return data().metadata; }
 
-    /// Index of the tensor with this key (the first, should a reader allow a repeat), or -1. O(1).
+    /// Index of the tensor with this key, or -1. O(1). Keys are unique (addTensor refuses a repeat).
     int indexOf(const QString &key) const { return data().byKey.value(key, -1); }
     /// Total bytes of all tensors.
     qint64 totalBytes() const;
 
     /// The tensor's values as C-contiguous little-endian bytes. Zero-copy for contiguous,
-    /// little-endian tensors in stored segments. Errors name the file and the key.
+    /// little-endian tensors in stored segments. Errors name the file and the key. The first
+    /// read from a zip record checks the record's CRC-32 (once per record: a 500 MB record
+    /// read by convert, diff and the inspector is checked once) and refuses a corrupt one.
     Result<TensorBytes> read(int index) const;
+
+    /// Checks the CRC-32 of segment `index` now (nothing to check: success), remembering the
+    /// answer. Errors name the file and the record. Thread-safe.
+    Status verifySegment(int index) const;
 
     /// True when this checkpoint and `other` share one index (tests; a copy shares until built on).
     bool sharesIndexWith(const Checkpoint &other) const { return m_data != nullptr && m_data == other.m_data; }
@@ -137,16 +149,34 @@ public:
     // Building (used by the readers).
     int addFile(MappedFilePtr file);
     int addSegment(const Segment &segment);
-    /// Adds a tensor after checking that every element it addresses lies in its segment.
+    /// Adds a tensor after checking that every element it addresses lies in its segment, that
+    /// no stride is negative and that no tensor has its key already.
     Status addTensor(TensorEntry entry);
     void addOther(OtherEntry entry);
     void addMetadata(QString key, QString value);
     void setFormat(CheckpointFormat format) { m_format = format; }
 
 private:
+    /// Whether a segment's CRC-32 was checked: copyable (for copy-on-write), atomic (reads
+    /// run on several threads; two may check one record at once, harmlessly).
+    struct CheckState {
+        enum : int { Unchecked, Good, Bad };
+        std::atomic<int> state{Unchecked};
+        CheckState() = default;
+        CheckState(const CheckState &other) : state(other.state.load()) {}
+        CheckState &operator=(const CheckState &other)
+        {
+            state = other.state.load();
+            return *this;
+        }
+    };
+    /// The CRC-32 check of a segment whose (inflated, for deflated ones) bytes may be at hand.
+    Status verifySegment(int index, const uchar *inflated) const;
+
     struct Data {
         std::vector<MappedFilePtr> files;
         std::vector<Segment> segments;
+        mutable std::vector<CheckState> checked; ///< per segment
         std::vector<TensorEntry> tensors;
         QHash<QString, int> byKey; ///< key -> position in tensors
         std::vector<OtherEntry> others;

@@ -5,6 +5,7 @@
 #include <QFileInfo>
 
 #include <cstring>
+#include <new>
 
 namespace graft {
 namespace {
@@ -51,7 +52,7 @@ bool looksLikeMsgpackMap(const MappedFile &file)
 
 } // namespace
 
-Result<Checkpoint> openCheckpoint(const QString &path)
+static Result<Checkpoint> openCheckpointUnguarded(const QString &path)
 {
     const QString name = QFileInfo(path).fileName();
     if (name.endsWith(QLatin1String(".json"), Qt::CaseInsensitive)) {
@@ -92,6 +93,17 @@ Result<Checkpoint> openCheckpoint(const QString &path)
         return readSkeleton(path);
     return Error{path, QStringLiteral("not a recognised checkpoint (expected a PyTorch, safetensors, "
                                       "npy/npz, .eqx, Flax msgpack or Graft skeleton file)")};
+}
+
+Result<Checkpoint> openCheckpoint(const QString &path)
+{
+    // Readers cap what a file may make them allocate, but a file within the caps can still ask
+    // for more than this machine has: that is an error about the file, never a crash.
+    try {
+        return openCheckpointUnguarded(path);
+    } catch (const std::bad_alloc &) {
+        return Error{path, QStringLiteral("not enough memory to open it")};
+    }
 }
 
 } // namespace graft

@@ -8,6 +8,8 @@
 
 #include <QFileInfo>
 
+#include <new>
+
 namespace graft {
 namespace {
 
@@ -89,7 +91,7 @@ WriteOptions combinedWriteOptions(OutputFormat format, const Checkpoint &source,
     return options;
 }
 
-Result<WriteSummary> writeCheckpoint(const QString &path, const std::vector<OutputLeaf> &leaves, const WriteOptions &options)
+static Result<WriteSummary> writeCheckpointUnguarded(const QString &path, const std::vector<OutputLeaf> &leaves, const WriteOptions &options)
 {
     using namespace writers;
     if (path.isEmpty())
@@ -133,6 +135,17 @@ Result<WriteSummary> writeCheckpoint(const QString &path, const std::vector<Outp
     }
     }
     return Error{path, QStringLiteral("unknown output format")};
+}
+
+Result<WriteSummary> writeCheckpoint(const QString &path, const std::vector<OutputLeaf> &leaves, const WriteOptions &options)
+{
+    // std::bad_alloc from any step (a transform's buffer, a header) is an error, never a crash;
+    // the atomic save then leaves no partial file.
+    try {
+        return writeCheckpointUnguarded(path, leaves, options);
+    } catch (const std::bad_alloc &) {
+        return Error{path, QStringLiteral("not enough memory to write it")};
+    }
 }
 
 } // namespace graft

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <new>
 
 namespace graft {
 namespace {
@@ -111,7 +112,7 @@ bool CheckpointDiff::equal() const
     return onlyInA.isEmpty() && onlyInB.isEmpty() && shapeChanged.empty() && dtypeChanged.empty() && differingRows() == 0;
 }
 
-Result<CheckpointDiff> diffCheckpoints(const Checkpoint &a, const Checkpoint &b, const DiffOptions &options)
+static Result<CheckpointDiff> diffCheckpointsUnguarded(const Checkpoint &a, const Checkpoint &b, const DiffOptions &options)
 {
     CheckpointDiff diff;
     diff.fileA = a.path();
@@ -174,6 +175,15 @@ Result<CheckpointDiff> diffCheckpoints(const Checkpoint &a, const Checkpoint &b,
     }
     std::stable_sort(diff.compared.begin(), diff.compared.end(), moreDifferent);
     return diff;
+}
+
+Result<CheckpointDiff> diffCheckpoints(const Checkpoint &a, const Checkpoint &b, const DiffOptions &options)
+{
+    try {
+        return diffCheckpointsUnguarded(a, b, options);
+    } catch (const std::bad_alloc &) {
+        return Error{a.path(), QStringLiteral("not enough memory to compare it with %1").arg(b.path())};
+    }
 }
 
 } // namespace graft

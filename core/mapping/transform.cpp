@@ -408,6 +408,11 @@ Result<Transform> transformFromJson(const QJsonObject &json)
         const std::vector<qint64> numbers = integers(op == QLatin1String("transpose") ? "perm" : "axes", ok);
         if (!ok)
             return bad(QStringLiteral("needs a list of integer axes"));
+        // Checked as 64-bit numbers before narrowing: 4294967297 must not become axis 1.
+        for (const qint64 axis : numbers) {
+            if (axis < -64 || axis > 64)
+                return bad(QStringLiteral("axis %1 is out of range (tensors have at most 64 dimensions)").arg(axis));
+        }
         std::vector<int> axes(numbers.begin(), numbers.end());
         return op == QLatin1String("transpose") ? Transform::transpose(axes) : Transform::flip(axes);
     }

@@ -102,6 +102,9 @@ Result<Checkpoint> readNpz(const MappedFilePtr &file, const ZipArchive &archive)
         segment.size = member.compressedSize;
         segment.deflated = deflated;
         segment.inflatedSize = deflated ? size : 0;
+        segment.hasCrc32 = true;
+        segment.crc32 = member.crc32;
+        segment.record = member.name;
         TensorEntry entry;
         entry.key = member.name.chopped(4);
         entry.dtype = header->dtype;

@@ -29,6 +29,10 @@ PickleArena::~PickleArena()
     for (size_t b = 0; b < m_blocks.size(); ++b) {
         const Block &block = m_blocks[b];
         const size_t used = std::min(block.capacity, m_size - m_blockStart[b]);
+        for (size_t i = 0; i < used; ++i) {
+            if (block.values[i].slot == PickleSlot::Free)
+                unpoison(block.values + i);
+        }
         std::destroy_n(block.values, used);
         if (block.huge)
             ::operator delete(block.values, block.bytes, std::align_val_t(kHugePage));
@@ -53,6 +57,26 @@ void PickleArena::addBlock()
     }
     m_blockStart.push_back(m_size);
     m_blocks.push_back(block);
+    m_allocatedBytes += block.bytes;
+}
+
+void PickleArena::sweep()
+{
+    for (size_t b = 0; b < m_blocks.size(); ++b) {
+        const size_t used = std::min(m_blocks[b].capacity, m_size - m_blockStart[b]);
+        PickleValue *values = m_blocks[b].values;
+        for (size_t i = 0; i < used; ++i) {
+            PickleValue &value = values[i];
+            if (value.slot == PickleSlot::Marked) {
+                value.slot = PickleSlot::Live;
+            } else if (value.slot == PickleSlot::Live) {
+                value = PickleValue(); // frees its text, bytes, items, entries and tensor
+                value.slot = PickleSlot::Free;
+                poison(&value);
+                m_free.push_back(&value);
+            }
+        }
+    }
 }
 
 const PickleValue &PickleArena::at(size_t i) const

@@ -7,11 +7,28 @@
 #include <new>
 #include <vector>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define GRAFT_PICKLE_ARENA_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GRAFT_PICKLE_ARENA_ASAN 1
+#endif
+#endif
+#ifdef GRAFT_PICKLE_ARENA_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace graft {
 
 /// Owns every value of one unpickled object tree. Values are allocated in blocks (a 100k-tensor
 /// state_dict makes ~2M values: one allocation each would dominate opening it) and never move,
 /// so sharing (memo), cycles and deep nesting are harmless to destroy.
+///
+/// Garbage: a pickle may make values and drop them (`]0` repeated: make a list, POP it), which
+/// Python frees by reference counting. The unpickler marks what it can still reach (its stack
+/// and memo) and calls sweep(): every value left unmarked is reset (its strings and vectors
+/// freed) and its slot is made again by the next make(). So the blocks hold at most what was
+/// live at a collection plus what was made since, never what the file dropped.
 class PickleArena {
 public:
     PickleArena() = default;
@@ -23,6 +40,14 @@ public:
     /// once per value, only a full block takes the call to addBlock().
     PickleValue *make(PickleKind kind)
     {
+        if (!m_free.empty()) {
+            PickleValue *value = m_free.back();
+            m_free.pop_back();
+            unpoison(value);
+            value->kind = kind;
+            value->slot = PickleSlot::Live;
+            return value;
+        }
         if (m_blocks.empty() || m_size - m_blockStart.back() == m_blocks.back().capacity)
             addBlock();
         PickleValue *value = new (m_blocks.back().values + (m_size - m_blockStart.back())) PickleValue;
@@ -30,9 +55,27 @@ public:
         ++m_size;
         return value;
     }
+    /// Slots ever made (live or reclaimed): an upper bound of the values the tree holds.
     size_t size() const { return m_size; }
-    /// The i-th value made, i < size().
+    /// Values in use: size() minus the reclaimed slots waiting to be made again.
+    size_t live() const { return m_size - m_free.size(); }
+    /// The i-th slot, i < size(); a reclaimed slot reads as a default value (None).
     const PickleValue &at(size_t i) const;
+    /// Bytes of the blocks allocated: the arena's high-water mark (blocks are never returned
+    /// before the arena dies). Does not count what values own (strings, item vectors).
+    size_t allocatedBytes() const { return m_allocatedBytes; }
+
+    /// Marks `value` reached; false when it was already marked (the caller stops there).
+    static bool mark(const PickleValue *value)
+    {
+        if (value->slot == PickleSlot::Marked)
+            return false;
+        const_cast<PickleValue *>(value)->slot = PickleSlot::Marked;
+        return true;
+    }
+    /// Reclaims every live value not marked since the last sweep and clears the marks. The
+    /// caller must have marked everything it still points to (roots and what they reach).
+    void sweep();
 
 private:
     // Blocks grow: 256 values (43 KB) first, doubling up to kLargestBlock values. Small first
@@ -52,9 +95,31 @@ private:
     };
     void addBlock();
 
+    // Under AddressSanitizer a reclaimed value's fields past its header (kind, flags, slot) are
+    // poisoned until it is made again: a pointer the collector wrongly took for unreachable
+    // faults at its first use (the fuzzers and the ASan build check this). No-ops otherwise.
+    static size_t headerBytes(const PickleValue *value)
+    {
+        return static_cast<size_t>(reinterpret_cast<const char *>(&value->integer) - reinterpret_cast<const char *>(value));
+    }
+    static void poison([[maybe_unused]] PickleValue *value)
+    {
+#ifdef GRAFT_PICKLE_ARENA_ASAN
+        ASAN_POISON_MEMORY_REGION(reinterpret_cast<char *>(value) + headerBytes(value), sizeof(PickleValue) - headerBytes(value));
+#endif
+    }
+    static void unpoison([[maybe_unused]] PickleValue *value)
+    {
+#ifdef GRAFT_PICKLE_ARENA_ASAN
+        ASAN_UNPOISON_MEMORY_REGION(reinterpret_cast<char *>(value) + headerBytes(value), sizeof(PickleValue) - headerBytes(value));
+#endif
+    }
+
     std::vector<Block> m_blocks;
     std::vector<size_t> m_blockStart; // index of each block's first value
+    std::vector<PickleValue *> m_free; // reclaimed slots, made again first
     size_t m_size = 0;
+    size_t m_allocatedBytes = 0;
 };
 
 } // namespace graft

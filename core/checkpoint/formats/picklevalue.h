@@ -34,6 +34,10 @@ enum class PickleKind {
 
 struct PickleValue;
 
+/// Where a value stands with the unpickler's collector (PickleArena): in use, found reachable
+/// by the current mark, or reclaimed (reset, waiting in the free list to be made again).
+enum class PickleSlot : quint8 { Live, Marked, Free };
+
 /// What a tensor rebuild call described (not yet resolved to bytes).
 struct PickledTensor {
     const PickleValue *storage = nullptr; ///< a PersistentId value
@@ -47,8 +51,10 @@ struct PickledTensor {
 struct PickleValue {
     PickleKind kind = PickleKind::None;
     bool boolean = false;
-    qint64 integer = 0;
     bool integerOverflow = false;  ///< LONG wider than 64 bits (text keeps its hex)
+    /// The arena's collector state (PickleArena::sweep): live, reached by the last mark, or free.
+    PickleSlot slot = PickleSlot::Live;
+    qint64 integer = 0;
     double number = 0;
     QString text;                  ///< String; Global/Object module.name; big integer as 0x hex
     QByteArray bytes;

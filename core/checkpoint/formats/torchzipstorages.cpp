@@ -1,6 +1,7 @@
 #include "checkpoint/formats/torchzipstorages.h"
 
 #include "checkpoint/formats/inflate.h"
+#include "checkpoint/formats/recordchecksum.h"
 
 namespace graft {
 
@@ -13,15 +14,26 @@ constexpr qint64 kMaxPickleBytes = qint64(1) << 31;
 Result<std::pair<const uchar *, qint64>> zipMemberBytes(const MappedFilePtr &file, const ZipEntry &entry, std::vector<uchar> &buffer)
 {
     const uchar *data = file->data() + entry.dataOffset;
-    if (entry.method != 8)
-        return std::make_pair(data, entry.compressedSize);
-    if (entry.uncompressedSize > kMaxPickleBytes)
-        return Error{file->path(), QStringLiteral("%1 declares %2 bytes (at most %3)").arg(entry.name).arg(entry.uncompressedSize).arg(kMaxPickleBytes)};
-    Result<std::vector<uchar>> inflated = inflateRaw(data, entry.compressedSize, entry.uncompressedSize);
-    if (!inflated)
-        return Error{file->path(), entry.name.section(QLatin1Char('/'), -1) + QStringLiteral(": ") + inflated.error().message};
-    buffer = std::move(inflated).value();
-    return std::make_pair(static_cast<const uchar *>(buffer.data()), static_cast<qint64>(buffer.size()));
+    qint64 size = entry.compressedSize;
+    // A stored member is capped like a deflated one: the unpickler's work follows its size.
+    if (entry.method != 8 && size > kMaxPickleBytes)
+        return Error{file->path(), QStringLiteral("%1 holds %2 bytes (at most %3)").arg(entry.name).arg(size).arg(kMaxPickleBytes)};
+    if (entry.method == 8) {
+        if (entry.uncompressedSize > kMaxPickleBytes)
+            return Error{file->path(), QStringLiteral("%1 declares %2 bytes (at most %3)").arg(entry.name).arg(entry.uncompressedSize).arg(kMaxPickleBytes)};
+        Result<std::vector<uchar>> inflated = inflateRaw(data, entry.compressedSize, entry.uncompressedSize);
+        if (!inflated)
+            return Error{file->path(), entry.name.section(QLatin1Char('/'), -1) + QStringLiteral(": ") + inflated.error().message};
+        buffer = std::move(inflated).value();
+        data = buffer.data();
+        size = static_cast<qint64>(buffer.size());
+    }
+    // The member is read whole here: its CRC-32 costs nothing next to unpickling it.
+    if (const quint32 crc = recordCrc32(data, size); crc != entry.crc32)
+        return Error{file->path(), QStringLiteral("record '%1' is corrupt: its CRC-32 is %2, the zip directory says %3")
+                                       .arg(entry.name, QStringLiteral("%1").arg(crc, 8, 16, QLatin1Char('0')),
+                                            QStringLiteral("%1").arg(entry.crc32, 8, 16, QLatin1Char('0')))};
+    return std::make_pair(data, size);
 }
 
 bool zipIsBigEndian(const MappedFilePtr &file, const ZipArchive &archive, const QString &root)
@@ -79,6 +91,9 @@ Result<ResolvedStorage> ZipStorages::resolve(const PickleValue *id)
         segment.size = data->compressedSize;
         segment.deflated = data->method == 8;
         segment.inflatedSize = data->uncompressedSize;
+        segment.hasCrc32 = true;
+        segment.crc32 = data->crc32;
+        segment.record = data->name;
         resolved.segment = m_checkpoint.addSegment(segment);
     }
     resolved.dtype = *dtype;

@@ -6,6 +6,8 @@ Result<Unpickled> Unpickler::run()
 {
     while (true) {
         m_opcodeStart = m_reader.position();
+        if (m_arena->live() >= m_nextCollection && !collect())
+            return fail(QStringLiteral("more than %1 values in use").arg(kMaxLiveValues));
         if (m_reader.atEnd())
             return fail(QStringLiteral("data ends before STOP"));
         const uchar opcode = m_reader.u8();
@@ -102,6 +104,8 @@ Unpickler::Step Unpickler::stackOpcode(uchar opcode)
 {
     switch (opcode) {
     case MARK:
+        if (m_marks.size() >= kMaxStack)
+            return fail(QStringLiteral("more than %1 open MARKs").arg(kMaxStack));
         m_marks.push_back(m_stack.size());
         return nullptr;
     case POP:
@@ -133,9 +137,51 @@ bool Unpickler::memoPut(quint64 index, const PickleValue *value)
             m_sparseMemo.erase(index);
         m_memo.push_back(value);
     } else {
+        if (!known && m_sparseMemo.size() >= kMaxSparseMemo)
+            return false;
         m_sparseMemo[index] = value;
     }
     return true;
+}
+
+bool Unpickler::collect()
+{
+    std::vector<const PickleValue *> pending;
+    const auto reach = [&pending](const PickleValue *value) {
+        if (value != nullptr && PickleArena::mark(value))
+            pending.push_back(value);
+    };
+    for (const PickleValue *value : m_stack)
+        reach(value);
+    for (const PickleValue *value : m_memo)
+        reach(value);
+    for (const auto &[index, value] : m_sparseMemo)
+        reach(value);
+    for (const auto &[number, value] : m_ints)
+        reach(value);
+    for (const PickleValue *value : {m_true, m_false, m_none, m_emptyTuple})
+        reach(value);
+    // Every pointer a value holds (picklevalue.h): items, entries, callable, args, state and a
+    // tensor's storage. A field added there must be added here.
+    while (!pending.empty()) {
+        const PickleValue *value = pending.back();
+        pending.pop_back();
+        for (const PickleValue *item : value->items)
+            reach(item);
+        for (const auto &[key, item] : value->entries) {
+            reach(key);
+            reach(item);
+        }
+        reach(value->callable);
+        reach(value->args);
+        reach(value->state);
+        if (value->tensor)
+            reach(value->tensor->storage);
+    }
+    m_arena->sweep();
+    const size_t live = m_arena->live();
+    m_nextCollection = live + std::max(kFirstCollection, live);
+    return live <= kMaxLiveValues;
 }
 
 Unpickler::Step Unpickler::memoOpcode(uchar opcode)
@@ -159,7 +205,7 @@ Unpickler::Step Unpickler::memoOpcode(uchar opcode)
         if (m_stack.empty())
             return fail(QStringLiteral("memo store on an empty stack"));
         if (!memoPut(index, m_stack.back()))
-            return fail(QStringLiteral("more than %1 memo entries").arg(kMaxMemo));
+            return fail(QStringLiteral("more than %1 memo entries (or %2 out of sequence)").arg(kMaxMemo).arg(kMaxSparseMemo));
         return nullptr;
     }
     const PickleValue *value = memoGet(index);

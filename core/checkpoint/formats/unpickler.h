@@ -29,6 +29,19 @@ public:
 private:
     static constexpr size_t kMaxStack = 10'000'000;
     static constexpr size_t kMaxMemo = 10'000'000;
+    // Memo indexes out of sequence cost a hash node each (~50 bytes): Python's picklers never
+    // write them, so a million is plenty.
+    static constexpr size_t kMaxSparseMemo = size_t(1) << 20;
+    // The collector (collect()) runs when this many values are in use beyond what was live at
+    // the last collection (at least kFirstCollection: 64k values are 10 MB), so dropped values
+    // never take more than the live ones. Values still in use after a collection are capped:
+    // 8M values are 1.3 GB (a 100k-tensor state_dict keeps ~1M).
+#ifdef GRAFT_PICKLE_FIRST_COLLECTION // the fuzzers collect after a few values, to exercise it
+    static constexpr size_t kFirstCollection = GRAFT_PICKLE_FIRST_COLLECTION;
+#else
+    static constexpr size_t kFirstCollection = size_t(1) << 16;
+#endif
+    static constexpr size_t kMaxLiveValues = size_t(1) << 23;
     static constexpr qint64 kMaxLineLength = 1 << 20;
     static constexpr size_t kMaxSharedInts = 1 << 16;
     static constexpr int kMaxNesting = 1000;
@@ -66,6 +79,11 @@ private:
     {
         return Error{QString(), QStringLiteral("pickle: %1 (at byte %2)").arg(what).arg(m_baseOffset + m_opcodeStart)};
     }
+    /// Marks what the machine still reaches (stack, memo, shared values) and lets the arena
+    /// reclaim the rest. Runs between opcodes only: no value is then held anywhere else.
+    /// False when more than kMaxLiveValues values remain in use.
+    bool collect();
+
     Error tooDeep() const { return fail(QStringLiteral("containers nested deeper than %1 levels").arg(kMaxNesting)); }
 
     bool push(const PickleValue *value)
@@ -198,6 +216,7 @@ private:
     qint64 m_opcodeStart = 0;
     const PickleReducer *m_reducer;
     std::unique_ptr<PickleArena> m_arena;
+    size_t m_nextCollection = kFirstCollection; // collect() when the arena has this many live values
     std::vector<const PickleValue *> m_stack;
     std::vector<size_t> m_marks;
     std::vector<const PickleValue *> m_memo;

@@ -95,8 +95,10 @@ void TestCheckpoint::buildingOnACopyLeavesTheOtherAlone()
     QCOMPARE(firstValue(extended, 3), 0.0f);
     QCOMPARE(extended.metadata().size(), original.metadata().size() + 1);
     // Once detached, further building stays on the copy's own index.
-    QVERIFY(extended.addTensor(entry)); // a repeated key: indexOf keeps the first
-    QCOMPARE(static_cast<int>(extended.tensors().size()), 5);
+    const Status repeated = extended.addTensor(entry); // a repeated key is refused
+    QVERIFY(!repeated);
+    QVERIFY2(repeated.error().message.contains(QStringLiteral("tensor 't.0.again' appears twice")), qPrintable(repeated.error().message));
+    QCOMPARE(static_cast<int>(extended.tensors().size()), 4);
     QCOMPARE(extended.indexOf(QStringLiteral("t.0.again")), 3);
     QCOMPARE(static_cast<int>(original.tensors().size()), 3);
 }

@@ -8,6 +8,8 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <zlib.h>
+
 using namespace graft;
 
 namespace {
@@ -17,7 +19,13 @@ struct Member {
     QByteArray payload;          // bytes as stored in the archive
     quint16 method = 0;          // 0 stored, 8 deflated
     qint64 uncompressedSize = -1; // -1: the payload's size
+    quint32 crc = 0;              // CRC-32 of the uncompressed bytes
 };
+
+quint32 crcOf(const QByteArray &data)
+{
+    return static_cast<quint32>(::crc32(0, reinterpret_cast<const Bytef *>(data.constData()), static_cast<uInt>(data.size())));
+}
 
 // Raw deflate (zip method 8): qCompress's zlib stream without its size prefix, zlib header
 // and Adler-32 trailer.
@@ -27,14 +35,14 @@ QByteArray deflated(const QByteArray &data)
     return zlib.mid(6, zlib.size() - 10);
 }
 
-Member storedMember(const QByteArray &name, const QByteArray &data) { return Member{name, data, 0, -1}; }
+Member storedMember(const QByteArray &name, const QByteArray &data) { return Member{name, data, 0, -1, crcOf(data)}; }
 Member deflatedMember(const QByteArray &name, const QByteArray &data)
 {
-    return Member{name, deflated(data), 8, data.size()};
+    return Member{name, deflated(data), 8, data.size(), crcOf(data)};
 }
 
-// A zip with local headers, a central directory and an end record; CRCs are left 0 (the
-// reader does not check them).
+// A zip with local headers, a central directory and an end record, CRCs right (the reader
+// checks a member's CRC-32 when its bytes are read).
 QByteArray zip(const std::vector<Member> &members)
 {
     QByteArray out;
@@ -44,14 +52,14 @@ QByteArray zip(const std::vector<Member> &members)
         const quint32 uncompressed = static_cast<quint32>(member.uncompressedSize < 0 ? size : member.uncompressedSize);
         const quint32 localOffset = static_cast<quint32>(out.size());
         out += test::littleEndian<quint32>(0x04034b50) + test::littleEndian<quint16>(20) + test::littleEndian<quint16>(0)
-               + test::littleEndian<quint16>(member.method) + test::littleEndian<quint32>(0) + test::littleEndian<quint32>(0)
+               + test::littleEndian<quint16>(member.method) + test::littleEndian<quint32>(0) + test::littleEndian<quint32>(member.crc)
                + test::littleEndian<quint32>(size) + test::littleEndian<quint32>(uncompressed)
                + test::littleEndian<quint16>(member.name.size()) + test::littleEndian<quint16>(0) + member.name
                + member.payload;
         directory += test::littleEndian<quint32>(0x02014b50) + test::littleEndian<quint16>(20)
                      + test::littleEndian<quint16>(20) + test::littleEndian<quint16>(0)
                      + test::littleEndian<quint16>(member.method) + test::littleEndian<quint32>(0)
-                     + test::littleEndian<quint32>(0) + test::littleEndian<quint32>(size)
+                     + test::littleEndian<quint32>(member.crc) + test::littleEndian<quint32>(size)
                      + test::littleEndian<quint32>(uncompressed) + test::littleEndian<quint16>(member.name.size())
                      + QByteArray(8, '\0') + test::littleEndian<quint32>(0) + test::littleEndian<quint32>(localOffset)
                      + member.name;

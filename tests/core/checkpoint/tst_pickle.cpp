@@ -45,6 +45,10 @@ private Q_SLOTS:
     void tensorsComeFromTheReducer();
     void moduleDataComesFromTheReducer_data();
     void moduleDataComesFromTheReducer();
+    void droppedValuesAreReclaimed_data();
+    void droppedValuesAreReclaimed();
+    void liveValuesSurviveCollections();
+    void outOfSequenceMemoIsCapped();
 };
 
 void TestPickle::buildsPlainValues()
@@ -237,6 +241,70 @@ void TestPickle::moduleDataComesFromTheReducer()
     Result<Unpickled> plain = unpickle(reinterpret_cast<const uchar *>(pickle.constData()), pickle.size());
     if (plain.ok())
         QVERIFY(int(plain->root->kind) != kind || plain->root->kind == PickleKind::Object);
+// Pickles that make values and drop them: Python frees them as it goes (constant memory); the
+// arena must reclaim them too, or 2 bytes of input cost a 160-byte value (a 40 MB data.pkl of
+// `]0` took 3.4 GB). The bound checked is the arena's high-water mark, per case.
+void TestPickle::droppedValuesAreReclaimed_data()
+{
+    QTest::addColumn<QByteArray>("garbage"); // repeated 2M times
+    QTest::newRow("pop bomb: ] POP") << raw("]0");
+    QTest::newRow("memo bomb: ] BINPUT 0 POP (each list replaces the last in the memo)") << raw("]q\x00" "0");
+    QTest::newRow("] ] APPEND POP (a list in a dropped list)") << raw("]]a0");
+    QTest::newRow("MARK ] ] ] LIST POP") << raw("(]]]l0");
+    QTest::newRow("string ] DUP POP POP POP") << raw("\x8c\x01x]2" "000");
+}
+
+void TestPickle::droppedValuesAreReclaimed()
+{
+    QFETCH(QByteArray, garbage);
+    const int repeats = 2'000'000;
+    const QByteArray p = raw("\x80\x02") + garbage.repeated(repeats) + raw("}.");
+    Result<Unpickled> result = unpickleBytes(p);
+    QVERIFY2(result.ok(), result.ok() ? "" : qPrintable(result.error().message));
+    QCOMPARE(result->root->kind, PickleKind::Dict);
+    // 2M+ values made; kept to about 2 x 64k (the collector's interval) at 160 bytes each.
+    const size_t bound = size_t(40) << 20;
+    QVERIFY2(result->arena->allocatedBytes() <= bound,
+             qPrintable(QStringLiteral("arena high-water mark %1 bytes").arg(result->arena->allocatedBytes())));
+}
+
+// Collections run while values are held by the stack, the memo, a MARK's items and containers:
+// none of those may be reclaimed. A list memoized first, 300k dropped values (several
+// collections), then the memoized list is fetched and filled.
+void TestPickle::liveValuesSurviveCollections()
+{
+    QByteArray p = raw("\x80\x02}q\x00(") + shortString("kept") + raw("]q\x01") + shortString("inside") + raw("a");
+    p += raw("]0").repeated(300'000);
+    p += shortString("tail") + raw("h\x01") + shortString("more") + raw("a") + raw("]0").repeated(300'000) + raw("u.");
+    Result<Unpickled> result = unpickleBytes(p);
+    QVERIFY2(result.ok(), result.ok() ? "" : qPrintable(result.error().message));
+    const PickleValue *root = result->root;
+    QCOMPARE(root->kind, PickleKind::Dict);
+    QCOMPARE(root->entries.size(), size_t(2));
+    QCOMPARE(root->entries[0].first->text, QStringLiteral("kept"));
+    const PickleValue *kept = root->entries[0].second;
+    QCOMPARE(kept->kind, PickleKind::List);
+    QCOMPARE(kept->items.size(), size_t(2));
+    QCOMPARE(kept->items[0]->text, QStringLiteral("inside"));
+    QCOMPARE(kept->items[1]->text, QStringLiteral("more"));
+    QCOMPARE(root->entries[1].first->text, QStringLiteral("tail"));
+    QCOMPARE(root->entries[1].second, kept); // the memo's list, not a copy
+    QVERIFY(result->arena->allocatedBytes() <= (size_t(40) << 20));
+}
+
+// Memo indexes out of sequence cost a hash node each: capped (Python's picklers never write them).
+void TestPickle::outOfSequenceMemoIsCapped()
+{
+    QByteArray p = raw("\x80\x02N");
+    for (quint32 i = 0; i < (1u << 20) + 1; ++i) {
+        const quint32 index = 1000 + 2 * i;
+        p += 'r';
+        p += QByteArray(reinterpret_cast<const char *>(&index), 4);
+    }
+    p += '.';
+    Result<Unpickled> result = unpickleBytes(p);
+    QVERIFY(!result.ok());
+    QVERIFY2(result.error().message.contains(QStringLiteral("1048576 out of sequence")), qPrintable(result.error().message));
 }
 
 QTEST_GUILESS_MAIN(TestPickle)

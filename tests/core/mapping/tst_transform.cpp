@@ -328,6 +328,11 @@ void TestTransform::jsonRefusals_data()
     QTest::newRow("reshape string dim") << R"({"op":"reshape","shape":["8"]})" << "\"shape\" must be a list of integers";
     QTest::newRow("transpose without perm") << R"({"op":"transpose","axes":[1,0]})" << "transform 'transpose': needs a list of integer axes";
     QTest::newRow("flip axes not a list") << R"({"op":"flip","axes":2})" << "transform 'flip': needs a list of integer axes";
+    // 4294967297 = 2^32 + 1: narrowed to int before validation it became axis 1, a valid perm.
+    QTest::newRow("transpose axis past 32 bits") << R"({"op":"transpose","perm":[4294967297,0]})"
+                                                 << "transform 'transpose': axis 4294967297 is out of range";
+    QTest::newRow("flip axis past 32 bits") << R"({"op":"flip","axes":[-4294967296]})"
+                                            << "transform 'flip': axis -4294967296 is out of range";
     QTest::newRow("cast unknown dtype") << R"({"op":"cast","dtype":"float128"})" << "transform 'cast': unknown dtype 'float128'";
     QTest::newRow("slice without stop") << R"({"op":"slice","axis":0,"start":0})"
                                         << "transform 'slice': needs integer \"axis\", \"start\" and \"stop\"";

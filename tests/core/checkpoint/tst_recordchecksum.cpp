@@ -1,0 +1,147 @@
+// Zip records carry a CRC-32; torch.load never checks it, so a flipped byte in a tensor record
+// loads silently. Graft checks the CRC of every record whose bytes it reads: data.pkl when it
+// opens the file, a storage or .npz member the first time a tensor's bytes are read (convert,
+// diff, the inspector), and verifyCheckpoint() reads them all (graft-cli inspect --verify).
+
+#include "checkpoint/checkpointopener.h"
+#include "checkpoint/checkpointverifier.h"
+#include "checkpoint/formats/ziparchive.h"
+#include "hostilebuilders.h"
+#include "hostileinput.h"
+
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace graft;
+using namespace graft::test;
+using namespace graft::test::hostile;
+
+namespace {
+
+const QByteArray kPickle = dictPickle({{"w", tensor(16, 0, {4, 4}, {4, 1})}});
+
+// `zip` with the byte at `offset` of member `name`'s data flipped (the directory's CRC kept).
+QByteArray flipInMember(QByteArray zip, const QString &name, qint64 offset, const QTemporaryDir &dir)
+{
+    const QString probe = writeFile(dir, "probe.zip", zip);
+    Result<MappedFilePtr> mapped = MappedFile::open(probe);
+    if (!mapped)
+        return {};
+    Result<ZipArchive> archive = ZipArchive::read(*mapped);
+    if (!archive || archive->find(name) == nullptr)
+        return {};
+    zip[archive->find(name)->dataOffset + offset] = char(zip[archive->find(name)->dataOffset + offset] ^ 0x40);
+    return zip;
+}
+
+} // namespace
+
+class TestRecordChecksum : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase() { QVERIFY(m_dir.isValid()); }
+    void intactRecordsRead();
+    void flippedTensorRecordIsRefusedOnRead_data();
+    void flippedTensorRecordIsRefusedOnRead();
+    void flippedPickleIsRefusedOnOpen();
+    void verifyReadsEveryTensor();
+
+private:
+    QTemporaryDir m_dir;
+};
+
+void TestRecordChecksum::intactRecordsRead()
+{
+    const QString path = writeFile(m_dir, "intact.pth", torchZip(kPickle));
+    Result<Checkpoint> checkpoint = openCheckpoint(path);
+    QVERIFY2(checkpoint.ok(), checkpoint.ok() ? "" : qPrintable(checkpoint.error().message));
+    QVERIFY(checkpoint->segments().at(0).hasCrc32);
+    QCOMPARE(checkpoint->segments().at(0).record, QStringLiteral("archive/data/0"));
+    // Read twice: the second read uses the remembered answer.
+    QVERIFY(checkpoint->read(0).ok());
+    QVERIFY(checkpoint->read(0).ok());
+}
+
+void TestRecordChecksum::flippedTensorRecordIsRefusedOnRead_data()
+{
+    QTest::addColumn<QString>("fileName");
+    QTest::addColumn<QByteArray>("bytes");
+    QTest::addColumn<QString>("record");
+    const QTemporaryDir &dir = m_dir;
+    QTest::newRow("torch zip, stored storage") << "t.pth" << flipInMember(torchZip(kPickle), "archive/data/0", 37, dir) << "archive/data/0";
+    // Two views of one storage: the record is checked once, both reads refuse it.
+    QTest::newRow("torch zip, two tensors of one storage")
+        << "t.pth"
+        << flipInMember(torchZip(dictPickle({{"a", tensor(16, 0, {8}, {1})}, {"b", tensor(16, 8, {8}, {1})}})), "archive/data/0", 3, dir)
+        << "archive/data/0";
+    const QByteArray member = npyHeader("<f4", "(4, 4)") + QByteArray(64, '\x11');
+    QTest::newRow("npz, stored member") << "t.npz" << flipInMember(storedZip({{"a.npy", member}}), "a.npy", member.size() - 10, dir) << "a.npy";
+    // A deflated member with a flip in the array data inflates fine but to other bytes: the
+    // CRC of the inflated bytes catches it. Made by building the member's deflate stream from
+    // flipped bytes and keeping the intact member's CRC.
+    QByteArray flipped = member;
+    flipped[flipped.size() - 10] = char(flipped[flipped.size() - 10] ^ 0x01);
+    QByteArray deflated = deflatedZip("a.npy", flipped, quint64(flipped.size()));
+    const QByteArray goodCrc = le(quint32(::crc32(0, reinterpret_cast<const Bytef *>(member.constData()), uInt(member.size()))), 4);
+    const QByteArray badCrc = le(quint32(::crc32(0, reinterpret_cast<const Bytef *>(flipped.constData()), uInt(flipped.size()))), 4);
+    deflated.replace(badCrc, goodCrc);
+    QTest::newRow("npz, deflated member") << "t.npz" << deflated << "a.npy";
+}
+
+void TestRecordChecksum::flippedTensorRecordIsRefusedOnRead()
+{
+    QFETCH(QString, fileName);
+    QFETCH(QByteArray, bytes);
+    QFETCH(QString, record);
+    QVERIFY(!bytes.isEmpty());
+    const QString path = writeFile(m_dir, fileName, bytes);
+    Result<Checkpoint> checkpoint = openCheckpoint(path);
+    // Opening reads no tensor bytes: it lists the file as before.
+    QVERIFY2(checkpoint.ok(), checkpoint.ok() ? "" : qPrintable(checkpoint.error().message));
+    QVERIFY(!checkpoint->tensors().empty());
+    for (int i = 0; i < int(checkpoint->tensors().size()); ++i) {
+        Result<TensorBytes> bytesRead = checkpoint->read(i);
+        QVERIFY(!bytesRead.ok());
+        QCOMPARE(bytesRead.error().file, path);
+        const QString expected = QStringLiteral("tensor '%1': record '%2' is corrupt: its CRC-32 is ").arg(checkpoint->tensors()[size_t(i)].key, record);
+        QVERIFY2(bytesRead.error().message.startsWith(expected), qPrintable(bytesRead.error().message));
+    }
+    Result<VerifyReport> verified = verifyCheckpoint(*checkpoint);
+    QVERIFY(!verified.ok());
+    QVERIFY(verified.error().message.contains(QStringLiteral("record '%1' is corrupt").arg(record)));
+}
+
+void TestRecordChecksum::flippedPickleIsRefusedOnOpen()
+{
+    // Byte 9 of data.pkl is inside the key's string: unpickled, it would open under another name.
+    const QString path = writeFile(m_dir, "pickle.pth", flipInMember(torchZip(kPickle), "archive/data.pkl", 9, m_dir));
+    Result<Checkpoint> checkpoint = openCheckpoint(path);
+    QVERIFY(!checkpoint.ok());
+    QCOMPARE(checkpoint.error().file, path);
+    QVERIFY2(checkpoint.error().message.startsWith(QStringLiteral("record 'archive/data.pkl' is corrupt: its CRC-32 is ")),
+             qPrintable(checkpoint.error().message));
+}
+
+void TestRecordChecksum::verifyReadsEveryTensor()
+{
+    const QString path = writeFile(m_dir, "two.pth",
+                                   torchZip(dictPickle({{"a", tensor(16, 0, {8}, {1})}, {"b", tensor(16, 8, {2, 4}, {4, 1})}})));
+    Result<Checkpoint> checkpoint = openCheckpoint(path);
+    QVERIFY(checkpoint.ok());
+    Result<VerifyReport> report = verifyCheckpoint(*checkpoint);
+    QVERIFY2(report.ok(), report.ok() ? "" : qPrintable(report.error().message));
+    QCOMPARE(report->tensors, qint64(2));
+    QCOMPARE(report->bytes, qint64(64));
+    QCOMPARE(report->checkedRecords, qint64(1)); // one storage behind both
+
+    // No tensors: nothing to read, and that verifies.
+    const QString empty = writeFile(m_dir, "empty.pth", torchZip(dictPickle({})));
+    Result<Checkpoint> none = openCheckpoint(empty);
+    QVERIFY(none.ok());
+    Result<VerifyReport> nothing = verifyCheckpoint(*none);
+    QVERIFY(nothing.ok());
+    QCOMPARE(nothing->tensors, qint64(0));
+}
+
+QTEST_GUILESS_MAIN(TestRecordChecksum)
+#include "tst_recordchecksum.moc"
