@@ -241,6 +241,8 @@ void TestPickle::moduleDataComesFromTheReducer()
     Result<Unpickled> plain = unpickle(reinterpret_cast<const uchar *>(pickle.constData()), pickle.size());
     if (plain.ok())
         QVERIFY(int(plain->root->kind) != kind || plain->root->kind == PickleKind::Object);
+}
+
 // Pickles that make values and drop them: Python frees them as it goes (constant memory); the
 // arena must reclaim them too, or 2 bytes of input cost a 160-byte value (a 40 MB data.pkl of
 // `]0` took 3.4 GB). The bound checked is the arena's high-water mark, per case.
