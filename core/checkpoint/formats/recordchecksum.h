@@ -10,7 +10,8 @@ namespace graft {
 /// CRC-32 of `size` bytes at `data`.
 quint32 recordCrc32(const uchar *data, qint64 size);
 
-/// CRC-32 of `size` bytes at `offset` of `file`, read with pread in 1 MiB pieces rather than
+/// CRC-32 of `size` bytes at `offset` of `file` (16 MiB stripes on every core), read with pread
+/// in 1 MiB pieces rather than
 /// through the map: checking a 500 MB record then neither faults 500 MB of pages into the
 /// process (~10 us a page on small VMs) nor makes it look 500 MB big. nullopt when the range
 /// is not in the file or a read fails.
