@@ -89,23 +89,17 @@ Result<Comparison> compareTensors(const TensorData &a, const TensorData &b, cons
         PairAccumulator pairFigures;
         TensorAccumulator figuresA, figuresB;
         forEachBlock(n, [&](qint64 offset, qint64 m) {
-            if (floatLanes) {
-                const float *x = decoderA.floats(offset, m);
-                const float *y = decoderB.floats(offset, m);
+            auto addFigures = [&](const auto *x, const auto *y) { // float or double lanes
                 pairFigures.merge(PairAccumulator::ofChunk(x, y, m, tolerance));
                 if (withTensorStatistics) {
                     figuresA.merge(TensorAccumulator::ofChunk(x, m));
                     figuresB.merge(TensorAccumulator::ofChunk(y, m));
                 }
-            } else {
-                const double *x = decoderA.doubles(offset, m);
-                const double *y = decoderB.doubles(offset, m);
-                pairFigures.merge(PairAccumulator::ofChunk(x, y, m, tolerance));
-                if (withTensorStatistics) {
-                    figuresA.merge(TensorAccumulator::ofChunk(x, m));
-                    figuresB.merge(TensorAccumulator::ofChunk(y, m));
-                }
-            }
+            };
+            if (floatLanes)
+                addFigures(decoderA.floats(offset, m), decoderB.floats(offset, m));
+            else
+                addFigures(decoderA.doubles(offset, m), decoderB.doubles(offset, m));
             if (histograms.front().d)
                 addToHistograms(worker, decoderA, decoderB, offset, m);
         });
