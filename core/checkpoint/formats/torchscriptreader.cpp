@@ -29,13 +29,9 @@ Status listConstants(const MappedFilePtr &file, const ZipArchive &archive, const
     const ZipEntry *entry = archive.find(root + QStringLiteral("constants.pkl"));
     if (entry == nullptr)
         return Status::success(); // written by every torch.jit.save, but holds nothing we list
-    std::vector<uchar> inflated;
-    Result<std::pair<const uchar *, qint64>> bytes = zipMemberBytes(file, *entry, inflated);
-    if (!bytes)
-        return bytes.error();
-    Result<Unpickled> constants = unpickleTorch(bytes->first, bytes->second);
+    Result<Unpickled> constants = unpickleZipMember(file, *entry);
     if (!constants)
-        return Error{path, QStringLiteral("constants.pkl: ") + constants.error().message};
+        return constants.error();
     const PickleValue *tuple = constants->root;
     if (tuple->kind != PickleKind::Tuple)
         return Error{path, QStringLiteral("constants.pkl holds %1, not a tuple of constants").arg(pickleTypeName(tuple))};
@@ -67,13 +63,9 @@ Result<Checkpoint> readTorchScript(const MappedFilePtr &file, const ZipArchive &
     if (dataEntry == nullptr)
         return Error{path, QStringLiteral("TorchScript archive without %1data.pkl (the module's attributes): incomplete or damaged").arg(root)};
     Checkpoint checkpoint(path, CheckpointFormat::TorchScript);
-    std::vector<uchar> inflated;
-    Result<std::pair<const uchar *, qint64>> bytes = zipMemberBytes(file, *dataEntry, inflated);
-    if (!bytes)
-        return bytes.error();
-    Result<Unpickled> unpickled = unpickleTorch(bytes->first, bytes->second);
+    Result<Unpickled> unpickled = unpickleZipMember(file, *dataEntry);
     if (!unpickled)
-        return Error{path, QStringLiteral("data.pkl: ") + unpickled.error().message};
+        return unpickled.error();
 
     const bool bigEndian = zipIsBigEndian(file, archive, root);
     ZipStorages storages(file, archive, root + QStringLiteral("data/"), checkpoint, bigEndian);

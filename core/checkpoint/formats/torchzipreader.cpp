@@ -45,13 +45,9 @@ Result<Checkpoint> readTorchZip(const MappedFilePtr &file, const ZipArchive &arc
         return readTorchScript(file, archive, root);
 
     Checkpoint checkpoint(path, CheckpointFormat::PyTorchZip);
-    std::vector<uchar> inflated;
-    Result<std::pair<const uchar *, qint64>> pickle = zipMemberBytes(file, *pickleEntry, inflated);
-    if (!pickle)
-        return pickle.error();
-    Result<Unpickled> unpickled = unpickleTorch(pickle->first, pickle->second);
+    Result<Unpickled> unpickled = unpickleZipMember(file, *pickleEntry);
     if (!unpickled)
-        return Error{path, QStringLiteral("data.pkl: ") + unpickled.error().message};
+        return unpickled.error();
 
     ZipStorages storages(file, archive, root + QStringLiteral("data/"), checkpoint, zipIsBigEndian(file, archive, root));
     Status status = collectTorchObjects(*unpickled, storages.resolver(), checkpoint);

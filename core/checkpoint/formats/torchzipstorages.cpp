@@ -2,6 +2,7 @@
 
 #include "checkpoint/formats/inflate.h"
 #include "checkpoint/formats/recordchecksum.h"
+#include "checkpoint/formats/torchglobals.h"
 
 namespace graft {
 
@@ -34,6 +35,18 @@ Result<std::pair<const uchar *, qint64>> zipMemberBytes(const MappedFilePtr &fil
                                        .arg(entry.name, QStringLiteral("%1").arg(crc, 8, 16, QLatin1Char('0')),
                                             QStringLiteral("%1").arg(entry.crc32, 8, 16, QLatin1Char('0')))};
     return std::make_pair(data, size);
+}
+
+Result<Unpickled> unpickleZipMember(const MappedFilePtr &file, const ZipEntry &entry)
+{
+    std::vector<uchar> inflated;
+    Result<std::pair<const uchar *, qint64>> bytes = zipMemberBytes(file, entry, inflated);
+    if (!bytes)
+        return bytes.error();
+    Result<Unpickled> unpickled = unpickleTorch(bytes->first, bytes->second);
+    if (!unpickled)
+        return Error{file->path(), entry.name.section(QLatin1Char('/'), -1) + QStringLiteral(": ") + unpickled.error().message};
+    return unpickled;
 }
 
 bool zipIsBigEndian(const MappedFilePtr &file, const ZipArchive &archive, const QString &root)

@@ -16,6 +16,10 @@ namespace graft {
 /// deflated (at most 2 GiB). Errors name the file and the member.
 Result<std::pair<const uchar *, qint64>> zipMemberBytes(const MappedFilePtr &file, const ZipEntry &entry, std::vector<uchar> &buffer);
 
+/// The pickle member `entry` unpickled with the torch rules (zipMemberBytes, then unpickleTorch);
+/// errors name the file and the member ("data.pkl: …").
+Result<Unpickled> unpickleZipMember(const MappedFilePtr &file, const ZipEntry &entry);
+
 /// True when <root>byteorder says "big" (rare; torch 2.x writes it).
 bool zipIsBigEndian(const MappedFilePtr &file, const ZipArchive &archive, const QString &root);
 
