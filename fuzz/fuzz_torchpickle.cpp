@@ -13,15 +13,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         {"archive/data.pkl", QByteArray(reinterpret_cast<const char *>(data), static_cast<qsizetype>(size))},
         {"archive/data/0", storage}, {"archive/data/1", storage}, {"archive/data/2", storage},
         {"archive/data/3", storage}, {"archive/version", "3\n"}});
-    const QString path = fuzz::writeInput(reinterpret_cast<const uint8_t *>(zip.constData()), zip.size(), QStringLiteral("input.pth"));
-    Result<MappedFilePtr> file = MappedFile::open(path);
-    if (!file)
-        return 0;
-    Result<ZipArchive> archive = ZipArchive::read(*file);
-    if (!archive)
-        abort(); // the template itself must always be a valid zip
-    Result<Checkpoint> checkpoint = readTorchZip(*file, *archive);
-    if (checkpoint)
-        fuzz::exercise(*checkpoint);
+    fuzz::readTemplatedTorchZip(zip, QStringLiteral("input.pth"));
     return 0;
 }

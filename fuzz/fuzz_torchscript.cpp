@@ -46,15 +46,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     std::vector<std::pair<QByteArray, QByteArray>> members = templateMembers();
     members.insert(members.begin(), {QByteArray("script_custom/data.pkl"), QByteArray(reinterpret_cast<const char *>(data), static_cast<qsizetype>(size))});
     const QByteArray zip = fuzz::storedZip(members);
-    const QString path = fuzz::writeInput(reinterpret_cast<const uint8_t *>(zip.constData()), zip.size(), QStringLiteral("input.pt"));
-    Result<MappedFilePtr> file = MappedFile::open(path);
-    if (!file)
-        return 0;
-    Result<ZipArchive> archive = ZipArchive::read(*file);
-    if (!archive)
-        abort(); // the template itself must always be a valid zip
-    Result<Checkpoint> checkpoint = readTorchZip(*file, *archive);
-    if (checkpoint)
-        fuzz::exercise(*checkpoint);
+    fuzz::readTemplatedTorchZip(zip, QStringLiteral("input.pt"));
     return 0;
 }

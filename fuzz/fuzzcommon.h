@@ -5,6 +5,8 @@
 // once from GRAFT_FUZZ_FIXTURES.
 
 #include "checkpoint/checkpoint.h"
+#include "checkpoint/formats/readers.h"
+#include "checkpoint/formats/ziparchive.h"
 
 #include <QByteArray>
 #include <QDir>
@@ -102,6 +104,22 @@ inline QByteArray storedZip(const std::vector<std::pair<QByteArray, QByteArray>>
     u32(out, 0x06054b50); u16(out, 0); u16(out, 0); u16(out, members.size()); u16(out, members.size());
     u32(out, central.size()); u32(out, centralOffset); u16(out, 0);
     return out;
+}
+
+/// Writes `zip`, a template container holding the input (storedZip), and reads it as a torch zip.
+/// The template must always open as a zip: anything else is the harness's own bug (abort).
+inline void readTemplatedTorchZip(const QByteArray &zip, const QString &name)
+{
+    const QString path = writeInput(reinterpret_cast<const uint8_t *>(zip.constData()), static_cast<size_t>(zip.size()), name);
+    Result<MappedFilePtr> file = MappedFile::open(path);
+    if (!file)
+        return;
+    Result<ZipArchive> archive = ZipArchive::read(*file);
+    if (!archive)
+        abort();
+    Result<Checkpoint> checkpoint = readTorchZip(*file, *archive);
+    if (checkpoint)
+        exercise(*checkpoint);
 }
 
 } // namespace graft::fuzz
