@@ -162,10 +162,6 @@ Status Checkpoint::verifySegment(int index, const uchar *inflated) const
     std::atomic<int> &state = data.checked[static_cast<size_t>(index)].state;
     if (!segment.hasCrc32 || state.load(std::memory_order_acquire) == CheckState::Good)
         return Status::success();
-    const auto corrupt = [&](const QString &computed) {
-        return Error{m_path, QStringLiteral("record '%1' is corrupt: its CRC-32 is %2, the zip directory says %3")
-                                 .arg(segment.record, computed, QStringLiteral("%1").arg(segment.crc32, 8, 16, QLatin1Char('0')))};
-    };
     const MappedFile &file = *data.files[static_cast<size_t>(segment.file)];
     std::optional<quint32> crc;
     std::vector<uchar> buffer;
@@ -183,11 +179,29 @@ Status Checkpoint::verifySegment(int index, const uchar *inflated) const
     }
     if (!crc)
         return Error{m_path, QStringLiteral("record '%1': cannot read its bytes").arg(segment.record)};
-    const bool good = *crc == segment.crc32;
-    state.store(good ? CheckState::Good : CheckState::Bad, std::memory_order_release);
-    if (!good)
-        return corrupt(QStringLiteral("%1").arg(*crc, 8, 16, QLatin1Char('0')));
+    return settleCheck(index, *crc);
+}
+
+Status Checkpoint::settleCheck(int index, quint32 crc) const
+{
+    const Data &data = this->data();
+    const Segment &segment = data.segments[static_cast<size_t>(index)];
+    const bool good = crc == segment.crc32;
+    data.checked[static_cast<size_t>(index)].state.store(good ? CheckState::Good : CheckState::Bad, std::memory_order_release);
+    if (!good) {
+        const auto hex = [](quint32 value) { return QStringLiteral("%1").arg(value, 8, 16, QLatin1Char('0')); };
+        return Error{m_path, QStringLiteral("record '%1' is corrupt: its CRC-32 is %2, the zip directory says %3")
+                                 .arg(segment.record, hex(crc), hex(segment.crc32))};
+    }
     return Status::success();
+}
+
+Status Checkpoint::completeCheck(const TensorBytes &bytes, quint32 crc) const
+{
+    const int index = bytes.segmentToCheck();
+    if (index < 0 || index >= static_cast<int>(segments().size()))
+        return Status::success();
+    return settleCheck(index, crc);
 }
 
 void Checkpoint::addOther(OtherEntry entry) { buildableData().others.push_back(std::move(entry)); }
@@ -297,7 +311,9 @@ Result<std::vector<uchar>> joinPieces(const MappedFile &file, const Segment &seg
 
 } // namespace
 
-Result<TensorBytes> Checkpoint::read(int index) const
+Result<TensorBytes> Checkpoint::read(int index) const { return read(index, RecordCheck::Now); }
+
+Result<TensorBytes> Checkpoint::read(int index, RecordCheck check) const
 {
     const Data &data = this->data();
     if (index < 0 || index >= static_cast<int>(data.tensors.size()))
@@ -323,13 +339,25 @@ Result<TensorBytes> Checkpoint::read(int index) const
         inflated = std::move(joined).value();
         segmentData = inflated.data();
     }
-    if (Status checked = verifySegment(entry.segment, segment.deflated ? segmentData : nullptr); !checked)
-        return Error{m_path, QStringLiteral("tensor '%1': %2").arg(entry.key, checked.error().message)};
+    // Left to the reader only when it will see every byte of the record (a stored record the
+    // tensor fills) and the record is not known good already.
+    const bool wholeRecord = !segment.deflated && segment.pieces.empty() && entry.byteOffset == 0 && nbytes == segment.size
+        && entry.isContiguous() && !entry.bigEndian;
+    const bool byReader = check == RecordCheck::ByReader && wholeRecord && segment.hasCrc32
+        && data.checked[static_cast<size_t>(entry.segment)].state.load(std::memory_order_acquire) != CheckState::Good;
+    if (!byReader) {
+        if (Status checked = verifySegment(entry.segment, segment.deflated ? segmentData : nullptr); !checked)
+            return Error{m_path, QStringLiteral("tensor '%1': %2").arg(entry.key, checked.error().message)};
+    }
     const uchar *base = segmentData + entry.byteOffset;
 
     if (entry.isContiguous() && !entry.bigEndian) {
-        if (!segment.deflated && segment.pieces.empty())
-            return TensorBytes::view(file, base, nbytes);
+        if (!segment.deflated && segment.pieces.empty()) {
+            TensorBytes bytes = TensorBytes::view(file, base, nbytes);
+            if (byReader)
+                bytes.m_segmentToCheck = entry.segment;
+            return bytes;
+        }
         if (entry.byteOffset == 0 && static_cast<qint64>(inflated.size()) == nbytes)
             return TensorBytes::owned(std::move(inflated));
         return TensorBytes::owned(std::vector<uchar>(base, base + nbytes));

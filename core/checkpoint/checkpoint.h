@@ -101,8 +101,14 @@ public:
     /// nullptr / -1 for owned bytes.
     const MappedFile *mappedFile() const { return m_file.get(); }
     qint64 fileOffset() const { return m_file ? static_cast<qint64>(m_data - m_file->data()) : -1; }
+    /// Read with RecordCheck::ByReader: the segment whose CRC-32 the reader must compute over
+    /// these bytes (they are its whole record) and hand to Checkpoint::completeCheck(); -1 when
+    /// there is nothing left to check.
+    int segmentToCheck() const { return m_segmentToCheck; }
 
 private:
+    friend class Checkpoint;
+    int m_segmentToCheck = -1;
     MappedFilePtr m_file;
     std::shared_ptr<std::vector<uchar>> m_buffer;
     const uchar *m_data = nullptr;
@@ -139,6 +145,20 @@ public:
     /// read by convert, diff and the inspector is checked once) and refuses a corrupt one.
     Result<TensorBytes> read(int index) const;
 
+    /// Who checks a record's CRC-32 on a read.
+    enum class RecordCheck {
+        Now,      ///< read() does, reading the record once more
+        ByReader, ///< the caller, as it streams the bytes (see TensorBytes::segmentToCheck)
+    };
+    /// read(), and with RecordCheck::ByReader the check is left to the caller when the tensor's
+    /// bytes are its whole stored record (a diff computes the CRC in its own pass instead of
+    /// reading 1 GB twice); for any other record the check runs now, as read(index) does.
+    Result<TensorBytes> read(int index, RecordCheck check) const;
+
+    /// Completes a check left to the reader: `crc` is the CRC-32 of all of `bytes`, read with
+    /// RecordCheck::ByReader. Remembers the answer; an error names the file and the record.
+    Status completeCheck(const TensorBytes &bytes, quint32 crc) const;
+
     /// Checks the CRC-32 of segment `index` now (nothing to check: success), remembering the
     /// answer. Errors name the file and the record. Thread-safe.
     Status verifySegment(int index) const;
@@ -172,6 +192,8 @@ private:
     };
     /// The CRC-32 check of a segment whose (inflated, for deflated ones) bytes may be at hand.
     Status verifySegment(int index, const uchar *inflated) const;
+    /// Records whether `crc` is the segment's declared CRC-32; the error when it is not.
+    Status settleCheck(int index, quint32 crc) const;
 
     struct Data {
         std::vector<MappedFilePtr> files;

@@ -41,7 +41,7 @@ void alignExactly(const Checkpoint &a, const Checkpoint &b, CheckpointDiff &diff
         job.row.shape = right.shape;
         job.row.dtype = right.dtype;
         job.row.aDtype = left.dtype;
-        job.readA = [a, i]() { return a.read(i); };
+        job.readA = [a, i]() { return a.read(i, Checkpoint::RecordCheck::ByReader); };
         job.indexB = j;
         job.numel = right.numel();
         jobs.push_back(std::move(job));
@@ -134,7 +134,7 @@ static Result<CheckpointDiff> diffCheckpointsUnguarded(const Checkpoint &a, cons
         Result<TensorBytes> left = job.readA();
         if (!left)
             return left.error();
-        Result<TensorBytes> right = b.read(job.indexB);
+        Result<TensorBytes> right = b.read(job.indexB, Checkpoint::RecordCheck::ByReader);
         if (!right)
             return right.error();
         if (left->size() != job.numel * dtypeSize(job.row.aDtype))
@@ -158,13 +158,26 @@ static Result<CheckpointDiff> diffCheckpointsUnguarded(const Checkpoint &a, cons
                 return !stopped;
             };
         }
-        Result<Comparison> comparison = compareTensors({left->data(), job.row.aDtype, job.numel, left->mappedFile()},
-                                                       {right->data(), job.row.dtype, job.numel, right->mappedFile()},
-                                                       options.tolerance, options.tensorStatistics, statisticsOptions);
+        // A record read with RecordCheck::ByReader gets its CRC-32 computed in the statistics'
+        // pass instead of by a read of its own (segmentToCheck() says which are left to us).
+        const TensorData dataA{left->data(), job.row.aDtype, job.numel, left->mappedFile(), left->segmentToCheck() >= 0};
+        const TensorData dataB{right->data(), job.row.dtype, job.numel, right->mappedFile(), right->segmentToCheck() >= 0};
+        Result<Comparison> comparison =
+            compareTensors(dataA, dataB, options.tolerance, options.tensorStatistics, statisticsOptions);
         if (!comparison) {
             if (stopped)
                 return Error{QString(), QStringLiteral("the diff was cancelled")};
             return Error{b.path(), QStringLiteral("comparing '%1': %2").arg(job.row.key, comparison.error().message)};
+        }
+        // The records' CRC-32 checks, folded into the pass above: figures of a corrupt record are
+        // not shown.
+        if (comparison->crcA) {
+            if (Status checked = a.completeCheck(*left, *comparison->crcA); !checked)
+                return Error{a.path(), QStringLiteral("tensor '%1': %2").arg(job.row.key, checked.error().message)};
+        }
+        if (comparison->crcB) {
+            if (Status checked = b.completeCheck(*right, *comparison->crcB); !checked)
+                return Error{b.path(), QStringLiteral("tensor '%1': %2").arg(job.row.key, checked.error().message)};
         }
         done += valueCount(job.row.aDtype, job.numel);
         job.row.pair = comparison->pair;

@@ -23,6 +23,7 @@ private:
 };
 
 /// Whether the first `bytes` bytes of `a` and `b` are the same (memcmp, a few MB at a time).
-bool sameBytes(const TensorData &a, const TensorData &b, qint64 bytes);
+/// When they are and `crcA`/`crcB` are given, also the CRC-32 of those bytes of each.
+bool sameBytes(const TensorData &a, const TensorData &b, qint64 bytes, quint32 *crcA = nullptr, quint32 *crcB = nullptr);
 
 } // namespace graft

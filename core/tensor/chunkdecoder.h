@@ -31,8 +31,13 @@ public:
     void fetch(const TensorData &tensor, qint64 first, qint64 count)
     {
         m_type = valueType(tensor.dtype);
-        m_raw = m_source.bytes(tensor, first * dtypeSize(m_type), count * dtypeSize(m_type));
+        m_rawSize = count * dtypeSize(m_type);
+        m_raw = m_source.bytes(tensor, first * dtypeSize(m_type), m_rawSize);
     }
+
+    /// The fetched chunk's bytes, as they are in the file.
+    const uchar *raw() const { return m_raw; }
+    qint64 rawSize() const { return m_rawSize; }
 
     /// `count` (≤ kBlockValues) values of the fetched chunk from value `offset` on as float32
     /// (floatLanes only).
@@ -79,6 +84,7 @@ private:
     ByteSource m_source;
     DType m_type = DType::Float32;
     const uchar *m_raw = nullptr;
+    qint64 m_rawSize = 0;
     std::unique_ptr<float[]> m_floats;   // not zeroed: widening fills what is used
     std::unique_ptr<double[]> m_doubles;
 };

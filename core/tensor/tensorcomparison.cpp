@@ -1,5 +1,6 @@
 #include "tensor/tensorstats.h"
 
+#include "checkpoint/formats/recordchecksum.h"
 #include "tensor/bytesource.h"
 #include "tensor/chunkdecoder.h"
 #include "tensor/histogrambuilder.h"
@@ -26,7 +27,13 @@ Result<Comparison> compareTensors(const TensorData &a, const TensorData &b, cons
                                     .arg(dtypeName(b.dtype))};
     Comparison comparison;
     const qint64 bytes = a.numel * dtypeSize(a.dtype);
-    if (a.dtype == b.dtype && sameBytes(a, b, bytes)) {
+    quint32 identicalCrcA = 0, identicalCrcB = 0;
+    if (a.dtype == b.dtype
+        && sameBytes(a, b, bytes, a.checksum ? &identicalCrcA : nullptr, b.checksum ? &identicalCrcB : nullptr)) {
+        if (a.checksum)
+            comparison.crcA = identicalCrcA;
+        if (b.checksum)
+            comparison.crcB = identicalCrcB;
         comparison.pair.count = count;
         comparison.pair.identical = true;
         if (options.bins > 0) {
@@ -55,6 +62,8 @@ Result<Comparison> compareTensors(const TensorData &a, const TensorData &b, cons
     const size_t chunks = static_cast<size_t>(chunkCount(count));
     std::vector<PairAccumulator> pairChunks(chunks);
     std::vector<TensorAccumulator> chunksA(withTensorStatistics ? chunks : 0), chunksB(withTensorStatistics ? chunks : 0);
+    // CRC-32 of each chunk's bytes (the record check folded into this pass), joined in order below.
+    std::vector<quint32> crcChunksA(a.checksum ? chunks : 0), crcChunksB(b.checksum ? chunks : 0);
     // Per worker: histograms of A, B and A − B.
     struct Histograms {
         std::optional<HistogramBuilder> a, b, d;
@@ -86,6 +95,10 @@ Result<Comparison> compareTensors(const TensorData &a, const TensorData &b, cons
         ChunkDecoder &decoderB = decodersB[static_cast<size_t>(worker)];
         decoderA.fetch(a, first, n);
         decoderB.fetch(b, first, n);
+        if (a.checksum)
+            crcChunksA[static_cast<size_t>(chunk)] = recordCrc32(decoderA.raw(), decoderA.rawSize());
+        if (b.checksum)
+            crcChunksB[static_cast<size_t>(chunk)] = recordCrc32(decoderB.raw(), decoderB.rawSize());
         PairAccumulator pairFigures;
         TensorAccumulator figuresA, figuresB;
         forEachBlock(n, [&](qint64 offset, qint64 m) {
@@ -111,6 +124,19 @@ Result<Comparison> compareTensors(const TensorData &a, const TensorData &b, cons
     });
     if (!ok)
         return cancelledError();
+    const auto joinCrcs = [&](const std::vector<quint32> &crcs, DType dtype) {
+        const qint64 valueBytes = isComplex(dtype) ? dtypeSize(dtype) / 2 : dtypeSize(dtype);
+        quint32 crc = 0;
+        for (size_t c = 0; c < crcs.size(); ++c) {
+            const qint64 values = std::min(kChunkValues, count - static_cast<qint64>(c) * kChunkValues);
+            crc = c == 0 ? crcs[c] : crc32Combine(crc, crcs[c], values * valueBytes);
+        }
+        return crc;
+    };
+    if (a.checksum)
+        comparison.crcA = joinCrcs(crcChunksA, a.dtype);
+    if (b.checksum)
+        comparison.crcB = joinCrcs(crcChunksB, b.dtype);
     PairAccumulator pair;
     TensorAccumulator statisticsA, statisticsB;
     for (size_t c = 0; c < chunks; ++c) {

@@ -101,6 +101,9 @@ struct TensorData {
     /// instead of read through the map (faster here, and the process stays small however big
     /// the tensor).
     const MappedFile *file = nullptr;
+    /// compareTensors also computes the CRC-32 of all the bytes as it reads them (a record's
+    /// check folded into the statistics' pass: Checkpoint::RecordCheck::ByReader).
+    bool checksum = false;
 };
 
 /// Statistics of one tensor. Fails only when cancelled (message says so, no file named).
@@ -113,6 +116,9 @@ struct Comparison {
     std::optional<TensorStatistics> a;
     std::optional<TensorStatistics> b;
     bool equal = true; ///< identical, or allclose within the tolerance
+    /// CRC-32 of all of a's / b's bytes, for a side whose TensorData asked for it.
+    std::optional<quint32> crcA;
+    std::optional<quint32> crcB;
 };
 
 /// Compares `a` with `b` (any two dtypes with the same number of values: complex compares

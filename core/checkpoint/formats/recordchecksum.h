@@ -1,5 +1,6 @@
 #pragma once
-// CRC-32 (zip's, zlib's crc32) of a zip record's bytes, in memory or straight from the file.
+// CRC-32 (zip's) of a zip record's bytes, in memory or straight from the file, and the pieces a
+// reader needs to check a record while it streams it (crc32Update, crc32Combine).
 
 #include "base/mappedfile.h"
 
@@ -9,6 +10,12 @@ namespace graft {
 
 /// CRC-32 of `size` bytes at `data`.
 quint32 recordCrc32(const uchar *data, qint64 size);
+
+/// `crc` (of the bytes before) extended by `size` bytes at `data`; start from 0.
+quint32 crc32Update(quint32 crc, const uchar *data, qint64 size);
+
+/// CRC-32 of A followed by B, from crc(A), crc(B) and B's length (zlib's crc32_combine64).
+quint32 crc32Combine(quint32 crcA, quint32 crcB, qint64 lengthB);
 
 /// CRC-32 of `size` bytes at `offset` of `file` (16 MiB stripes on every core), read with pread
 /// in 1 MiB pieces rather than

@@ -2,7 +2,7 @@
 
 #include "checkpoint/writers/zipwriter.h"
 
-#include <zlib.h>
+#include "checkpoint/formats/recordchecksum.h"
 
 namespace graft::writers {
 namespace {
@@ -83,7 +83,7 @@ Status ZipWriter::openMember(const QByteArray &name, qint64 size, quint32 header
         .bytes(name).bytes(extra.data());
     if (Status status = m_sink.write(local.data(), QStringLiteral("the zip header of '%1'").arg(QString::fromUtf8(name))); !status)
         return status;
-    member.crc = static_cast<quint32>(crc32_z(0, nullptr, 0));
+    member.crc = 0;
     m_members.push_back(std::move(member));
     m_open = true;
     m_written = 0;
@@ -95,7 +95,7 @@ Status ZipWriter::write(const char *data, qint64 size, const QString &what)
     Member &member = m_members.back();
     for (qint64 done = 0; done < size; done += kChunk) {
         const qint64 chunk = std::min(kChunk, size - done);
-        member.crc = static_cast<quint32>(crc32_z(member.crc, reinterpret_cast<const Bytef *>(data + done), static_cast<z_size_t>(chunk)));
+        member.crc = crc32Update(member.crc, reinterpret_cast<const uchar *>(data + done), chunk);
         if (Status status = m_sink.write(data + done, chunk, what); !status)
             return status;
     }
@@ -123,8 +123,7 @@ Status ZipWriter::addMember(const QByteArray &name, const char *data, qint64 siz
             return status;
         return endMember();
     }
-    const quint32 crc = static_cast<quint32>(
-        crc32_z(crc32_z(0, nullptr, 0), reinterpret_cast<const Bytef *>(data), static_cast<z_size_t>(size)));
+    const quint32 crc = recordCrc32(reinterpret_cast<const uchar *>(data), size);
     if (Status status = openMember(name, size, crc); !status)
         return status;
     if (Status status = m_sink.write(data, size, what); !status)

@@ -44,6 +44,7 @@ private Q_SLOTS:
     void flippedTensorRecordIsRefusedOnRead_data();
     void flippedTensorRecordIsRefusedOnRead();
     void flippedPickleIsRefusedOnOpen();
+    void checkLeftToTheReader();
     void verifyReadsEveryTensor();
 
 private:
@@ -120,6 +121,48 @@ void TestRecordChecksum::flippedPickleIsRefusedOnOpen()
     QCOMPARE(checkpoint.error().file, path);
     QVERIFY2(checkpoint.error().message.startsWith(QStringLiteral("record 'archive/data.pkl' is corrupt: its CRC-32 is ")),
              qPrintable(checkpoint.error().message));
+}
+
+// RecordCheck::ByReader: a tensor that fills its record comes back unchecked, naming the record
+// its reader must check; the CRC the reader computes (here zlib's, an independent
+// implementation) settles it. A tensor that is only part of its record is checked at once.
+void TestRecordChecksum::checkLeftToTheReader()
+{
+    const auto zlibCrc = [](const TensorBytes &bytes) {
+        return quint32(::crc32(0, reinterpret_cast<const Bytef *>(bytes.data()), uInt(bytes.size())));
+    };
+    const QByteArray whole = torchZip(kPickle);
+    const QString intactPath = writeFile(m_dir, "reader_intact.pth", whole);
+    Result<Checkpoint> intact = openCheckpoint(intactPath);
+    QVERIFY(intact.ok());
+    Result<TensorBytes> bytes = intact->read(0, Checkpoint::RecordCheck::ByReader);
+    QVERIFY(bytes.ok());
+    QCOMPARE(bytes->segmentToCheck(), 0);
+    QCOMPARE(bytes->size(), qint64(64));
+    QVERIFY(intact->completeCheck(*bytes, zlibCrc(*bytes)).ok());
+    QCOMPARE(intact->read(0, Checkpoint::RecordCheck::ByReader)->segmentToCheck(), -1); // known good now
+    QCOMPARE(intact->read(0)->segmentToCheck(), -1);                                     // read() checks itself
+
+    const QString corruptPath = writeFile(m_dir, "reader_corrupt.pth", flipInMember(whole, "archive/data/0", 37, m_dir));
+    Result<Checkpoint> corrupt = openCheckpoint(corruptPath);
+    QVERIFY(corrupt.ok());
+    Result<TensorBytes> unchecked = corrupt->read(0, Checkpoint::RecordCheck::ByReader);
+    QVERIFY(unchecked.ok());
+    QCOMPARE(unchecked->segmentToCheck(), 0);
+    const Status settled = corrupt->completeCheck(*unchecked, zlibCrc(*unchecked));
+    QVERIFY(!settled.ok());
+    QCOMPARE(settled.error().file, corruptPath);
+    QVERIFY2(settled.error().message.startsWith(QStringLiteral("record 'archive/data/0' is corrupt: its CRC-32 is ")),
+             qPrintable(settled.error().message));
+    QVERIFY(!corrupt->read(0).ok()); // the answer is remembered: refused
+
+    // Two views of one storage: neither fills the record, so the check runs on the read.
+    const QByteArray views = torchZip(dictPickle({{"a", tensor(16, 0, {8}, {1})}, {"b", tensor(16, 8, {8}, {1})}}));
+    Result<Checkpoint> partial = openCheckpoint(writeFile(m_dir, "reader_views.pth", flipInMember(views, "archive/data/0", 3, m_dir)));
+    QVERIFY(partial.ok());
+    Result<TensorBytes> view = partial->read(1, Checkpoint::RecordCheck::ByReader);
+    QVERIFY(!view.ok());
+    QVERIFY2(view.error().message.contains(QStringLiteral("record 'archive/data/0' is corrupt")), qPrintable(view.error().message));
 }
 
 void TestRecordChecksum::verifyReadsEveryTensor()

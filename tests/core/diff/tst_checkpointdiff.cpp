@@ -10,6 +10,8 @@
 #include "checkpoint/checkpointopener.h"
 #include "mapping/conversionplan.h"
 #include "mapping/profile.h"
+#include "hostilebuilders.h"
+#include "hostileinput.h"
 #include "statscheck.h"
 #include "writercheck.h"
 
@@ -83,6 +85,25 @@ QString convertExample(const QTemporaryDir &dir, OutputFormat format, const QStr
     if (!written)
         qFatal("%s", qPrintable(written.error().toString()));
     return path;
+}
+
+/// A torch zip holding one float32 tensor 'w' of `n` values i * scale that fills its record;
+/// with `flipAt` >= 0, that byte of the record is flipped after its CRC-32 was computed.
+QByteArray oneRecordTorchZip(qint64 n, float scale, qint64 flipAt = -1)
+{
+    QByteArray storage(n * 4, Qt::Uninitialized);
+    for (qint64 i = 0; i < n; ++i) {
+        const float value = float(i) * scale;
+        std::memcpy(storage.data() + i * 4, &value, 4);
+    }
+    QByteArray zip = hostile::storedZip({{"archive/data.pkl", hostile::dictPickle({{"w", hostile::tensor(n, 0, {n}, {1})}})},
+                                         {"archive/data/0", storage},
+                                         {"archive/version", "3\n"}});
+    if (flipAt >= 0) {
+        const qint64 start = zip.indexOf("archive/data/0") + qint64(sizeof("archive/data/0") - 1); // after the local header
+        zip[start + flipAt] = char(zip[start + flipAt] ^ 0x10);
+    }
+    return zip;
 }
 
 /// The options a profile saved from mapping the example onto its skeleton re-applies.
@@ -208,6 +229,50 @@ private Q_SLOTS:
         QCOMPARE(diff->compared.size(), size_t(8));
         for (const DiffRow &row : diff->compared)
             QVERIFY2(row.pair.identical && row.equal, qPrintable(row.key));
+    }
+
+    // A diff checks the CRC-32 of every record it reads in its own pass over the bytes (both
+    // the statistics' pass and the pass that finds identical tensors): a flipped byte in the
+    // third of four 64k-value chunks is refused, naming the file and the record; intact records
+    // pass, so the chunks' CRCs are joined right.
+    void corruptRecordIsRefused_data()
+    {
+        QTest::addColumn<QByteArray>("bytesA");
+        QTest::addColumn<QByteArray>("bytesB");
+        QTest::addColumn<int>("corruptSide"); // 0: none, 1: A, 2: B
+        constexpr qint64 n = 200'000;
+        constexpr qint64 flip = 150'000 * 4 + 1;
+        QTest::newRow("intact, values differ") << oneRecordTorchZip(n, 1.0f) << oneRecordTorchZip(n, 2.0f) << 0;
+        QTest::newRow("intact, identical") << oneRecordTorchZip(n, 1.0f) << oneRecordTorchZip(n, 1.0f) << 0;
+        QTest::newRow("A corrupt, values differ") << oneRecordTorchZip(n, 1.0f, flip) << oneRecordTorchZip(n, 2.0f) << 1;
+        QTest::newRow("B corrupt, values differ") << oneRecordTorchZip(n, 1.0f) << oneRecordTorchZip(n, 2.0f, flip) << 2;
+        QTest::newRow("both corrupt alike (identical bytes)") << oneRecordTorchZip(n, 1.0f, flip) << oneRecordTorchZip(n, 1.0f, flip) << 1;
+        QTest::newRow("B corrupt, A identical to B's intact bytes") << oneRecordTorchZip(n, 1.0f) << oneRecordTorchZip(n, 1.0f, flip) << 2;
+    }
+
+    void corruptRecordIsRefused()
+    {
+        QFETCH(QByteArray, bytesA);
+        QFETCH(QByteArray, bytesB);
+        QFETCH(int, corruptSide);
+        const QString pathA = writeFile(m_dir, QStringLiteral("crc_a.pth"), bytesA);
+        const QString pathB = writeFile(m_dir, QStringLiteral("crc_b.pth"), bytesB);
+        const Checkpoint a = openOrDie(pathA);
+        const Checkpoint b = openOrDie(pathB);
+        Result<CheckpointDiff> diff = diffCheckpoints(a, b);
+        if (corruptSide == 0) {
+            QVERIFY2(diff.ok(), diff.ok() ? "" : qPrintable(diff.error().toString()));
+            QCOMPARE(diff->compared.size(), size_t(1));
+            // The check was made in the diff's pass and remembered: nothing is left to check.
+            Result<TensorBytes> again = a.read(0, Checkpoint::RecordCheck::ByReader);
+            QVERIFY(again.ok());
+            QCOMPARE(again->segmentToCheck(), -1);
+            return;
+        }
+        QVERIFY(!diff.ok());
+        QCOMPARE(diff.error().file, corruptSide == 1 ? pathA : pathB);
+        QVERIFY2(diff.error().message.startsWith(QStringLiteral("tensor 'w': record 'archive/data/0' is corrupt: its CRC-32 is ")),
+                 qPrintable(diff.error().message));
     }
 
     void tolerance_data()

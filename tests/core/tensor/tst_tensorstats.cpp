@@ -15,6 +15,8 @@
 
 #include <cstring>
 
+#include <zlib.h>
+
 using namespace graft;
 using namespace graft::test;
 
@@ -446,6 +448,51 @@ private Q_SLOTS:
                 QCOMPARE(figures, reference);
         }
         QVERIFY(reference[1].contains(QLatin1Char('|'))); // the comparison ran with statistics
+    }
+
+    // A record's CRC-32 check folded into the comparison's pass: the CRC of every byte of each
+    // side that asked for it, equal to zlib's over the whole tensor, on any number of threads,
+    // for sides of different widths (float16 against float32) and on the identical-bytes path.
+    void checksumsOfTheBytesRead()
+    {
+        const Checkpoint checkpoint = open(m_synthetic);
+        const auto dataAt = [&](const char *key, Result<TensorBytes> &bytes) {
+            const int index = checkpoint.indexOf(QLatin1String(key));
+            bytes = checkpoint.read(index);
+            TensorData data = dataOf(*bytes, checkpoint.tensors()[static_cast<size_t>(index)]);
+            data.checksum = true;
+            return data;
+        };
+        Result<TensorBytes> a = Error{}, c = Error{}, half = Error{};
+        const TensorData x = dataAt("a", a), y = dataAt("c", c), h = dataAt("half", half);
+        QVERIFY(a.ok() && c.ok() && half.ok());
+        const auto zlibCrc = [](const TensorBytes &bytes) {
+            return quint32(::crc32(0, reinterpret_cast<const Bytef *>(bytes.data()), uInt(bytes.size())));
+        };
+        QVERIFY(x.numel > 2 * 65536); // several chunks, joined in order
+        for (int threads : {1, 2, 3}) {
+            StatisticsOptions options;
+            options.threads = threads;
+            Result<Comparison> pair = compareTensors(x, y, Tolerance{}, false, options);
+            QVERIFY(pair.ok() && !pair->pair.identical);
+            QCOMPARE(pair->crcA, std::optional<quint32>(zlibCrc(*a)));
+            QCOMPARE(pair->crcB, std::optional<quint32>(zlibCrc(*c)));
+            Result<Comparison> mixed = compareTensors(h, x, Tolerance{}, true, options);
+            QVERIFY(mixed.ok());
+            QCOMPARE(mixed->crcA, std::optional<quint32>(zlibCrc(*half)));
+            QCOMPARE(mixed->crcB, std::optional<quint32>(zlibCrc(*a)));
+            Result<Comparison> same = compareTensors(x, x, Tolerance{}, true, options);
+            QVERIFY(same.ok() && same->pair.identical);
+            QCOMPARE(same->crcA, std::optional<quint32>(zlibCrc(*a)));
+            QCOMPARE(same->crcB, std::optional<quint32>(zlibCrc(*a)));
+        }
+        // Not asked for: not computed.
+        TensorData plain = x;
+        plain.checksum = false;
+        Result<Comparison> none = compareTensors(plain, y, Tolerance{}, false);
+        QVERIFY(none.ok());
+        QVERIFY(!none->crcA.has_value());
+        QCOMPARE(none->crcB, std::optional<quint32>(zlibCrc(*c)));
     }
 
     void progressAndCancel()
