@@ -3,9 +3,13 @@
 // checkpoint, fused attention), and on small hand-made key lists for ambiguity and alignment.
 // Every proposed mapping is applied to the real source bytes through the tensor engine.
 
+#include "checkpoint/checkpointopener.h"
+#include "hostilebuilders.h"
+#include "hostileinput.h"
 #include "mapping/keynames.h"
 #include "mappingcheck.h"
 
+#include <QTemporaryDir>
 #include <QTest>
 
 using namespace graft;
@@ -47,6 +51,7 @@ class TestAutoMatcher : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void initTestCase();
+    void tiedTensorsInFileOrder();
 
     void everyMappingAppliesToRealData_data();
     void everyMappingAppliesToRealData();
@@ -654,6 +659,32 @@ void TestAutoMatcher::namesOnlyAndOrderOnly()
     QCOMPARE(result.mappings[1].sources, QStringList{QStringLiteral("y.weight")});
     QCOMPARE(result.summary().guessed, 2);
     QVERIFY(!result.complete());
+}
+
+// One tensor saved under several names (the same view of one storage): each group of names in
+// file order, the groups in the order their second name appears; other views, even of the same
+// storage or with the same shape, are not ties.
+void TestAutoMatcher::tiedTensorsInFileOrder()
+{
+    using namespace graft::test::hostile;
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QByteArray half = tensor(16, 8, {8}, {1});    // bytes 32..63 of storage 0
+    const QByteArray square = tensor(16, 0, {4, 4}, {4, 1});
+    const QString path = graft::test::writeFile(dir, QStringLiteral("tied.pth"),
+                                                torchZip(dictPickle({{"e", half},
+                                                                     {"w1", square},
+                                                                     {"f", half},
+                                                                     {"alone", tensor(16, 0, {16}, {1})},
+                                                                     {"transposed", tensor(16, 0, {4, 4}, {1, 4})},
+                                                                     {"w2", square},
+                                                                     {"g", half}})));
+    Result<Checkpoint> checkpoint = openCheckpoint(path);
+    QVERIFY2(checkpoint.ok(), checkpoint.ok() ? "" : qPrintable(checkpoint.error().message));
+    const std::vector<QStringList> ties = tiedTensors(*checkpoint);
+    QCOMPARE(ties.size(), size_t(2));
+    QCOMPARE(ties[0], (QStringList{QStringLiteral("e"), QStringLiteral("f"), QStringLiteral("g")}));
+    QCOMPARE(ties[1], (QStringList{QStringLiteral("w1"), QStringLiteral("w2")}));
 }
 
 QTEST_GUILESS_MAIN(TestAutoMatcher)
