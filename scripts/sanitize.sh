@@ -9,9 +9,11 @@ build_dir="${BUILD_DIR:-build-asan}"
 jobs="${JOBS:-2}"
 generator=()
 command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
+launcher=()
+command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 flags="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -O1 -g"
 if [ ! -f "$build_dir/CMakeCache.txt" ]; then
-  cmake -S . -B "$build_dir" "${generator[@]}" \
+  cmake -S . -B "$build_dir" "${generator[@]}" "${launcher[@]}" \
     -DCMAKE_BUILD_TYPE=Debug \
     -DGRAFT_BUILD_BENCH=OFF \
     -DCMAKE_CXX_FLAGS="$flags" \
