@@ -229,18 +229,21 @@ class Bench:
             graft = Command("graft-cli inspect", [self.cli, "inspect", f], "graft")
             python = Command("Python `torch.load`", [PYTHON, os.path.join(HERE, "py_inspect.py"), f], "baseline")
             measure([graft, python], self.args.reps, self.args.cold, warmup=not self.args.smoke)
-            ok = graft.median <= 0.050 and max(graft.rss) * 1024 <= 50e6
-            informative = name.startswith("transformer")  # the W1 target is about file size
+            keyed = name.startswith("transformer")  # W1b: the key count, not the file size
+            if keyed:
+                ok = graft.median <= 0.300 and max(graft.rss) * 1024 <= 100e6
+            else:
+                ok = graft.median <= 0.050 and max(graft.rss) * 1024 <= 50e6
             rows.append((label, graft, python, ok))
             text.append("**%s** — `%s`, %.0f MB\n\n%s\n%s\n%s\n\nGraft is %.0f× faster than `torch.load` "
                         "and uses %.0f× less memory. %s\n"
                         % (label, name, size / 1e6, TABLE_HEAD, table_row(graft), table_row(python),
                            python.median / graft.median, max(python.rss) / max(graft.rss),
-                           "(Not a W1 target: W1 is about file size; this is about key count.)" if informative
+                           "W1b target (100k keys) ≤ 300 ms and ≤ 100 MB: %s." % verdict(ok) if keyed
                            else "Target ≤ 50 ms and ≤ 50 MB: %s." % verdict(ok)))
-            if not informative:
-                self.summary.append(("W1 inspect %s" % name, "≤ 50 ms, ≤ 50 MB",
-                                     "%s, %s" % (ms(graft.median), mb(max(graft.rss))), ok))
+            self.summary.append(("W1b inspect 100k keys" if keyed else "W1 inspect %s" % name,
+                                 "≤ 300 ms, ≤ 100 MB" if keyed else "≤ 50 ms, ≤ 50 MB",
+                                 "%s, %s" % (ms(graft.median), mb(max(graft.rss))), ok))
         startup = Command("`graft-cli --help` (process start-up only)", [self.cli, "--help"], "info")
         pystart = Command("`python3 -c 'import torch'` (start-up only)", [PYTHON, "-c", "import torch"], "info")
         measure([startup, pystart], self.args.reps, warmup=not self.args.smoke)
@@ -281,7 +284,8 @@ class Bench:
         vs_synced = graft.median / synced.median
         vs_python = python.median / graft.median
         rss_ratio = max(python.rss) / max(graft.rss)
-        checks = [("≤ 1.5× `cp`", "%.2f× `cp` (%.2f× `cp` + `sync`)" % (vs_cp, vs_synced), vs_cp <= 1.5),
+        # Graft's save is durable (fdatasync before the rename): its baseline is `cp` + `sync`.
+        checks = [("≤ 1.2× `cp` + `sync`", "%.2f× `cp` + `sync` (%.2f× plain `cp`)" % (vs_synced, vs_cp), vs_synced <= 1.2),
                   ("≥ 6× faster than Python", "%.1f× faster" % vs_python, vs_python >= 6),
                   ("peak RSS ≤ ¼ of Python's", "%s vs %s (1/%.1f)" % (mb(max(graft.rss)), mb(max(python.rss)), rss_ratio),
                    rss_ratio >= 4)]
@@ -361,6 +365,7 @@ class Bench:
                                                                 target or "")
 
         load_ok = result["load_source"]["median_ms"] <= 1000
+        target_ok = result["load_target"]["median_ms"] <= 1000
         # Keystroke k of the filter text, median over the repetitions; the slowest one counts.
         positions = len(result["filter"]) - 1
         runs = result["keystroke"]["runs_ms"]
@@ -378,7 +383,7 @@ class Bench:
                  row("`setSource` + tree model + view", "set_source"),
                  row("**load source** (both)", "load_source", "≤ 1 s: " + verdict(load_ok)),
                  row("open target", "open_target"), row("`setTarget` + tree model + view", "set_target"),
-                 row("load target (both)", "load_target"),
+                 row("**load target** (both)", "load_target", "≤ 1 s: " + verdict(target_ok)),
                  row("`matchCheckpoints` (off the GUI thread in the app)", "match"),
                  row("apply the result (`replaceResult`: statuses of both trees)", "apply_result"),
                  row("**first filter keystroke** (matches every key; `KeyTreeView::setKeyFilter` + paint)", "first_keystroke",
@@ -389,7 +394,8 @@ class Bench:
                  % (result["filter"], ", ".join("%.0f" % v for v in per_key), result["filter"][:worst + 1], per_key[worst]),
                  "", "Peak RSS of the process: %s. Keystroke target (every keystroke ≤ 100 ms): %s.\n\nCommand: `%s`\n"
                  % (mb(result["peak_rss_kb"]), verdict(keys_ok), " ".join(argv))]
-        self.summary.append(("W4 GUI: load 100k keys", "≤ 1 s", "%.0f ms" % result["load_source"]["median_ms"], load_ok))
+        self.summary.append(("W4 GUI: load 100k-key source", "≤ 1 s", "%.0f ms" % result["load_source"]["median_ms"], load_ok))
+        self.summary.append(("W4 GUI: load 100k-leaf target", "≤ 1 s", "%.0f ms" % result["load_target"]["median_ms"], target_ok))
         self.summary.append(("W4 GUI: filter keystroke", "≤ 100 ms", "slowest %.0f ms (`%s`), median %.0f ms"
                              % (per_key[worst], result["filter"][:worst + 1], statistics.median(per_key)), keys_ok))
         self.sections.append(("W4 — GUI", "\n".join(lines)))
@@ -628,7 +634,13 @@ def main(argv):
              "W5": bench.w5_diff, "W6": bench.w6_convert_keys,
              "W7": bench.w7_map_real_naming}
     for name in args.only.split(","):
+        rows, sections = len(bench.summary), len(bench.sections)
         steps[name.strip().upper()]()
+        # The machine is shared: the load beside each figure, taken as the workload finishes.
+        load = os.getloadavg()
+        bench.summary[rows:] = [(n, t, "%s (load %.2f)" % (m, load[0]), ok) for n, t, m, ok in bench.summary[rows:]]
+        bench.sections[sections:] = [(title, text.rstrip("\n") + "\n\nLoad average (1 / 5 / 15 min) as this workload "
+                                      "finished: %.2f %.2f %.2f.\n" % load) for title, text in bench.sections[sections:]]
     rerun = {name.strip().upper() for name in args.only.split(",")}
     if not args.smoke and not args.output and rerun != set(steps) and os.path.exists(output):
         bench.merge(output, started, args.command_line, rerun)  # --only: the other workloads' figures stay
