@@ -9,6 +9,7 @@ JobRunner::JobRunner(QObject *receiver) : QObject(receiver) {}
 JobRunner::~JobRunner()
 {
     ++m_generation;
+    m_stop->store(true);
     for (QFutureWatcherBase *watcher : findChildren<QFutureWatcherBase *>(Qt::FindDirectChildrenOnly)) {
         watcher->disconnect(this);
         watcher->cancel(); // a job still queued in the thread pool never starts
@@ -29,9 +30,22 @@ void JobRunner::finishJob()
         Q_EMIT allFinished();
 }
 
+void JobRunner::raiseStop()
+{
+    m_stop->store(true);
+    m_stop = std::make_shared<std::atomic<bool>>(false);
+}
+
+void JobRunner::dropLateResults()
+{
+    ++m_generation;
+    raiseStop();
+}
+
 void JobRunner::cancel()
 {
     ++m_generation; // results still on their way are dropped
+    raiseStop();
     m_pending = 0;
     Q_EMIT allFinished();
 }

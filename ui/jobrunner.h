@@ -5,9 +5,10 @@
 //
 // Each job is QtConcurrent::run(work) watched by a QFutureWatcher that is a child of this
 // runner, itself a child of the receiver (the window): when the receiver dies, results still
-// on their way die with it. cancel() does not stop a running job (opening and matching take no
-// progress callback in core); it drops its result: `done` is never called for a job started
-// before the cancel. The destructor waits for the jobs still running.
+// on their way die with it. cancel() drops the results of the jobs started before it (`done` is
+// never called for them) and raises their stop token (stopToken()): a job that polls it (the
+// matcher, between its passes) returns early; opening a file does not poll (it reads headers
+// only). The destructor raises the token too, then waits for the jobs still running.
 
 #include "memoryguard.h"
 
@@ -15,6 +16,8 @@
 #include <QObject>
 #include <QtConcurrent>
 
+#include <atomic>
+#include <memory>
 #include <type_traits>
 #include <utility>
 
@@ -55,7 +58,10 @@ public:
     /// Drops the results of every job started so far, ends them all and emits allFinished().
     void cancel();
     /// Drops the results of every job started so far without ending them (closing the window).
-    void dropLateResults() { ++m_generation; }
+    void dropLateResults();
+    /// Raised (true) once the jobs started so far are cancelled or dropped: a job captures it
+    /// when it starts and may stop early when it reads true.
+    std::shared_ptr<const std::atomic<bool>> stopToken() const { return m_stop; }
     /// True while a job is pending.
     bool isBusy() const { return m_pending > 0; }
 
@@ -70,6 +76,9 @@ private:
 
     int m_pending = 0;
     quint64 m_generation = 0; // a job's `done` runs only if this is unchanged since it started
+    std::shared_ptr<std::atomic<bool>> m_stop = std::make_shared<std::atomic<bool>>(false);
+    /// Raises the token of the jobs started so far and gives the next ones a fresh one.
+    void raiseStop();
 };
 
 } // namespace graft::ui

@@ -5,14 +5,17 @@
 //    pane stale (a slow file opened first cannot replace a fast one opened after it);
 //  - a match remembers the document's generation (the files it was computed for) and its own;
 //    a new source or target, or a newer match, makes it stale.
-// A stale result is dropped: its job ends, nothing is applied.
+// A stale result is dropped: its job ends, nothing is applied. A match made stale is also
+// stopped (MatchOptions::stop) at its next pass instead of running to its end.
 
 #include "checkpoint/checkpoint.h"
 #include "mapping/automatcher.h"
 
 #include <QObject>
 
+#include <atomic>
 #include <functional>
+#include <memory>
 
 namespace graft::ui {
 
@@ -37,6 +40,8 @@ public:
 
     /// Results dropped as stale so far (tests).
     int droppedResults() const { return m_dropped; }
+    /// Matches that came back stopped early (stale, or cancelled) so far (tests).
+    int stoppedMatches() const { return m_stopped; }
 
 private:
     MappingDocument *m_document;
@@ -44,6 +49,10 @@ private:
     quint64 m_paneGeneration[2] = {0, 0};
     quint64 m_matchGeneration = 0;
     int m_dropped = 0;
+    int m_stopped = 0;
+    /// Raised when the running match goes stale (a file opened, a newer match).
+    std::shared_ptr<std::atomic<bool>> m_matchStale;
+    void stopRunningMatch();
 };
 
 } // namespace graft::ui

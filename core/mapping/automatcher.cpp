@@ -12,6 +12,7 @@
 #include <QSet>
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 #include <tuple>
 #include <utility>
@@ -329,6 +330,13 @@ void Matcher::finish()
 
 MappingResult Matcher::run()
 {
+    // Between passes: a stopped match returns what it decided so far, marked cancelled.
+    const auto stopped = [this] {
+        if (!m_options.stop || !m_options.stop())
+            return false;
+        m_result.cancelled = true;
+        return true;
+    };
     m_renamed.reserve(m_sources.size());
     for (const KeySpec &source : m_sources) {
         QString key = source.key;
@@ -349,15 +357,24 @@ MappingResult Matcher::run()
     applyKeptAndIgnored();
     applyExplicit();
     if (m_options.useNames) {
-        matchByName(false);
-        matchStructureStep();
-        matchByName(true);
-        matchFused();
-        if (m_options.useOrder)
-            matchByOrder(true);
-        applyLayoutEvidence(m_result, m_sources, m_sourceIndex, m_targets);
+        const std::function<void()> passes[] = {[this] { matchByName(false); },
+                                                [this] { matchStructureStep(); },
+                                                [this] { matchByName(true); },
+                                                [this] { matchFused(); },
+                                                [this] {
+                                                    if (m_options.useOrder)
+                                                        matchByOrder(true);
+                                                },
+                                                [this] { applyLayoutEvidence(m_result, m_sources, m_sourceIndex, m_targets); }};
+        for (const std::function<void()> &pass : passes) {
+            if (stopped())
+                return std::move(m_result);
+            pass();
+        }
     }
     markBuffersAndFlags();
+    if (stopped())
+        return std::move(m_result);
     if (m_options.useOrder)
         matchByOrder(false);
     finish();
@@ -440,6 +457,8 @@ MappingResult matchCheckpoints(const Checkpoint &source, const Checkpoint &targe
 {
     const Convention convention = options.convention.value_or(detectConvention(target));
     MappingResult result = autoMatch(keySpecs(source), keySpecs(target), options, convention);
+    if (result.cancelled)
+        return result;
     result.tiedSources = tiedTensors(source);
     // A tied name whose twin feeds a target is not unused: it is the same tensor.
     if (result.tiedSources.empty())

@@ -19,6 +19,7 @@
 #include "mapping/mapping.h"
 #include "mapping/renamerule.h"
 
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -41,6 +42,10 @@ struct MatchOptions {
     QStringList keptTargets;
     QStringList ignoredSources;
     std::optional<Convention> convention; ///< detected from the target when unset
+    /// Asked between the matcher's passes (a dozen per match, each well under a second at 100k
+    /// keys); true stops the match there, and the result says `cancelled` (a partial result,
+    /// never to be applied). The workbench stops a match the user or a newer file made stale.
+    std::function<bool()> stop;
 };
 
 /// The matcher's view of a checkpoint's tensors.

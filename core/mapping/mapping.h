@@ -107,6 +107,8 @@ struct MappingResult {
     std::vector<Ambiguity> ambiguous;
     std::vector<StaleEntry> stale;
     Convention convention = Convention::Torch;
+    /// MatchOptions::stop stopped the match: the mappings are what the passes before decided.
+    bool cancelled = false;
 
     MappingSummary summary() const;
     /// True when every target array leaf is mapped exact or fixable and nothing is ambiguous or guessed.

@@ -127,6 +127,8 @@ void TestBackgroundWork::matchForReplacedFilesIsNotApplied()
     QCOMPARE(document->target()->path(), exampleFile("tiny_vgg.skeleton.json"));
     QCOMPARE(document->result().mappings.size(), document->target()->tensors().size());
     QVERIFY(bench.window->findChild<PaneLoader *>()->droppedResults() >= 1);
+    // And the stale match was stopped at its next pass, not run to its end.
+    QVERIFY(bench.window->findChild<PaneLoader *>()->stoppedMatches() >= 1);
 }
 
 void TestBackgroundWork::inspectorReadsValuesInTheBackground()

@@ -52,6 +52,7 @@ class TestAutoMatcher : public QObject {
 private Q_SLOTS:
     void initTestCase();
     void tiedTensorsInFileOrder();
+    void stopBetweenPasses();
 
     void everyMappingAppliesToRealData_data();
     void everyMappingAppliesToRealData();
@@ -685,6 +686,44 @@ void TestAutoMatcher::tiedTensorsInFileOrder()
     QCOMPARE(ties.size(), size_t(2));
     QCOMPARE(ties[0], (QStringList{QStringLiteral("e"), QStringLiteral("f"), QStringLiteral("g")}));
     QCOMPARE(ties[1], (QStringList{QStringLiteral("w1"), QStringLiteral("w2")}));
+}
+
+// MatchOptions::stop is asked between passes; true stops the match there, marked cancelled,
+// with only what the passes before decided.
+void TestAutoMatcher::stopBetweenPasses()
+{
+    const std::vector<KeySpec> sources{key("a.weight", "float32[4,4]"), key("b.weight", "float32[2,4]")};
+    const std::vector<KeySpec> targets{key(".a.weight", "float32[4,4]"), key(".b.weight", "float32[2,4]")};
+    int asked = 0;
+    MatchOptions options;
+    options.stop = [&asked] {
+        ++asked;
+        return false;
+    };
+    MappingResult full = autoMatch(sources, targets, options, Convention::Equinox);
+    QVERIFY(!full.cancelled);
+    const int passes = asked;
+    QVERIFY(passes >= 3); // asked at every pass boundary
+    QCOMPARE(full.mappings[0].origin, MatchOrigin::Name);
+    QVERIFY(full.complete());
+
+    // Stopped before the first pass: nothing decided by name.
+    asked = 0;
+    options.stop = [&asked] { return ++asked >= 1; };
+    MappingResult stopped = autoMatch(sources, targets, options, Convention::Equinox);
+    QVERIFY(stopped.cancelled);
+    QCOMPARE(asked, 1);
+    for (const Mapping &mapping : stopped.mappings)
+        QCOMPARE(mapping.status, MatchStatus::Unmapped);
+
+    // Stopped after the exact-name pass: its decisions are there, no later pass ran.
+    asked = 0;
+    options.stop = [&asked] { return ++asked >= 2; };
+    stopped = autoMatch(sources, targets, options, Convention::Equinox);
+    QVERIFY(stopped.cancelled);
+    QCOMPARE(asked, 2);
+    QCOMPARE(stopped.mappings[0].origin, MatchOrigin::Name);
+    QCOMPARE(stopped.mappings[1].origin, MatchOrigin::Name);
 }
 
 QTEST_GUILESS_MAIN(TestAutoMatcher)
