@@ -1,5 +1,6 @@
 #include "checkpoint/checkpoint.h"
 
+#include "checkpoint/deferredrecordchecks.h"
 #include "checkpoint/formats/inflate.h"
 #include "checkpoint/formats/recordchecksum.h"
 
@@ -345,7 +346,15 @@ Result<TensorBytes> Checkpoint::read(int index, RecordCheck check) const
         && entry.isContiguous() && !entry.bigEndian;
     const bool byReader = check == RecordCheck::ByReader && wholeRecord && segment.hasCrc32
         && data.checked[static_cast<size_t>(entry.segment)].state.load(std::memory_order_acquire) != CheckState::Good;
-    if (!byReader) {
+    // Inside a writer's DeferredRecordChecks, a stored record's check runs beside the copy (the
+    // writer commits nothing before it passed); a deflated one is checked on the bytes at hand.
+    DeferredRecordChecks *deferred = segment.hasCrc32 && !segment.deflated && segment.pieces.empty() && !byReader
+                                         && data.checked[static_cast<size_t>(entry.segment)].state.load(std::memory_order_acquire) != CheckState::Good
+                                         ? DeferredRecordChecks::current()
+                                         : nullptr;
+    if (deferred != nullptr) {
+        deferred->defer(*this, entry.segment, entry.key);
+    } else if (!byReader) {
         if (Status checked = verifySegment(entry.segment, segment.deflated ? segmentData : nullptr); !checked)
             return Error{m_path, QStringLiteral("tensor '%1': %2").arg(entry.key, checked.error().message)};
     }

@@ -3,6 +3,8 @@
 
 #include "checkpoint/writers/formatwriters.h"
 
+#include "checkpoint/deferredrecordchecks.h"
+
 #include <QDir>
 #include <QFileInfo>
 #include <QSaveFile>
@@ -209,9 +211,17 @@ Result<WriteSummary> writeAtomically(const QString &path, qint64 leafCount, cons
     if (!file.open(QIODevice::WriteOnly))
         return Error{path, QStringLiteral("cannot create the output file: %1").arg(file.errorString())};
     OutputSink sink(file, path);
-    if (Status status = body(sink); !status) {
+    // The CRC-32 checks of the source records this write reads run beside it; nothing is
+    // committed before they all passed.
+    DeferredRecordChecks recordChecks;
+    Status written = body(sink);
+    if (written) {
+        if (Status checked = recordChecks.finish(); !checked)
+            written = Error{path, QStringLiteral("not written: a source is corrupt: %1").arg(checked.error().toString())};
+    }
+    if (!written) {
         file.cancelWriting();
-        return status.error(); // the QSaveFile destructor removes the temporary
+        return written.error(); // the QSaveFile destructor removes the temporary
     }
     if (!file.commit())
         return Error{path, QStringLiteral("cannot finish writing the output file: %1").arg(file.errorString())};

@@ -4,6 +4,7 @@
 // diff, the inspector), and verifyCheckpoint() reads them all (graft-cli inspect --verify).
 
 #include "checkpoint/checkpointopener.h"
+#include "checkpoint/checkpointwriter.h"
 #include "checkpoint/checkpointverifier.h"
 #include "checkpoint/formats/ziparchive.h"
 #include "hostilebuilders.h"
@@ -45,6 +46,8 @@ private Q_SLOTS:
     void flippedTensorRecordIsRefusedOnRead();
     void flippedPickleIsRefusedOnOpen();
     void checkLeftToTheReader();
+    void writeRefusesACorruptRecord_data();
+    void writeRefusesACorruptRecord();
     void verifyReadsEveryTensor();
 
 private:
@@ -163,6 +166,63 @@ void TestRecordChecksum::checkLeftToTheReader()
     Result<TensorBytes> view = partial->read(1, Checkpoint::RecordCheck::ByReader);
     QVERIFY(!view.ok());
     QVERIFY2(view.error().message.contains(QStringLiteral("record 'archive/data/0' is corrupt")), qPrintable(view.error().message));
+}
+
+// A write reads its sources with the record checks running beside the copy: a corrupt record
+// (here one the kernel copies file to file, and a small one written from memory) fails the write
+// before anything is committed, and an existing destination keeps its bytes.
+void TestRecordChecksum::writeRefusesACorruptRecord_data()
+{
+    QTest::addColumn<qint64>("values");
+    QTest::addColumn<bool>("corrupt");
+    QTest::newRow("1 MiB record, intact") << qint64(262144) << false;
+    QTest::newRow("1 MiB record, corrupt") << qint64(262144) << true;
+    QTest::newRow("64-byte record, corrupt") << qint64(16) << true;
+}
+
+void TestRecordChecksum::writeRefusesACorruptRecord()
+{
+    QFETCH(qint64, values);
+    QFETCH(bool, corrupt);
+    QByteArray storage(values * 4, Qt::Uninitialized);
+    for (qint64 i = 0; i < storage.size(); ++i)
+        storage[i] = char(i * 7);
+    QByteArray zip = storedZip({{"archive/data.pkl", dictPickle({{"w", tensor(values, 0, {values}, {1})}})},
+                                {"archive/data/0", storage},
+                                {"archive/version", "3\n"}});
+    if (corrupt)
+        zip = flipInMember(zip, "archive/data/0", storage.size() - 3, m_dir);
+    const QString source = writeFile(m_dir, "write_source.pth", zip);
+    Result<Checkpoint> checkpoint = openCheckpoint(source);
+    QVERIFY(checkpoint.ok());
+    const QString destination = m_dir.filePath(QStringLiteral("write_out.safetensors"));
+    QFile::remove(destination);
+    const QByteArray previous("an earlier output");
+    {
+        QFile existing(destination);
+        QVERIFY(existing.open(QIODevice::WriteOnly));
+        existing.write(previous);
+    }
+    const Checkpoint input = *checkpoint;
+    std::vector<OutputLeaf> leaves{{QStringLiteral("w"), {DType::Float32, {values}}, [input] { return input.read(0); }}};
+    WriteOptions options;
+    options.format = OutputFormat::Safetensors;
+    Result<WriteSummary> written = writeCheckpoint(destination, leaves, options);
+    QFile output(destination);
+    QVERIFY(output.open(QIODevice::ReadOnly));
+    const QByteArray bytes = output.readAll();
+    if (!corrupt) {
+        QVERIFY2(written.ok(), written.ok() ? "" : qPrintable(written.error().toString()));
+        QVERIFY(bytes.endsWith(storage)); // the tensor's bytes, copied as they are
+        QCOMPARE(input.read(0, Checkpoint::RecordCheck::ByReader)->segmentToCheck(), -1); // checked during the write
+        return;
+    }
+    QVERIFY(!written.ok());
+    QCOMPARE(written.error().file, destination);
+    const QString message = written.error().message;
+    QVERIFY2(message.contains(source) && message.contains(QStringLiteral("tensor 'w': record 'archive/data/0' is corrupt: its CRC-32 is ")),
+             qPrintable(message));
+    QCOMPARE(bytes, previous); // nothing committed
 }
 
 void TestRecordChecksum::verifyReadsEveryTensor()

@@ -1,0 +1,55 @@
+#pragma once
+// A writer's deferred record checks. While a DeferredRecordChecks is alive on a thread,
+// Checkpoint::read() on that thread returns the bytes of a stored zip record not yet known good
+// at once and hands the record's CRC-32 check to this object, which runs it on a thread of its
+// own while the writer copies. finish() waits for every check and returns the first failure.
+// A writer commits its output only after finish() succeeded, so a corrupt record still never
+// reaches a destination; the check overlaps the copy instead of preceding it (W2: the copy is the
+// kernel's, copy_file_range, and the check the only pass over the bytes in this process).
+
+#include "checkpoint/checkpoint.h"
+
+#include <condition_variable>
+#include <optional>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+namespace graft {
+
+class DeferredRecordChecks {
+public:
+    /// Becomes this thread's current scope (the one before comes back when this one dies).
+    DeferredRecordChecks();
+    /// Stops checking what is still queued, waits for the check running, and steps down.
+    ~DeferredRecordChecks();
+    DeferredRecordChecks(const DeferredRecordChecks &) = delete;
+    DeferredRecordChecks &operator=(const DeferredRecordChecks &) = delete;
+
+    /// This thread's scope, or nullptr: Checkpoint::read() checks at once without one.
+    static DeferredRecordChecks *current();
+
+    /// Queues the check of `checkpoint`'s segment `segment`, read for tensor `key`.
+    void defer(const Checkpoint &checkpoint, int segment, const QString &key);
+    /// Waits for every queued check; the first failure (naming the file, tensor and record).
+    Status finish();
+
+private:
+    struct Pending {
+        Checkpoint checkpoint; // a copy shares the index: cheap, and keeps it alive
+        int segment = -1;
+        QString key;
+    };
+    void run();
+
+    DeferredRecordChecks *m_previous = nullptr;
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    std::deque<Pending> m_queue;
+    bool m_closing = false;  ///< no more work will come: drain the queue and stop
+    bool m_abandon = false;  ///< stop without checking what is queued (the write failed)
+    std::optional<Error> m_failure;
+    std::thread m_worker;    ///< started by the first defer()
+};
+
+} // namespace graft
