@@ -508,19 +508,21 @@ void TestHostileInputs::cliRefusesHostileFiles()
 void TestHostileInputs::cleanupTestCase()
 {
     const long growth = maxRssMegabytes() - m_rssAtStart;
-    // Under AddressSanitizer freed memory stays in its quarantine (256 MB by default,
-    // ASAN_OPTIONS=quarantine_size_mb) before it is reused, so the peak grows by up to that much
-    // more: 234 MB at 84b6437 with the default, 91 MB with quarantine_size_mb=16.
-    long limit = 200;
-#if defined(__SANITIZE_ADDRESS__)
-    limit += 256;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-    limit += 256;
-#endif
-#endif
+    const long limit = 200;
     qInfo("hostile cases: %d, %d asserting a text (the rest: truncations and flips); peak RSS grew by %ld MB over the suite (limit %ld MB)",
           m_cases, m_casesWithText, growth, limit);
+    // Under AddressSanitizer the figure is ASan's, not Graft's: freed memory waits in its
+    // quarantine with its redzones and shadow before it is reused. Measured at 517 cases
+    // (2026-11-29): 81 MB with ASAN_OPTIONS=quarantine_size_mb=0, 402 MB with 64, 714-747 MB with
+    // the default 256. So the bound is checked in the normal build (57 MB there), and
+    // tst_hostilememory bounds each hostile case on its own.
+#if defined(__SANITIZE_ADDRESS__)
+    return;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    return;
+#endif
+#endif
     QVERIFY2(growth < limit, qPrintable(QStringLiteral("peak RSS grew by %1 MB").arg(growth)));
 }
 
