@@ -10,6 +10,7 @@
 #include "mappingdocument.h"
 #include "paneloader.h"
 #include "tensor/tensorvalues.h"
+#include "manykeys.h"
 #include "workbenchwindow.h"
 
 #include <QDialog>
@@ -25,29 +26,6 @@ using namespace graft::ui;
 using namespace graft::test;
 
 namespace {
-
-// A safetensors file of `count` float32 scalars-in-a-vector "<prefix>.<i>.w" ([2] each).
-void writeManyKeys(const QString &path, int count, const QString &prefix)
-{
-    QByteArray header = "{";
-    for (int i = 0; i < count; ++i)
-        header += QStringLiteral("%1\"%2.%3.w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[%4,%5]}")
-                      .arg(i == 0 ? QString() : QStringLiteral(","), prefix)
-                      .arg(i)
-                      .arg(8 * i)
-                      .arg(8 * i + 8)
-                      .toUtf8();
-    header += "}";
-    while (header.size() % 8 != 0)
-        header += ' ';
-    QFile file(path);
-    QVERIFY(file.open(QIODevice::WriteOnly));
-    QByteArray prefixBytes(8, '\0');
-    const quint64 length = static_cast<quint64>(header.size());
-    for (int b = 0; b < 8; ++b)
-        prefixBytes[b] = static_cast<char>((length >> (8 * b)) & 0xff);
-    file.write(prefixBytes + header + QByteArray(8 * count, '\0'));
-}
 
 QString valuesText(InspectorWidget *inspector) { return inspector->findChild<QLabel *>(QStringLiteral("inspectorValues"))->text(); }
 
@@ -71,7 +49,7 @@ void TestBackgroundWork::initTestCase() { QVERIFY(m_dir.isValid()); }
 void TestBackgroundWork::newerOpenOfAPaneWinsOverASlowerOlderOne()
 {
     const QString slow = m_dir.filePath(QStringLiteral("slow.safetensors"));
-    writeManyKeys(slow, 300000, QStringLiteral("blocks")); // a 14 MB header to parse
+    QVERIFY(writeManyKeys(slow, 300000, QStringLiteral("blocks"))); // a 14 MB header to parse
     const QString fast = exampleFile("tiny_vgg.pth");
     Workbench bench;
     bench.window = std::make_unique<MainWindow>();
@@ -99,8 +77,8 @@ void TestBackgroundWork::matchForReplacedFilesIsNotApplied()
 {
     const QString bigSource = m_dir.filePath(QStringLiteral("big_source.safetensors"));
     const QString bigTarget = m_dir.filePath(QStringLiteral("big_target.safetensors"));
-    writeManyKeys(bigSource, 60000, QStringLiteral("encoder.layers"));
-    writeManyKeys(bigTarget, 60000, QStringLiteral("model.layers"));
+    QVERIFY(writeManyKeys(bigSource, 60000, QStringLiteral("encoder.layers")));
+    QVERIFY(writeManyKeys(bigTarget, 60000, QStringLiteral("model.layers")));
     Workbench bench;
     openWorkbench(bench, bigSource, bigTarget, QStringLiteral("encoder.layers.0.w"));
     MappingDocument *document = bench.window->document();

@@ -3,6 +3,7 @@
 #include "checkpoint/checkpointopener.h"
 #include "checkpointtreemodel.h"
 #include "documentstate.h"
+#include "manykeys.h"
 #include "keyfilterproxymodel.h"
 #include "keytreeview.h"
 #include "mainwindow.h"
@@ -350,26 +351,7 @@ void TestWorkbench::keyFilterExpandsSmallResultsOnly()
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
     const QString path = dir.filePath(QStringLiteral("many.safetensors"));
-    {
-        QByteArray header = "{";
-        for (int i = 0; i < blocks; ++i)
-            header += QStringLiteral("%1\"blocks.%2.w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[%3,%4]}")
-                          .arg(i == 0 ? QString() : QStringLiteral(","))
-                          .arg(i)
-                          .arg(4 * i)
-                          .arg(4 * i + 4)
-                          .toUtf8();
-        header += "}";
-        while (header.size() % 8 != 0)
-            header += ' ';
-        QFile file(path);
-        QVERIFY(file.open(QIODevice::WriteOnly));
-        const quint64 length = static_cast<quint64>(header.size());
-        QByteArray prefix(8, '\0');
-        for (int b = 0; b < 8; ++b)
-            prefix[b] = static_cast<char>((length >> (8 * b)) & 0xff);
-        file.write(prefix + header + QByteArray(4 * blocks, '\0'));
-    }
+    QVERIFY(test::writeManyKeys(path, blocks, QStringLiteral("blocks"), 1));
     MappingDocument document;
     CheckpointTreeModel tree(&document, CheckpointTreeModel::Side::Source);
     KeyFilterProxyModel proxy;
