@@ -17,11 +17,9 @@ quint32 crc32Update(quint32 crc, const uchar *data, qint64 size);
 /// CRC-32 of A followed by B, from crc(A), crc(B) and B's length (zlib's crc32_combine64).
 quint32 crc32Combine(quint32 crcA, quint32 crcB, qint64 lengthB);
 
-/// CRC-32 of `size` bytes at `offset` of `file` (16 MiB stripes on every core), read with pread
-/// in 1 MiB pieces rather than
-/// through the map: checking a 500 MB record then neither faults 500 MB of pages into the
-/// process (~10 us a page on small VMs) nor makes it look 500 MB big. nullopt when the range
-/// is not in the file or a read fails.
+/// CRC-32 of `size` bytes at `offset` of `file` (16 MiB stripes on every core), read through
+/// the map and each stripe's pages released once read, so checking a 500 MB record does not
+/// leave the process 500 MB bigger. nullopt when the range is not in the file.
 std::optional<quint32> recordCrc32(const MappedFile &file, qint64 offset, qint64 size);
 
 } // namespace graft

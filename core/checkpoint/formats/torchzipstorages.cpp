@@ -77,12 +77,13 @@ Result<ResolvedStorage> ZipStorages::resolve(const PickleValue *id)
         return Error{path, QStringLiteral("unexpected storage reference %1").arg(pickleSummary(id, 100))};
     const QString storageKey = id->items[2]->text;
     const QString className = id->items[1]->text;
-    if (auto it = m_storages.constFind(storageKey + QLatin1Char('/') + className); it != m_storages.constEnd())
-        return *it;
+    const ZipEntry *data = m_archive.find(m_folder + storageKey);
+    const auto known = m_storages.find(data);
+    if (data != nullptr && known != m_storages.end() && known->second.className == className)
+        return known->second.storage;
     const std::optional<DType> dtype = dtypeOfStorageClass(className);
     if (!dtype)
         return Error{path, QStringLiteral("unknown storage class %1").arg(className)};
-    const ZipEntry *data = m_archive.find(m_folder + storageKey);
     if (data == nullptr)
         return Error{path, QStringLiteral("storage '%1' is missing from the archive (no record %2)").arg(storageKey, m_folder + storageKey)};
     // The record must hold exactly the storage the pickle declares (torch.save writes
@@ -112,7 +113,8 @@ Result<ResolvedStorage> ZipStorages::resolve(const PickleValue *id)
     resolved.dtype = *dtype;
     resolved.untyped = untyped;
     resolved.bigEndian = m_bigEndian;
-    m_storages.insert(storageKey + QLatin1Char('/') + className, resolved);
+    // A record read as two classes keeps the first in the table (the second resolves each time).
+    m_storages.try_emplace(data, Known{className, resolved});
     return resolved;
 }
 

@@ -6,8 +6,7 @@
 #include "checkpoint/formats/torchobjects.h"
 #include "checkpoint/formats/ziparchive.h"
 
-#include <QHash>
-
+#include <unordered_map>
 #include <vector>
 
 namespace graft {
@@ -47,7 +46,13 @@ private:
     int m_fileIndex = -1;
     bool m_bigEndian;
     bool m_addSegments;
-    QHash<QString, ResolvedStorage> m_storages; // by "<key>/<class>"
+    // What each record resolved to, with the storage class it was resolved for: a tensor per
+    // storage (the common case) looks its record up once, and tied tensors share the entry.
+    struct Known {
+        QString className;
+        ResolvedStorage storage;
+    };
+    std::unordered_map<const ZipEntry *, Known> m_storages;
 };
 
 } // namespace graft

@@ -204,7 +204,7 @@ Unpickler::Step Unpickler::memoOpcode(uchar opcode)
     if (isPut) {
         if (m_stack.empty())
             return fail(QStringLiteral("memo store on an empty stack"));
-        if (!memoPut(index, m_stack.back()))
+        if (!memoPut(index, m_memoReads.isRead(index) ? m_stack.back() : nullptr))
             return fail(QStringLiteral("more than %1 memo entries (or %2 out of sequence)").arg(kMaxMemo).arg(kMaxSparseMemo));
         return nullptr;
     }

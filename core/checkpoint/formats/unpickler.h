@@ -5,6 +5,7 @@
 
 #include "checkpoint/formats/bytereader.h"
 #include "checkpoint/formats/pickle.h"
+#include "checkpoint/formats/picklememoreads.h"
 
 #include <QByteArray>
 
@@ -20,7 +21,8 @@ namespace graft {
 class Unpickler {
 public:
     Unpickler(const uchar *data, qint64 size, qint64 baseOffset, const PickleReducer *reducer)
-        : m_reader(data, size), m_baseOffset(baseOffset), m_reducer(reducer), m_arena(std::make_unique<PickleArena>())
+        : m_reader(data, size), m_baseOffset(baseOffset), m_reducer(reducer), m_arena(std::make_unique<PickleArena>()),
+          m_memoReads(PickleMemoReads::scan(data, size))
     {
     }
 
@@ -221,6 +223,9 @@ private:
     std::vector<size_t> m_marks;
     std::vector<const PickleValue *> m_memo;
     std::unordered_map<quint64, const PickleValue *> m_sparseMemo;
+    // The memo indexes the pickle reads back: a store under any other index keeps the index
+    // (MEMOIZE numbers by the memo's size) but not the value, which the collector may reclaim.
+    PickleMemoReads m_memoReads;
     std::unordered_map<qint64, const PickleValue *> m_ints; // shared Int values (makeInt)
     const PickleValue *m_true = nullptr;
     const PickleValue *m_false = nullptr;

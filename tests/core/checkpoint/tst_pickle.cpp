@@ -2,6 +2,7 @@
 // rows go through unpickleTorch (the unpickler with TorchGlobals), as the torch readers do.
 
 #include "checkpoint/formats/pickle.h"
+#include "checkpoint/formats/picklememoreads.h"
 #include "checkpoint/formats/torchglobals.h"
 
 #include <QDir>
@@ -49,6 +50,10 @@ private Q_SLOTS:
     void droppedValuesAreReclaimed();
     void liveValuesSurviveCollections();
     void outOfSequenceMemoIsCapped();
+    void memoReadsAreFoundBeforeTheRun();
+    void memoReadsOfAnUnreadablePickleKeepEverything_data();
+    void memoReadsOfAnUnreadablePickleKeepEverything();
+    void unreadMemoStoresDoNotKeepValues();
 };
 
 void TestPickle::buildsPlainValues()
@@ -307,6 +312,94 @@ void TestPickle::outOfSequenceMemoIsCapped()
     Result<Unpickled> result = unpickleBytes(p);
     QVERIFY(!result.ok());
     QVERIFY2(result.error().message.contains(QStringLiteral("1048576 out of sequence")), qPrintable(result.error().message));
+}
+
+namespace {
+
+QByteArray u32Bytes(quint32 value) { return QByteArray(reinterpret_cast<const char *>(&value), 4); }
+
+PickleMemoReads scanBytes(const QByteArray &bytes)
+{
+    return PickleMemoReads::scan(reinterpret_cast<const uchar *>(bytes.constData()), bytes.size());
+}
+
+} // namespace
+
+// The pass before the run finds every memo read (BINGET, LONG_BINGET, the text GET) and only
+// those, across every kind of argument it must skip (lines, length prefixes, fixed sizes).
+void TestPickle::memoReadsAreFoundBeforeTheRun()
+{
+    QByteArray p = raw("\x80\x02(");
+    p += raw("cmodule\nname\nq\x00");                       // GLOBAL (two lines), BINPUT 0
+    p += raw("X") + u32Bytes(3) + "abc" + raw("q\x01");        // BINUNICODE, BINPUT 1
+    p += raw("\x8a\x02\x01\x02r") + u32Bytes(2);               // LONG1, LONG_BINPUT 2
+    p += raw("I12\np3\n");                                   // INT (a line), PUT 3
+    p += raw("G") + QByteArray(8, '\0') + raw("\x94");          // BINFLOAT, MEMOIZE (index 4)
+    p += raw("B") + u32Bytes(2) + raw("hj");                  // BINBYTES holding the bytes of BINGET/LONG_BINGET
+    p += raw("h\x01");                                       // BINGET 1
+    p += raw("j") + u32Bytes(4);                              // LONG_BINGET 4
+    p += raw("g70000\n");                                    // GET 70000 (beyond the first bitmap words)
+    p += raw("l.");
+    const PickleMemoReads reads = scanBytes(p);
+    QVERIFY(reads.complete());
+    QVERIFY(reads.isRead(1));
+    QVERIFY(reads.isRead(4));
+    QVERIFY(reads.isRead(70000));
+    for (quint64 unread : {quint64(0), quint64(2), quint64(3), quint64(5), quint64(69999), quint64(1) << 40})
+        QVERIFY2(!reads.isRead(unread), qPrintable(QString::number(unread)));
+    // The bytes after STOP are not the pickle's: a BINGET there reads nothing.
+    const PickleMemoReads stopped = scanBytes(raw("\x80\x02N.h\x07"));
+    QVERIFY(stopped.complete());
+    QVERIFY(!stopped.isRead(7));
+}
+
+void TestPickle::memoReadsOfAnUnreadablePickleKeepEverything_data()
+{
+    QTest::addColumn<QByteArray>("pickle");
+    QTest::newRow("no STOP") << raw("\x80\x02]q\x00");
+    QTest::newRow("unknown opcode") << raw("\x80\x02]q\x00\xff.");
+    QTest::newRow("string runs past the end") << raw("\x80\x02X\xff\xff\x00\x00ab.");
+    QTest::newRow("negative BINSTRING length") << raw("\x80\x02T\xff\xff\xff\xff.");
+    QTest::newRow("unterminated line") << raw("\x80\x02I12");
+    QTest::newRow("BINUNICODE8 longer than the data") << raw("\x8d\xff\xff\xff\xff\xff\xff\xff\x7f.");
+}
+
+// When the pass cannot read to STOP it cannot know the reads: every index counts as read, and
+// the unpickler then reports the fault itself.
+void TestPickle::memoReadsOfAnUnreadablePickleKeepEverything()
+{
+    QFETCH(QByteArray, pickle);
+    const PickleMemoReads reads = scanBytes(pickle);
+    QVERIFY(!reads.complete());
+    QVERIFY(reads.isRead(0));
+    QVERIFY(reads.isRead(12345));
+    QVERIFY(!unpickleBytes(pickle).ok());
+}
+
+// Picklers memoize every container they write; a value nothing reads back must not be kept
+// alive by the memo. 1M lists, each stored under its own index and dropped: one of them (the
+// one holding "kept") is read back at the end and must be the same list.
+void TestPickle::unreadMemoStoresDoNotKeepValues()
+{
+    constexpr quint32 kLists = 1'000'000;
+    constexpr quint32 kReadBack = 654'321;
+    QByteArray p = raw("\x80\x02");
+    p.reserve(12 * kLists);
+    for (quint32 i = 0; i < kLists; ++i) {
+        if (i == kReadBack)
+            p += raw("]") + shortString("kept") + raw("a");
+        p += (i == kReadBack ? QByteArray() : raw("]")) + raw("r") + u32Bytes(i) + raw("0");
+    }
+    p += raw("j") + u32Bytes(kReadBack) + raw(".");
+    Result<Unpickled> result = unpickleBytes(p);
+    QVERIFY2(result.ok(), result.ok() ? "" : qPrintable(result.error().message));
+    QCOMPARE(result->root->kind, PickleKind::List);
+    QCOMPARE(result->root->items.size(), size_t(1));
+    QCOMPARE(result->root->items[0]->text, QStringLiteral("kept"));
+    // Kept alive by the memo, 1M lists would take 160 MB of values; collected, the arena stays
+    // near the collector's interval.
+    QVERIFY2(result->arena->allocatedBytes() <= (size_t(40) << 20),
+             qPrintable(QStringLiteral("arena high-water mark %1 bytes").arg(result->arena->allocatedBytes())));
 }
 
 QTEST_GUILESS_MAIN(TestPickle)
