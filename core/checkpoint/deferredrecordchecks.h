@@ -9,6 +9,7 @@
 
 #include "checkpoint/checkpoint.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <optional>
 #include <deque>
@@ -46,8 +47,12 @@ private:
     std::mutex m_mutex;
     std::condition_variable m_wake;
     std::deque<Pending> m_queue;
+    static constexpr qint64 kWakeBytes = qint64(1) << 20;
+    static constexpr size_t kWakeRecords = 256;
+    qint64 m_queuedBytes = 0; ///< bytes of the records queued since the worker last took them
+    bool m_idle = false;     ///< the worker waits for work (defer() must wake it)
     bool m_closing = false;  ///< no more work will come: drain the queue and stop
-    bool m_abandon = false;  ///< stop without checking what is queued (the write failed)
+    std::atomic<bool> m_abandon = false; ///< stop without checking what is queued (the write failed)
     std::optional<Error> m_failure;
     std::thread m_worker;    ///< started by the first defer()
 };

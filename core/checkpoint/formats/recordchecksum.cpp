@@ -50,6 +50,16 @@ std::optional<quint32> recordCrc32(const MappedFile &file, qint64 offset, qint64
 {
     if (!file.contains(offset, size))
         return std::nullopt;
+    // A small record is read with pread: its pages would be too few to release (a partial page
+    // at each end), and 100k small records checked through the map would leave the process as
+    // big as the file.
+    constexpr qint64 kSmallRecord = qint64(256) << 10;
+    if (size <= kSmallRecord) {
+        std::vector<uchar> buffer(static_cast<size_t>(size));
+        if (!file.readAt(offset, buffer.data(), size))
+            return std::nullopt;
+        return crc32Update(0, buffer.data(), size);
+    }
     // Stripes of 16 MiB on every core, joined in order with crc32_combine: a 500 MB record's
     // check is then bound by the memory, not by one core's CRC (it runs beside convert's copy).
     // Read through the map, not with pread: a page-cache page is mapped, not copied (W2 VGG19,

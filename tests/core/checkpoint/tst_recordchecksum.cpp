@@ -48,6 +48,8 @@ private Q_SLOTS:
     void checkLeftToTheReader();
     void writeRefusesACorruptRecord_data();
     void writeRefusesACorruptRecord();
+    void writeChecksManySmallRecords_data();
+    void writeChecksManySmallRecords();
     void verifyReadsEveryTensor();
 
 private:
@@ -223,6 +225,62 @@ void TestRecordChecksum::writeRefusesACorruptRecord()
     QVERIFY2(message.contains(source) && message.contains(QStringLiteral("tensor 'w': record 'archive/data/0' is corrupt: its CRC-32 is ")),
              qPrintable(message));
     QCOMPARE(bytes, previous); // nothing committed
+}
+
+void TestRecordChecksum::writeChecksManySmallRecords_data()
+{
+    QTest::addColumn<int>("corruptRecord"); // -1: none
+    QTest::newRow("1000 records, intact") << -1;
+    QTest::newRow("1000 records, the 700th corrupt") << 700;
+    QTest::newRow("1000 records, the last corrupt") << 999;
+}
+
+// A writer queues the checks of small records and wakes its checker only every few hundred
+// (or at the end): every record must still be checked before anything is committed, whichever
+// batch holds the corrupt one.
+void TestRecordChecksum::writeChecksManySmallRecords()
+{
+    QFETCH(int, corruptRecord);
+    constexpr int kRecords = 1000;
+    QList<QPair<QByteArray, QByteArray>> tensors;
+    QList<QPair<QByteArray, QByteArray>> members{{"archive/data.pkl", QByteArray()}};
+    for (int i = 0; i < kRecords; ++i) {
+        const QByteArray key = QByteArray::number(i);
+        tensors.append({"t" + key, tensor(16, 0, {16}, {1}).replace(str("0"), str(key))});
+        QByteArray storage(64, Qt::Uninitialized);
+        for (int b = 0; b < storage.size(); ++b)
+            storage[b] = char(i * 31 + b);
+        members.append({"archive/data/" + key, storage});
+    }
+    members[0].second = dictPickle(tensors);
+    members.append(qMakePair(QByteArray("archive/version"), QByteArray("3\n")));
+    QByteArray zip = storedZip(members);
+    if (corruptRecord >= 0)
+        zip = flipInMember(zip, QStringLiteral("archive/data/%1").arg(corruptRecord), 5, m_dir);
+    QVERIFY(!zip.isEmpty());
+    const QString source = writeFile(m_dir, "many_source.pth", zip);
+    Result<Checkpoint> checkpoint = openCheckpoint(source);
+    QVERIFY2(checkpoint.ok(), checkpoint.ok() ? "" : qPrintable(checkpoint.error().message));
+    QCOMPARE(int(checkpoint->tensors().size()), kRecords);
+    const Checkpoint input = *checkpoint;
+    std::vector<OutputLeaf> leaves;
+    for (int i = 0; i < kRecords; ++i)
+        leaves.push_back({input.tensors()[size_t(i)].key, {DType::Float32, {16}}, [input, i] { return input.read(i); }});
+    const QString destination = m_dir.filePath(QStringLiteral("many_out.safetensors"));
+    QFile::remove(destination);
+    WriteOptions options;
+    options.format = OutputFormat::Safetensors;
+    Result<WriteSummary> written = writeCheckpoint(destination, leaves, options);
+    if (corruptRecord < 0) {
+        QVERIFY2(written.ok(), written.ok() ? "" : qPrintable(written.error().toString()));
+        for (int i = 0; i < kRecords; ++i) // every record was checked during the write
+            QCOMPARE(input.read(i, Checkpoint::RecordCheck::ByReader)->segmentToCheck(), -1);
+        return;
+    }
+    QVERIFY(!written.ok());
+    const QString expected = QStringLiteral("tensor 't%1': record 'archive/data/%1' is corrupt").arg(corruptRecord);
+    QVERIFY2(written.error().message.contains(expected), qPrintable(written.error().message));
+    QVERIFY(!QFile::exists(destination)); // nothing committed
 }
 
 void TestRecordChecksum::verifyReadsEveryTensor()
