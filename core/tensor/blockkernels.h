@@ -1,6 +1,7 @@
 #pragma once
-// Internal to the statistics (tensorstats.h): the widening of 16-bit floats to float32, a block
-// at a time (blockkernels.cpp, with the accumulators' ofChunk loops).
+// Internal to core/tensor: the widening of 16-bit floats to float32, a block at a time, for the
+// statistics (tensorstats.h) and for casts that need no tensor library (exactwidening.h);
+// blockkernels.cpp, with the accumulators' ofChunk loops.
 
 #include <QtGlobal>
 

@@ -3,6 +3,7 @@
 // compared with expectations computed here, independently of torch).
 
 #include "mappingcheck.h"
+#include "tensor/exactwidening.h"
 
 #include <QTest>
 
@@ -72,6 +73,9 @@ private Q_SLOTS:
     void engineFlip();
     void engineBfloat16ToFloat32();
     void engineFloat32ToFloat64();
+    void exactWideningMatchesTheEngine_data();
+    void exactWideningMatchesTheEngine();
+    void exactWideningTakesOnlyWidenings();
     void engineChainOfSeveralOps();
     void engineRefusesMisfits();
 
@@ -500,6 +504,57 @@ void TestTransform::engineRefusesMisfits()
     out = m_engine->apply({{data.data(), spec("uint16[2]")}}, {Transform::transpose({0})});
     QVERIFY(!out.ok());
     QVERIFY2(out.error().message.contains(QStringLiteral("uint16")), qPrintable(out.error().message));
+}
+
+void TestTransform::exactWideningMatchesTheEngine_data()
+{
+    QTest::addColumn<QString>("from");
+    QTest::newRow("bfloat16 -> float32") << QStringLiteral("bfloat16");
+    QTest::newRow("float16 -> float32") << QStringLiteral("float16");
+}
+
+// Every 16-bit pattern (zeros, subnormals, infinities, NaNs with their payloads), cast by hand
+// and by LibTorch, behind a reshape on each side: the same bytes.
+void TestTransform::exactWideningMatchesTheEngine()
+{
+    QFETCH(QString, from);
+    std::vector<uchar> data(65536 * 2);
+    for (quint32 bits = 0; bits < 65536; ++bits) {
+        data[2 * bits] = uchar(bits & 0xff);
+        data[2 * bits + 1] = uchar(bits >> 8);
+    }
+    const TransformChain chain{Transform::reshape({256, 256}), Transform::cast(DType::Float32), Transform::reshape({65536, 1})};
+    const TensorOutput byEngine = run({data}, {from + QStringLiteral("[65536]")}, chain);
+    QCOMPARE(byEngine.bytes.size(), size_t(65536 * 4));
+    const std::optional<TensorOutput> byHand = applyExactWidening({data.data(), spec(from + QStringLiteral("[65536]"))}, chain);
+    QVERIFY(byHand.has_value());
+    QVERIFY(byHand->spec == byEngine.spec);
+    QCOMPARE(byHand->bytes.size(), byEngine.bytes.size());
+    for (size_t i = 0; i < 65536; ++i) {
+        quint32 hand = 0, engine = 0;
+        std::memcpy(&hand, byHand->bytes.data() + 4 * i, 4);
+        std::memcpy(&engine, byEngine.bytes.data() + 4 * i, 4);
+        if (hand != engine)
+            QFAIL(qPrintable(QStringLiteral("%1 0x%2: by hand 0x%3, LibTorch 0x%4").arg(from).arg(i, 4, 16, QLatin1Char('0'))
+                                 .arg(hand, 8, 16, QLatin1Char('0')).arg(engine, 8, 16, QLatin1Char('0'))));
+    }
+}
+
+// Anything but reshapes around one widening to float32 is left to the engine.
+void TestTransform::exactWideningTakesOnlyWidenings()
+{
+    std::vector<uchar> data(8 * 4, 0);
+    const auto takes = [&](const QString &input, const TransformChain &chain) {
+        return applyExactWidening({data.data(), spec(input)}, chain).has_value();
+    };
+    QVERIFY(takes(QStringLiteral("bfloat16[2, 4]"), {Transform::cast(DType::Float32)}));
+    QVERIFY(takes(QStringLiteral("float16[8]"), {Transform::cast(DType::Float32), Transform::reshape({2, 4})}));
+    QVERIFY(!takes(QStringLiteral("float32[8]"), {Transform::cast(DType::BFloat16)}));              // narrowing: rounding
+    QVERIFY(!takes(QStringLiteral("bfloat16[8]"), {Transform::cast(DType::Float64)}));              // another target dtype
+    QVERIFY(!takes(QStringLiteral("bfloat16[2, 4]"), {Transform::cast(DType::Float32), Transform::transpose({1, 0})}));
+    QVERIFY(!takes(QStringLiteral("bfloat16[8]"), {Transform::cast(DType::Float32), Transform::cast(DType::Float32)}));
+    QVERIFY(!takes(QStringLiteral("bfloat16[8]"), {Transform::reshape({3, 3}), Transform::cast(DType::Float32)})); // misfit
+    QVERIFY(!takes(QStringLiteral("bfloat16[8]"), {Transform::reshape({2, 4})}));                   // no cast at all
 }
 
 QTEST_GUILESS_MAIN(TestTransform)

@@ -1,0 +1,50 @@
+#include "tensor/exactwidening.h"
+
+#include "tensor/blockkernels.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+namespace graft {
+
+std::optional<TensorOutput> applyExactWidening(const TensorInput &input, const TransformChain &chain)
+{
+    const DType from = input.spec.dtype;
+    if (from != DType::BFloat16 && from != DType::Float16)
+        return std::nullopt;
+    const auto isCast = [](const Transform &t) { return t.op == TransformOp::Cast; };
+    const auto isReshape = [](const Transform &t) { return t.op == TransformOp::Reshape; };
+    if (std::count_if(chain.begin(), chain.end(), isCast) != 1
+        || !std::all_of(chain.begin(), chain.end(), [&](const Transform &t) { return isCast(t) || isReshape(t); }))
+        return std::nullopt;
+    const Transform &cast = *std::find_if(chain.begin(), chain.end(), isCast);
+    if (cast.dtype != DType::Float32)
+        return std::nullopt;
+    Result<TensorSpec> spec = inferTransforms({input.spec}, chain);
+    const qint64 count = checkedNumel(input.spec.shape, std::numeric_limits<qint64>::max() / 4);
+    if (!spec || count < 0 || checkedNumel(spec->shape, std::numeric_limits<qint64>::max() / 4) != count)
+        return std::nullopt; // the engine reports what is wrong
+    TensorOutput output;
+    output.spec = *spec;
+    output.bytes.resize(static_cast<size_t>(count) * 4);
+    float *out = reinterpret_cast<float *>(output.bytes.data());
+    if (from == DType::BFloat16) {
+        widenBfloat16(input.data, count, out); // LibTorch shifts the bits too: NaNs stay as they are
+        return output;
+    }
+    widenFloat16(input.data, count, out);
+    // LibTorch's float16 cast quiets a signalling NaN (0x7c01 becomes 0x7fc02000, as the F16C
+    // instruction does); the widening keeps it signalling. Set the quiet bit, as LibTorch does.
+    for (qint64 i = 0; i < count; ++i) {
+        quint32 bits;
+        std::memcpy(&bits, out + i, 4);
+        if ((bits & 0x7f800000u) == 0x7f800000u && (bits & 0x007fffffu) != 0) {
+            bits |= 0x00400000u;
+            std::memcpy(out + i, &bits, 4);
+        }
+    }
+    return output;
+}
+
+} // namespace graft
