@@ -1,6 +1,5 @@
 #include "mapping/conversionplan.h"
 
-#include "tensor/exactwidening.h"
 #include "tensor/tensorengine.h"
 
 #include <QFileInfo>

@@ -1,6 +1,6 @@
 #pragma once
 // Internal to core/tensor: the widening of 16-bit floats to float32, a block at a time, for the
-// statistics (tensorstats.h) and for casts that need no tensor library (exactwidening.h);
+// statistics (tensorstats.h) and for casts that need no tensor library (applyExactWidening);
 // blockkernels.cpp, with the accumulators' ofChunk loops.
 
 #include <QtGlobal>

@@ -1,6 +1,7 @@
-#include "tensor/exactwidening.h"
-
+// The transforms done without the tensor library (tensorengine.h, applyExactWidening): reshapes
+// around one exact widening cast, bfloat16 or float16 to float32 (a shift of bits or a scale).
 #include "tensor/blockkernels.h"
+#include "tensor/tensorengine.h"
 
 #include <algorithm>
 #include <cstring>

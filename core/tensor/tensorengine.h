@@ -11,6 +11,7 @@
 #include "mapping/transform.h"
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace graft {
@@ -46,6 +47,13 @@ Result<TensorEngine *> tensorEngine();
 
 /// True once tensorEngine() has loaded the module (tests check that listing never does).
 bool tensorEngineLoaded();
+
+/// `chain` applied without the engine, when it is reshapes around exactly one cast from bfloat16
+/// or float16 to float32 on one contiguous little-endian input: the bytes LibTorch's cast gives,
+/// bit for bit (tst_transform compares every 16-bit pattern). nullopt for any other chain or
+/// input. A bf16 checkpoint converted onto a float32 skeleton (the usual Equinox port) needs
+/// nothing else, and loading the engine costs 0.44 s and 157 MB (exactwidening.cpp).
+std::optional<TensorOutput> applyExactWidening(const TensorInput &input, const TransformChain &chain);
 
 } // namespace graft
 

@@ -3,7 +3,6 @@
 // compared with expectations computed here, independently of torch).
 
 #include "mappingcheck.h"
-#include "tensor/exactwidening.h"
 
 #include <QTest>
 
