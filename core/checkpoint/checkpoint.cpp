@@ -365,6 +365,8 @@ Result<TensorBytes> Checkpoint::read(int index, RecordCheck check) const
             TensorBytes bytes = TensorBytes::view(file, base, nbytes);
             if (byReader)
                 bytes.m_segmentToCheck = entry.segment;
+            if (wholeRecord && segment.hasCrc32)
+                bytes.m_recordCrc32 = segment.crc32;
             return bytes;
         }
         if (entry.byteOffset == 0 && static_cast<qint64>(inflated.size()) == nbytes)

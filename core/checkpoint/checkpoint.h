@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace graft {
@@ -105,10 +106,16 @@ public:
     /// these bytes (they are its whole record) and hand to Checkpoint::completeCheck(); -1 when
     /// there is nothing left to check.
     int segmentToCheck() const { return m_segmentToCheck; }
+    /// The CRC-32 of these bytes when they are a whole stored zip record: the one its directory
+    /// declares, which the read checked (or a writer's DeferredRecordChecks checks before
+    /// anything is committed; or, read ByReader, the caller). A zip writer copying the record
+    /// takes it instead of reading the bytes for their CRC. nullopt otherwise.
+    std::optional<quint32> recordCrc32() const { return m_recordCrc32; }
 
 private:
     friend class Checkpoint;
     int m_segmentToCheck = -1;
+    std::optional<quint32> m_recordCrc32;
     MappedFilePtr m_file;
     std::shared_ptr<std::vector<uchar>> m_buffer;
     const uchar *m_data = nullptr;

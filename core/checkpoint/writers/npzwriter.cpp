@@ -35,7 +35,7 @@ Status writeNpz(OutputSink &sink, const LeafStream &stream, const NpzOptions &op
 {
     ZipWriter zip(sink, ZipWriter::Options{options.forceZip64, 0});
     Status written = stream.writeEach([&zip](size_t, const OutputLeaf &leaf, const TensorBytes &bytes, const QString &what) {
-        return zip.addMember(memberName(leaf), formatNpyHeader(leaf.spec.dtype, leaf.spec.shape), bytes.data(), bytes.size(), what);
+        return zip.addMember(memberName(leaf), formatNpyHeader(leaf.spec.dtype, leaf.spec.shape), bytes, what);
     });
     if (!written)
         return written;

@@ -167,7 +167,7 @@ Status writeTorch(OutputSink &sink, const LeafStream &stream)
     if (Status status = zip.addMember(kArchive + "byteorder", QByteArrayLiteral("little")); !status)
         return status;
     Status written = stream.writeEach([&zip](size_t index, const OutputLeaf &, const TensorBytes &bytes, const QString &what) {
-        return zip.addMember(kArchive + "data/" + QByteArray::number(static_cast<qulonglong>(index)), QByteArray(), bytes.data(), bytes.size(), what);
+        return zip.addMember(kArchive + "data/" + QByteArray::number(static_cast<qulonglong>(index)), QByteArray(), bytes, what);
     });
     if (!written)
         return written;

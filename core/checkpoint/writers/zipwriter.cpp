@@ -139,17 +139,35 @@ Status ZipWriter::addMember(const QByteArray &name, const QByteArray &bytes)
     return addMember(name, bytes.constData(), bytes.size(), QStringLiteral("'%1'").arg(QString::fromUtf8(name)));
 }
 
-Status ZipWriter::addMember(const QByteArray &name, const QByteArray &header, const uchar *data, qint64 size, const QString &what)
+Status ZipWriter::addMember(const QByteArray &name, const QByteArray &header, const TensorBytes &bytes, const QString &what)
 {
+    const char *data = reinterpret_cast<const char *>(bytes.data());
+    const qint64 size = bytes.size();
+    if (const std::optional<quint32> recordCrc = bytes.recordCrc32()) {
+        const quint32 crc = header.isEmpty() ? *recordCrc
+                                             : crc32Combine(recordCrc32(reinterpret_cast<const uchar *>(header.constData()), header.size()), *recordCrc, size);
+        if (Status status = openMember(name, header.size() + size, crc); !status)
+            return status;
+        if (!header.isEmpty()) {
+            if (Status status = m_sink.write(header, what); !status)
+                return status;
+        }
+        if (Status status = m_sink.write(bytes, what); !status)
+            return status;
+        m_members.back().crc = crc;
+        m_written = static_cast<quint64>(header.size() + size);
+        m_open = false;
+        return Status::success();
+    }
     if (header.isEmpty()) // the whole member in one buffer: its CRC goes into the header at once
-        return addMember(name, reinterpret_cast<const char *>(data), size, what);
+        return addMember(name, data, size, what);
     if (Status status = beginMember(name, header.size() + size); !status)
         return status;
     if (!header.isEmpty()) {
         if (Status status = write(header, what); !status)
             return status;
     }
-    if (Status status = write(reinterpret_cast<const char *>(data), size, what); !status)
+    if (Status status = write(data, size, what); !status)
         return status;
     return endMember();
 }

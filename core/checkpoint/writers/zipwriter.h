@@ -41,8 +41,11 @@ public:
     /// the same as beginMember/write/endMember's.
     Status addMember(const QByteArray &name, const char *data, qint64 size, const QString &what);
     Status addMember(const QByteArray &name, const QByteArray &bytes);
-    /// A whole member of `header` (may be empty) followed by `size` bytes at `data` (a tensor's).
-    Status addMember(const QByteArray &name, const QByteArray &header, const uchar *data, qint64 size, const QString &what);
+    /// A whole member of `header` (may be empty) followed by a tensor's bytes. When the bytes are
+    /// a whole zip record of the source (TensorBytes::recordCrc32) the member's CRC comes from
+    /// the record's and the header's, the bytes are never read here, and a big record is copied
+    /// file to file by the kernel (OutputSink::write): a .pth re-saved reads nothing twice.
+    Status addMember(const QByteArray &name, const QByteArray &header, const TensorBytes &bytes, const QString &what);
     /// Writes the central directory and end records. No member may be open.
     Status finish();
 
