@@ -98,6 +98,14 @@ Status OutputSink::write(const TensorBytes &bytes, const QString &what)
         if (done > 0 && !m_device.seek(m_position))
             return Error{m_path, QStringLiteral("cannot write %1 at byte %2: %3").arg(what).arg(m_position).arg(m_device.errorString())};
     }
+    // A small view of a mapped input is read with pread rather than through the map: 100k
+    // small tensors read through the map fault in a page or two each and leave the process as
+    // big as the input (W6).
+    if (file != nullptr && done == 0 && bytes.size() < kFileCopyMinimum) {
+        m_scratch.resize(static_cast<size_t>(bytes.size()));
+        if (bytes.size() > 0 && file->readAt(bytes.fileOffset(), m_scratch.data(), bytes.size()))
+            return write(reinterpret_cast<const char *>(m_scratch.data()), bytes.size(), what);
+    }
     return write(reinterpret_cast<const char *>(bytes.data()) + done, bytes.size() - done, what);
 #else
     return write(reinterpret_cast<const char *>(bytes.data()), bytes.size(), what);

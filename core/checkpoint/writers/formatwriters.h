@@ -19,6 +19,7 @@
 #include <QFileDevice>
 
 #include <functional>
+#include <vector>
 
 namespace graft::writers {
 
@@ -46,6 +47,7 @@ private:
     QString m_path;
     qint64 m_position = 0;
     bool m_fileCopy = true; ///< copy_file_range works here (cleared after EXDEV/ENOSYS/...)
+    std::vector<uchar> m_scratch; ///< a small tensor read with pread on its way out
 };
 
 /// The leaves in order, produced one at a time. Holds no bytes itself: whatever produce()
