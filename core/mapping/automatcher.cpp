@@ -399,9 +399,15 @@ Convention detectConvention(const Checkpoint &target)
     if (target.format() == CheckpointFormat::FlaxMsgpack)
         return Convention::Flax;
     for (const TensorEntry &tensor : target.tensors()) {
+        if (tensor.key.startsWith(QLatin1String("params/")))
+            return Convention::Flax;
+        // A token is a (lower-cased) substring: keys without either word (nearly all of a torch target's
+        // 100k) are not split into tokens at all.
+        if (!tensor.key.contains(QLatin1String("kernel"), Qt::CaseInsensitive)
+            && !tensor.key.contains(QLatin1String("batch_stats"), Qt::CaseInsensitive))
+            continue;
         const QStringList tokens = keyTokens(tensor.key);
-        if (tokens.contains(QStringLiteral("kernel")) || tokens.contains(QStringLiteral("batch_stats"))
-            || tensor.key.startsWith(QLatin1String("params/")))
+        if (tokens.contains(QStringLiteral("kernel")) || tokens.contains(QStringLiteral("batch_stats")))
             return Convention::Flax;
     }
     return Convention::Torch;
