@@ -40,7 +40,10 @@ enum class PickleSlot : quint8 { Live, Marked, Free };
 
 /// What a tensor rebuild call described (not yet resolved to bytes).
 struct PickledTensor {
-    const PickleValue *storage = nullptr; ///< a PersistentId value
+    /// The storage's persistent id (the value BINPERSID popped, e.g. the tuple ('storage', class,
+    /// key, location, numel)), not the PersistentId around it: that one is then dropped, and a
+    /// 100k-tensor pickle keeps 100k fewer values.
+    const PickleValue *storage = nullptr;
     qint64 storageOffset = 0;             ///< in elements
     Shape shape;
     Shape strides;

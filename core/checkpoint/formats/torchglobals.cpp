@@ -39,12 +39,13 @@ Result<const PickleValue *> rebuildTensor(const QString &name, const PickleValue
     // _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks[, metadata])
     // _rebuild_tensor_v3(storage, offset, size, stride, requires_grad, hooks, dtype[, metadata])
     const auto &a = args->items;
-    if (a.size() < 4 || a[0]->kind != PickleKind::PersistentId || a[1]->kind != PickleKind::Int || !isSequence(a[2]) || !isSequence(a[3]))
+    if (a.size() < 4 || a[0]->kind != PickleKind::PersistentId || a[0]->state == nullptr || a[1]->kind != PickleKind::Int
+        || !isSequence(a[2]) || !isSequence(a[3]))
         return failure(QStringLiteral("%1 called with unexpected arguments").arg(name));
     PickleValue *tensor = arena.make(PickleKind::Tensor);
     tensor->tensor = std::make_unique<PickledTensor>();
     PickledTensor &pickled = *tensor->tensor;
-    pickled.storage = a[0];
+    pickled.storage = a[0]->state;
     pickled.storageOffset = a[1]->integer;
     for (const PickleValue *dim : a[2]->items) {
         if (dim->kind != PickleKind::Int || dim->integerOverflow)
