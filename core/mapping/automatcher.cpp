@@ -157,8 +157,8 @@ void Matcher::matchByName(bool loose)
         if (m_decided[t])
             continue;
         const QList<int> candidates = byName.value(targetNames[t]);
-        QList<int> compatible;
-        QHash<int, PairAnalysis> analyses;
+        // (source, analysis) of each compatible candidate: usually one, so a vector, not a hash.
+        std::vector<std::pair<int, PairAnalysis>> compatible;
         for (int s : candidates) {
             if (m_sourceUsed[static_cast<size_t>(s)])
                 continue;
@@ -167,22 +167,21 @@ void Matcher::matchByName(bool loose)
                 m_nameConflicts.insert(static_cast<int>(t), {s, analysis.reason});
                 continue;
             }
-            compatible.append(s);
-            analyses.insert(s, analysis);
+            compatible.emplace_back(s, std::move(analysis));
         }
         if (compatible.size() == 1 && targetsPerName.value(targetNames[t]) == 1) {
-            const int s = compatible.front();
+            const int s = compatible.front().first;
             const bool renamed = m_renamed[static_cast<size_t>(s)] != m_sources[static_cast<size_t>(s)].key;
             const MatchOrigin origin = loose ? MatchOrigin::LooseName : renamed ? MatchOrigin::RenameRule : MatchOrigin::Name;
             const double confidence = loose ? kConfidenceLoose : renamed ? kConfidenceRenamed : kConfidenceName;
             const QString why = loose ? QStringLiteral("names match loosely") : renamed ? QStringLiteral("names match after rename rules")
                                                                                         : QStringLiteral("names match");
-            assign(static_cast<int>(t), s, analyses.value(s), origin, confidence, why);
+            assign(static_cast<int>(t), s, compatible.front().second, origin, confidence, why);
             m_nameConflicts.remove(static_cast<int>(t));
-        } else if (!compatible.isEmpty()) {
+        } else if (!compatible.empty()) {
             Ambiguity ambiguity;
             ambiguity.target = m_targets[t].key;
-            for (int s : compatible)
+            for (const auto &[s, analysis] : compatible)
                 ambiguity.candidates << m_sources[static_cast<size_t>(s)].key;
             ambiguity.reason = compatible.size() > 1
                                    ? QStringLiteral("%1 source keys have the same normalised name").arg(compatible.size())

@@ -58,7 +58,15 @@ public:
     Pickle() { m_bytes += QByteArrayLiteral("\x80\x02"); } // PROTO 2
 
     void op(char code) { m_bytes += code; }
-    void global(const char *module, const char *name) { m_bytes += 'c' + QByteArray(module) + '\n' + name + '\n'; }
+    void global(const char *module, const char *name)
+    {
+        m_bytes += 'c';
+        m_bytes += module;
+        m_bytes += '\n';
+        m_bytes += name;
+        m_bytes += '\n';
+    }
+    void reserve(qsizetype bytes) { m_bytes.reserve(bytes); }
     void string(const QByteArray &utf8) // BINUNICODE
     {
         m_bytes += 'X';
@@ -112,6 +120,7 @@ private:
 QByteArray statePickle(const std::vector<OutputLeaf> &leaves)
 {
     Pickle pickle;
+    pickle.reserve(static_cast<qsizetype>(leaves.size()) * 160 + 64); // ~130 bytes a leaf plus its key
     pickle.op('}'); // EMPTY_DICT
     if (!leaves.empty())
         pickle.op('('); // MARK
