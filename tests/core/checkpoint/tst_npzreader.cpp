@@ -10,6 +10,8 @@
 
 #include <zlib.h>
 
+#include <cstring>
+
 using namespace graft;
 
 namespace {
@@ -91,6 +93,7 @@ private Q_SLOTS:
     void membersThatAreNotArrays();
     void refusesCorruptArchives_data();
     void refusesCorruptArchives();
+    void bigArchiveListsEveryMember();
     void readReportsAnInflateSizeLie();
 };
 
@@ -187,6 +190,28 @@ void TestNpzReader::refusesCorruptArchives_data()
     QTest::newRow("deflated header past its member") << zip({deflatedMember("a.npy", longHeader.left(40))})
                                                      << "past the end of the member (40 bytes)";
     QTest::newRow("unsupported method") << zip({Member{"a.npy", valid, 12, -1}}) << "compression method 12";
+
+    // 5000 members: the local headers are read on every core, each core a slice. Two broken
+    // ones (in different slices on two cores): the first in directory order is named.
+    std::vector<Member> many;
+    for (int i = 0; i < 5000; ++i)
+        many.push_back(storedMember("m" + QByteArray::number(i) + ".npy", valid));
+    const QByteArray big = zip(many);
+    const auto localHeaderOf = [&big](int member) {
+        qsizetype at = 0;
+        for (int i = 0; i <= member; ++i)
+            at = big.indexOf(QByteArray("PK\x03\x04", 4), i == 0 ? 0 : at + 4);
+        return at;
+    };
+    QByteArray brokenTwice = big;
+    brokenTwice[localHeaderOf(4200)] = 'X';
+    brokenTwice[localHeaderOf(1700)] = 'X';
+    QTest::newRow("5000 members, local headers 1700 and 4200 missing")
+        << brokenTwice << QStringLiteral("entry 'm1700.npy': local header missing at offset %1").arg(localHeaderOf(1700));
+    QByteArray lastBroken = big;
+    lastBroken[localHeaderOf(4999) + 1] = 'Q'; // the last member's, at the end of the last slice
+    QTest::newRow("5000 members, the last local header missing")
+        << lastBroken << QStringLiteral("entry 'm4999.npy': local header missing at offset %1").arg(localHeaderOf(4999));
 }
 
 void TestNpzReader::refusesCorruptArchives()
@@ -197,6 +222,32 @@ void TestNpzReader::refusesCorruptArchives()
     const QString path = test::writeFile(dir, QStringLiteral("bad.npz"), bytes);
     QVERIFY(!path.isEmpty());
     test::verifyRefused(openCheckpoint(path), path, message);
+}
+
+// The local headers of a big archive are read on every core: every member lands at its own
+// data (each holds a different value).
+void TestNpzReader::bigArchiveListsEveryMember()
+{
+    std::vector<Member> many;
+    for (int i = 0; i < 6000; ++i) {
+        const float value = static_cast<float>(i);
+        many.push_back(storedMember("m" + QByteArray::number(i) + ".npy",
+                                    npy(DType::Float32, {1}, QByteArray(reinterpret_cast<const char *>(&value), 4))));
+    }
+    QTemporaryDir dir;
+    const QString path = test::writeFile(dir, QStringLiteral("many.npz"), zip(many));
+    Result<Checkpoint> checkpoint = openCheckpoint(path);
+    QVERIFY2(checkpoint.ok(), checkpoint.ok() ? "" : qPrintable(checkpoint.error().toString()));
+    QCOMPARE(checkpoint->tensors().size(), size_t(6000));
+    for (int i = 0; i < 6000; i += 7) {
+        const int index = checkpoint->indexOf(QStringLiteral("m%1").arg(i));
+        QVERIFY(index >= 0);
+        Result<TensorBytes> bytes = checkpoint->read(index);
+        QVERIFY(bytes.ok());
+        float value = -1;
+        std::memcpy(&value, bytes->data(), 4);
+        QCOMPARE(value, static_cast<float>(i));
+    }
 }
 
 void TestNpzReader::readReportsAnInflateSizeLie()
