@@ -8,6 +8,7 @@
 #include <QCommandLineParser>
 
 #include <algorithm>
+#include <map>
 
 namespace graft::cli {
 namespace {
@@ -84,12 +85,12 @@ QString inspectTable(const Checkpoint &checkpoint)
     QString out;
     out.reserve(static_cast<qsizetype>(tensors.size() + 1) * (keyWidth + shapeWidth + 32));
     auto cell = [&out](const QString &text, qsizetype width, bool right) {
-        const QString padding(std::max<qsizetype>(0, width - text.size()), QLatin1Char(' '));
+        const qsizetype padding = std::max<qsizetype>(0, width - text.size());
         if (right)
-            out += padding;
+            out.resize(out.size() + padding, QLatin1Char(' '));
         out += text;
         if (!right)
-            out += padding;
+            out.resize(out.size() + padding, QLatin1Char(' '));
     };
     auto line = [&](const QString &key, const QString &shape, const QString &dtype, const QString &size) {
         cell(key, keyWidth, false);
@@ -102,8 +103,13 @@ QString inspectTable(const Checkpoint &checkpoint)
         out += QLatin1Char('\n');
     };
     line(QStringLiteral("KEY"), QStringLiteral("SHAPE"), QStringLiteral("DTYPE"), QStringLiteral("SIZE"));
-    for (size_t i = 0; i < tensors.size(); ++i)
-        line(tensors[i].key, shapes[i], dtypeName(tensors[i].dtype), humanBytes(tensors[i].nbytes()));
+    std::map<DType, QString> dtypeNames; // one string per dtype, not one per line
+    for (size_t i = 0; i < tensors.size(); ++i) {
+        auto name = dtypeNames.find(tensors[i].dtype);
+        if (name == dtypeNames.end())
+            name = dtypeNames.emplace(tensors[i].dtype, dtypeName(tensors[i].dtype)).first;
+        line(tensors[i].key, shapes[i], name->second, humanBytes(tensors[i].nbytes()));
+    }
     qint64 parameters = 0;
     for (const TensorEntry &tensor : checkpoint.tensors())
         parameters += tensor.numel();
