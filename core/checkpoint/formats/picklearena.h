@@ -95,7 +95,7 @@ private:
     };
     void addBlock();
 
-    // Under AddressSanitizer a reclaimed value's fields past its header (kind, flags, slot) are
+    // Under AddressSanitizer a reclaimed value's fields past its header (kind, flags, slot, nesting) are
     // poisoned until it is made again: a pointer the collector wrongly took for unreachable
     // faults at its first use (the fuzzers and the ASan build check this). No-ops otherwise.
     static size_t headerBytes(const PickleValue *value)

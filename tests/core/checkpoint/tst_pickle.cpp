@@ -249,7 +249,7 @@ void TestPickle::moduleDataComesFromTheReducer()
 }
 
 // Pickles that make values and drop them: Python frees them as it goes (constant memory); the
-// arena must reclaim them too, or 2 bytes of input cost a 160-byte value (a 40 MB data.pkl of
+// arena must reclaim them too, or 2 bytes of input cost a 144-byte value (a 40 MB data.pkl of
 // `]0` took 3.4 GB). The bound checked is the arena's high-water mark, per case.
 void TestPickle::droppedValuesAreReclaimed_data()
 {
@@ -269,7 +269,7 @@ void TestPickle::droppedValuesAreReclaimed()
     Result<Unpickled> result = unpickleBytes(p);
     QVERIFY2(result.ok(), result.ok() ? "" : qPrintable(result.error().message));
     QCOMPARE(result->root->kind, PickleKind::Dict);
-    // 2M+ values made; kept to about 2 x 64k (the collector's interval) at 160 bytes each.
+    // 2M+ values made; kept to about 2 x 64k (the collector's interval) at 144 bytes each.
     const size_t bound = size_t(40) << 20;
     QVERIFY2(result->arena->allocatedBytes() <= bound,
              qPrintable(QStringLiteral("arena high-water mark %1 bytes").arg(result->arena->allocatedBytes())));
