@@ -83,7 +83,7 @@ Status ZipWriter::openMember(const QByteArray &name, qint64 size, quint32 header
         .bytes(name).bytes(extra.data());
     if (Status status = m_sink.write(local.data(), QStringLiteral("the zip header of '%1'").arg(QString::fromUtf8(name))); !status)
         return status;
-    member.crc = 0;
+    member.crc = headerCrc; // 0 for a streamed member: write() accumulates it, endMember() patches it
     m_members.push_back(std::move(member));
     m_open = true;
     m_written = 0;
@@ -123,12 +123,15 @@ Status ZipWriter::addMember(const QByteArray &name, const char *data, qint64 siz
             return status;
         return endMember();
     }
-    const quint32 crc = recordCrc32(reinterpret_cast<const uchar *>(data), size);
-    if (Status status = openMember(name, size, crc); !status)
+    if (Status status = openMember(name, size, recordCrc32(reinterpret_cast<const uchar *>(data), size)); !status)
         return status;
     if (Status status = m_sink.write(data, size, what); !status)
         return status;
-    m_members.back().crc = crc;
+    return closeWholeMember(size);
+}
+
+Status ZipWriter::closeWholeMember(qint64 size)
+{
     m_written = static_cast<quint64>(size);
     m_open = false;
     return Status::success();
@@ -154,10 +157,7 @@ Status ZipWriter::addMember(const QByteArray &name, const QByteArray &header, co
         }
         if (Status status = m_sink.write(bytes, what); !status)
             return status;
-        m_members.back().crc = crc;
-        m_written = static_cast<quint64>(header.size() + size);
-        m_open = false;
-        return Status::success();
+        return closeWholeMember(header.size() + size);
     }
     if (header.isEmpty()) // the whole member in one buffer: its CRC goes into the header at once
         return addMember(name, data, size, what);

@@ -51,6 +51,8 @@ public:
 
 private:
     Status openMember(const QByteArray &name, qint64 size, quint32 headerCrc);
+    /// Closes a member opened with its CRC known (in its local header) and written whole.
+    Status closeWholeMember(qint64 size);
 
     struct Member {
         QByteArray name;
