@@ -1,6 +1,7 @@
 #include "checkpoint/formats/picklememoreads.h"
 
 #include "checkpoint/formats/bytereader.h"
+#include "checkpoint/formats/pickleopcodes.h"
 
 #include <QByteArray>
 
@@ -8,6 +9,8 @@
 
 namespace graft {
 namespace {
+
+using namespace pickleop;
 
 // The unpickler's longest line (Unpickler::kMaxLineLength): a longer one fails there too.
 constexpr qint64 kMaxLineLength = 1 << 20;
@@ -43,38 +46,39 @@ PickleMemoReads PickleMemoReads::scan(const uchar *data, qint64 size)
 {
     PickleMemoReads reads;
     ByteReader reader(data, size);
-    // Opcodes by their argument (CPython Lib/pickletools.py), as Unpickler reads them.
+    // Opcodes by their argument (CPython Lib/pickletools.py), as the unpickler reads them.
     while (!reader.atEnd() && !reader.failed() && reads.m_far.size() <= kMaxFarReads) {
         const uchar opcode = reader.u8();
         qint64 length = 0;
         switch (opcode) {
-        case '.': // STOP: every read is known
+        case STOP: // every read is known
             reads.m_all = false;
             return reads;
         // No argument.
-        case '(': case '0': case '1': case '2': case 'N': case 0x88: case 0x89: case ')': case ']':
-        case '}': case 0x8f: case 0x85: case 0x86: case 0x87: case 't': case 'l': case 'd': case 0x91:
-        case 'a': case 'e': case 's': case 'u': case 0x90: case 0x93: case 'R': case 0x81: case 0x92:
-        case 'o': case 'b': case 'Q': case 0x94:
+        case MARK: case POP: case POP_MARK: case DUP: case NONE: case NEWTRUE: case NEWFALSE:
+        case EMPTY_TUPLE: case EMPTY_LIST: case EMPTY_DICT: case EMPTY_SET: case TUPLE1: case TUPLE2:
+        case TUPLE3: case TUPLE: case LIST: case DICT: case FROZENSET: case APPEND: case APPENDS:
+        case SETITEM: case SETITEMS: case ADDITEMS: case STACK_GLOBAL: case REDUCE: case NEWOBJ:
+        case NEWOBJ_EX: case OBJ: case BUILD: case BINPERSID: case MEMOIZE:
             break;
         // Fixed-size arguments.
-        case 0x80: case 'K': case 'q': reader.skip(1); break;  // PROTO BININT1 BINPUT
-        case 'M': reader.skip(2); break;                        // BININT2
-        case 'J': case 'r': reader.skip(4); break;              // BININT LONG_BINPUT
-        case 'G': case 0x95: reader.skip(8); break;             // BINFLOAT FRAME
-        case 'h': reads.addRead(reader.u8()); break;                  // BINGET
-        case 'j': reads.addRead(reader.u32()); break;                 // LONG_BINGET
+        case PROTO: case BININT1: case BINPUT: reader.skip(1); break;
+        case BININT2: reader.skip(2); break;
+        case BININT: case LONG_BINPUT: reader.skip(4); break;
+        case BINFLOAT: case FRAME: reader.skip(8); break;
+        case BINGET: reads.addRead(reader.u8()); break;
+        case LONG_BINGET: reads.addRead(reader.u32()); break;
         // Length-prefixed arguments.
-        case 0x8a: case 'U': case 'C': case 0x8c: reader.skip(reader.u8()); break; // LONG1 SHORT_BIN*
-        case 0x8b: case 'T': {                                 // LONG4 BINSTRING: signed lengths
+        case LONG1: case SHORT_BINSTRING: case SHORT_BINBYTES: case SHORT_BINUNICODE: reader.skip(reader.u8()); break;
+        case LONG4: case BINSTRING: { // signed lengths
             const qint32 n = reader.i32();
             if (n < 0)
                 return reads;
             reader.skip(n);
             break;
         }
-        case 'X': case 'B': reader.skip(reader.u32()); break;  // BINUNICODE BINBYTES
-        case 0x8d: case 0x8e: {                                // BINUNICODE8 BINBYTES8
+        case BINUNICODE: case BINBYTES: reader.skip(reader.u32()); break;
+        case BINUNICODE8: case BINBYTES8: {
             const quint64 n = reader.u64();
             if (n > quint64(reader.remaining()))
                 return reads;
@@ -82,15 +86,15 @@ PickleMemoReads PickleMemoReads::scan(const uchar *data, qint64 size)
             break;
         }
         // Lines.
-        case 'I': case 'L': case 'F': case 'S': case 'V': case 'P': case 'p':
+        case INT: case LONG: case FLOAT: case STRING: case UNICODE: case PERSID: case PUT:
             if (skipLine(reader, &length) == nullptr)
                 return reads;
             break;
-        case 'c': case 'i': // GLOBAL INST: module and name
+        case GLOBAL: case INST: // module and name
             if (skipLine(reader, &length) == nullptr || skipLine(reader, &length) == nullptr)
                 return reads;
             break;
-        case 'g': { // GET: the index as text
+        case GET: { // the index as text
             const char *line = skipLine(reader, &length);
             if (line == nullptr)
                 return reads;
