@@ -41,16 +41,16 @@ QString formatFloat(double value)
 // A numpy scalar: numpy.core.multiarray.scalar(numpy.dtype('f8', ...), raw bytes).
 std::optional<QString> numpyScalarValue(const PickleValue *object, QString *typeName)
 {
-    if (qualifiedName(object) != QLatin1String("numpy.core.multiarray.scalar") || object->args == nullptr
-        || object->args->items.size() < 2)
+    if (qualifiedName(object) != QLatin1String("numpy.core.multiarray.scalar") || object->args() == nullptr
+        || object->args()->items().size() < 2)
         return std::nullopt;
-    const PickleValue *dtype = object->args->items[0];
-    const PickleValue *data = object->args->items[1];
-    if (dtype->kind != PickleKind::Object || dtype->args == nullptr || dtype->args->items.empty()
-        || dtype->args->items[0]->kind != PickleKind::String || data->kind != PickleKind::Bytes)
+    const PickleValue *dtype = object->args()->items()[0];
+    const PickleValue *data = object->args()->items()[1];
+    if (dtype->kind != PickleKind::Object || dtype->args() == nullptr || dtype->args()->items().empty()
+        || dtype->args()->items()[0]->kind != PickleKind::String || data->kind != PickleKind::Bytes)
         return std::nullopt;
-    const QString code = dtype->args->items[0]->text;
-    const QByteArray &bytes = data->bytes;
+    const QString code = dtype->args()->items()[0]->text();
+    const QByteArray &bytes = data->bytes();
     auto load = [&bytes](auto sample) {
         decltype(sample) value{};
         std::memcpy(&value, bytes.constData(), sizeof value);
@@ -88,19 +88,19 @@ QString summarise(const PickleValue *value, int depth, int &budget)
     switch (value->kind) {
     case PickleKind::None: return QStringLiteral("None");
     case PickleKind::Bool: return value->boolean ? QStringLiteral("True") : QStringLiteral("False");
-    case PickleKind::Int: return value->integerOverflow ? value->text : QString::number(value->integer);
+    case PickleKind::Int: return value->integerOverflow ? value->text() : QString::number(value->integer);
     case PickleKind::Float: return formatFloat(value->number);
-    case PickleKind::String: return quoted(value->text);
-    case PickleKind::Bytes: return QStringLiteral("<%1 bytes>").arg(value->bytes.size());
-    case PickleKind::Global: return value->text.left(kMaxSummaryText);
-    case PickleKind::Tensor: return QStringLiteral("tensor%1").arg(shapeToString(value->tensor->shape));
+    case PickleKind::String: return quoted(value->text());
+    case PickleKind::Bytes: return QStringLiteral("<%1 bytes>").arg(value->bytes().size());
+    case PickleKind::Global: return value->text().left(kMaxSummaryText);
+    case PickleKind::Tensor: return QStringLiteral("tensor%1").arg(shapeToString(value->tensor()->shape));
     case PickleKind::PersistentId: return QStringLiteral("<persistent id>");
     case PickleKind::Mark: return QString();
     case PickleKind::List:
     case PickleKind::Tuple:
     case PickleKind::Set: {
         QStringList parts;
-        for (const PickleValue *item : value->items) {
+        for (const PickleValue *item : value->items()) {
             if (parts.size() == 8) {
                 parts << QStringLiteral("…");
                 break;
@@ -112,11 +112,11 @@ QString summarise(const PickleValue *value, int depth, int &budget)
             return QLatin1Char('[') + body + QLatin1Char(']');
         if (value->kind == PickleKind::Set)
             return QLatin1Char('{') + body + QLatin1Char('}');
-        return QLatin1Char('(') + body + (value->items.size() == 1 ? QStringLiteral(",)") : QStringLiteral(")"));
+        return QLatin1Char('(') + body + (value->items().size() == 1 ? QStringLiteral(",)") : QStringLiteral(")"));
     }
     case PickleKind::Dict: {
         QStringList parts;
-        for (const auto &[k, v] : value->entries) {
+        for (const auto &[k, v] : value->entries()) {
             if (parts.size() == 8) {
                 parts << QStringLiteral("…");
                 break;
@@ -132,15 +132,15 @@ QString summarise(const PickleValue *value, int depth, int &budget)
         const QString name = qualifiedName(value);
         const QString shortName = name.section(QLatin1Char('.'), -1).left(kMaxSummaryText);
         QStringList parts;
-        const size_t argCount = value->args != nullptr ? value->args->items.size() : 0;
+        const size_t argCount = value->args() != nullptr ? value->args()->items().size() : 0;
         for (size_t i = 0; i < argCount && parts.size() < 8; ++i)
-            parts << summarise(value->args->items[i], depth + 1, budget);
+            parts << summarise(value->args()->items()[i], depth + 1, budget);
         // Attribute state (argparse.Namespace and most objects): name=value pairs.
-        const bool hasState = value->state != nullptr && value->state->kind == PickleKind::Dict;
-        const size_t stateCount = hasState ? value->state->entries.size() : 0;
+        const bool hasState = value->state() != nullptr && value->state()->kind == PickleKind::Dict;
+        const size_t stateCount = hasState ? value->state()->entries().size() : 0;
         for (size_t i = 0; i < stateCount && parts.size() < 8; ++i) {
-            const auto &[k, v] = value->state->entries[i];
-            const QString key = k->kind == PickleKind::String ? k->text.left(kMaxSummaryText) : summarise(k, depth + 1, budget);
+            const auto &[k, v] = value->state()->entries()[i];
+            const QString key = k->kind == PickleKind::String ? k->text().left(kMaxSummaryText) : summarise(k, depth + 1, budget);
             parts << key + QLatin1Char('=') + summarise(v, depth + 1, budget);
         }
         if (static_cast<size_t>(parts.size()) < argCount + stateCount)

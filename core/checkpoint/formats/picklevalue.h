@@ -8,8 +8,11 @@
 #include <QString>
 
 #include <memory>
+#include <algorithm>
 #include <optional>
+#include <span>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace graft {
@@ -51,6 +54,27 @@ struct PickledTensor {
     bool isParameter = false;
 };
 
+/// Object: the class, its constructor args (a Tuple) and its BUILD state. PersistentId: the
+/// id, in `state`. Out of line: a torch state_dict makes ~1 of these per 10 values.
+struct PickleCall {
+    const PickleValue *callable = nullptr;
+    const PickleValue *args = nullptr;
+    const PickleValue *state = nullptr;
+};
+
+using PickleItems = std::vector<const PickleValue *>;                                  ///< List/Tuple/Set
+using PickleEntries = std::vector<std::pair<const PickleValue *, const PickleValue *>>; ///< Dict
+/// A tuple of at most two items, kept in the value itself: torch writes two per tensor (its size
+/// and stride), which were two heap blocks each.
+struct PickleShortItems {
+    const PickleValue *item[2] = {nullptr, nullptr};
+    quint8 count = 0;
+};
+/// PersistentId: the id, without a PickleCall around it (one per tensor in a torch pickle).
+struct PicklePersistentId {
+    const PickleValue *id = nullptr;
+};
+
 struct PickleValue {
     PickleKind kind = PickleKind::None;
     bool boolean = false;
@@ -58,23 +82,108 @@ struct PickleValue {
     /// The arena's collector state (PickleArena::sweep): live, reached by the last mark, or free.
     PickleSlot slot = PickleSlot::Live;
     int nesting = 0;               ///< levels of containers below this one (the unpickler caps it)
-    // One slot for the two numbers: a value is an Int or a Float, never both (16 bytes less per
-    // value with the nesting moved up, and a 100k-tensor pickle keeps ~500k values).
+    // One slot for the two numbers: a value is an Int or a Float, never both.
     union {
         qint64 integer = 0;        ///< Int (and Bool's 0/1 are `boolean`)
         double number;             ///< Float
     };
-    QString text;                  ///< String; Global/Object module.name; big integer as 0x hex
-    QByteArray bytes;
-    std::vector<const PickleValue *> items;                                  ///< List/Tuple/Set
-    std::vector<std::pair<const PickleValue *, const PickleValue *>> entries; ///< Dict
-    const PickleValue *callable = nullptr; ///< Object: its class (a Global)
-    const PickleValue *args = nullptr;     ///< Object: constructor args (a Tuple)
-    const PickleValue *state = nullptr;    ///< Object: BUILD state; PersistentId: the id
-    std::unique_ptr<PickledTensor> tensor; ///< Tensor only (apart: most values are not tensors)
+
+    // What a value holds besides its number depends on its kind, and it holds one thing at most:
+    // one slot (a variant) for all of them keeps a value at 48 bytes (it was 144 with a field
+    // each; a 100k-tensor state_dict keeps ~500k values). Reading a field the value does not
+    // hold gives an empty one.
+    const QString &text() const { return held<QString>(); }   ///< String; Global module.name; big integer as 0x hex
+    const QByteArray &bytes() const { return held<QByteArray>(); } ///< Bytes
+    std::span<const PickleValue *const> items() const
+    {
+        if (const auto *items = std::get_if<PickleItems>(&m_payload))
+            return *items;
+        if (const auto *items = std::get_if<PickleShortItems>(&m_payload))
+            return {items->item, items->count};
+        return {};
+    }
+    const PickleEntries &entries() const { return held<PickleEntries>(); }
+    const PickleValue *callable() const { return call() ? call()->callable : nullptr; } ///< Object: its class (a Global)
+    const PickleValue *args() const { return call() ? call()->args : nullptr; }         ///< Object: constructor args
+    /// Object: its BUILD state; PersistentId: the id.
+    const PickleValue *state() const
+    {
+        if (const auto *persistent = std::get_if<PicklePersistentId>(&m_payload))
+            return persistent->id;
+        return call() ? call()->state : nullptr;
+    }
+    /// Tensor only.
+    const PickledTensor *tensor() const
+    {
+        const auto *tensor = std::get_if<std::unique_ptr<PickledTensor>>(&m_payload);
+        return tensor != nullptr ? tensor->get() : nullptr;
+    }
+
+    // Filling a value (the unpickler and reducers only). Each replaces what the value held.
+    void setText(QString text) { m_payload.emplace<QString>(std::move(text)); }
+    void setBytes(QByteArray bytes) { m_payload.emplace<QByteArray>(std::move(bytes)); }
+    /// Up to two items are kept in the value, more in a vector.
+    void setItems(std::span<const PickleValue *const> items)
+    {
+        if (items.size() <= 2) {
+            PickleShortItems &short_ = m_payload.emplace<PickleShortItems>();
+            std::copy(items.begin(), items.end(), short_.item);
+            short_.count = static_cast<quint8>(items.size());
+        } else {
+            m_payload.emplace<PickleItems>(items.begin(), items.end());
+        }
+    }
+    void setItems(PickleItems &&items)
+    {
+        if (items.size() <= 2)
+            setItems(std::span<const PickleValue *const>(items));
+        else
+            m_payload.emplace<PickleItems>(std::move(items));
+    }
+    void setPersistentId(const PickleValue *id) { m_payload.emplace<PicklePersistentId>(PicklePersistentId{id}); }
+    /// The items to append to (a list's or a set's), kept in a vector from then on.
+    PickleItems &itemsToFill()
+    {
+        if (const auto *short_ = std::get_if<PickleShortItems>(&m_payload)) {
+            PickleItems items(short_->item, short_->item + short_->count); // copied before emplace ends *short_
+            return m_payload.emplace<PickleItems>(std::move(items));
+        }
+        return filled<PickleItems>();
+    }
+    /// The entries to add to (a dict's).
+    PickleEntries &entriesToFill() { return filled<PickleEntries>(); }
+    PickleCall &callToFill()
+    {
+        auto *call = std::get_if<std::unique_ptr<PickleCall>>(&m_payload);
+        return call != nullptr && *call ? **call : *m_payload.emplace<std::unique_ptr<PickleCall>>(std::make_unique<PickleCall>());
+    }
+    PickledTensor &setTensor(std::unique_ptr<PickledTensor> tensor) { return *m_payload.emplace<std::unique_ptr<PickledTensor>>(std::move(tensor)); }
+
+private:
+    const PickleCall *call() const
+    {
+        const auto *call = std::get_if<std::unique_ptr<PickleCall>>(&m_payload);
+        return call != nullptr ? call->get() : nullptr;
+    }
+    template <typename T> const T &held() const
+    {
+        static const T empty{};
+        const T *value = std::get_if<T>(&m_payload);
+        return value != nullptr ? *value : empty;
+    }
+    template <typename T> T &filled()
+    {
+        if (T *value = std::get_if<T>(&m_payload))
+            return *value;
+        return m_payload.emplace<T>();
+    }
+
+    std::variant<std::monostate, QString, QByteArray, PickleItems, PickleShortItems, PickleEntries, PicklePersistentId,
+                 std::unique_ptr<PickleCall>, std::unique_ptr<PickledTensor>>
+        m_payload;
 };
 
-static_assert(sizeof(PickleValue) <= 144, "PickleValue grew: a 100k-tensor pickle keeps ~500k of them");
+static_assert(sizeof(PickleValue) <= 48, "PickleValue grew: a 100k-tensor pickle keeps ~500k of them");
 
 /// "module.name" of a Global or an Object's class; empty for other kinds.
 inline QString qualifiedName(const PickleValue *value)
@@ -82,9 +191,9 @@ inline QString qualifiedName(const PickleValue *value)
     if (value == nullptr)
         return QString();
     if (value->kind == PickleKind::Global)
-        return value->text;
-    if (value->kind == PickleKind::Object && value->callable != nullptr)
-        return value->callable->text;
+        return value->text();
+    if (value->kind == PickleKind::Object && value->callable() != nullptr)
+        return value->callable()->text();
     return QString();
 }
 

@@ -38,21 +38,22 @@ Result<const PickleValue *> rebuildTensor(const QString &name, const PickleValue
     // _rebuild_tensor(storage, offset, size, stride)
     // _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks[, metadata])
     // _rebuild_tensor_v3(storage, offset, size, stride, requires_grad, hooks, dtype[, metadata])
-    const auto &a = args->items;
-    if (a.size() < 4 || a[0]->kind != PickleKind::PersistentId || a[0]->state == nullptr || a[1]->kind != PickleKind::Int
+    const auto &a = args->items();
+    if (a.size() < 4 || a[0]->kind != PickleKind::PersistentId || a[0]->state() == nullptr || a[1]->kind != PickleKind::Int
         || !isSequence(a[2]) || !isSequence(a[3]))
         return failure(QStringLiteral("%1 called with unexpected arguments").arg(name));
     PickleValue *tensor = arena.make(PickleKind::Tensor);
-    tensor->tensor = std::make_unique<PickledTensor>();
-    PickledTensor &pickled = *tensor->tensor;
-    pickled.storage = a[0]->state;
+    PickledTensor &pickled = tensor->setTensor(std::make_unique<PickledTensor>());
+    pickled.storage = a[0]->state();
     pickled.storageOffset = a[1]->integer;
-    for (const PickleValue *dim : a[2]->items) {
+    pickled.shape.reserve(a[2]->items().size());
+    pickled.strides.reserve(a[3]->items().size());
+    for (const PickleValue *dim : a[2]->items()) {
         if (dim->kind != PickleKind::Int || dim->integerOverflow)
             return failure(QStringLiteral("%1: a size is not an integer").arg(name));
         pickled.shape.push_back(dim->integer);
     }
-    for (const PickleValue *stride : a[3]->items) {
+    for (const PickleValue *stride : a[3]->items()) {
         if (stride->kind != PickleKind::Int || stride->integerOverflow)
             return failure(QStringLiteral("%1: a stride is not an integer").arg(name));
         pickled.strides.push_back(stride->integer);
@@ -60,20 +61,19 @@ Result<const PickleValue *> rebuildTensor(const QString &name, const PickleValue
     if (name.endsWith(QLatin1String("_v3"))) {
         if (a.size() < 7 || a[6]->kind != PickleKind::Global)
             return failure(QStringLiteral("%1 without a dtype").arg(name));
-        pickled.dtype = dtypeOfTorchGlobal(a[6]->text);
+        pickled.dtype = dtypeOfTorchGlobal(a[6]->text());
         if (!pickled.dtype)
-            return failure(QStringLiteral("%1 with unsupported dtype %2").arg(name, a[6]->text));
+            return failure(QStringLiteral("%1 with unsupported dtype %2").arg(name, a[6]->text()));
     }
     return tensor;
 }
 
 Result<const PickleValue *> rebuildParameter(const QString &name, const PickleValue *args, PickleArena &arena)
 {
-    if (args->items.empty() || args->items[0]->kind != PickleKind::Tensor)
+    if (args->items().empty() || args->items()[0]->kind != PickleKind::Tensor)
         return failure(QStringLiteral("%1 without a tensor").arg(name));
     PickleValue *parameter = arena.make(PickleKind::Tensor);
-    parameter->tensor = std::make_unique<PickledTensor>(*args->items[0]->tensor);
-    parameter->tensor->isParameter = true;
+    parameter->setTensor(std::make_unique<PickledTensor>(*args->items()[0]->tensor())).isParameter = true;
     return parameter;
 }
 
@@ -91,12 +91,12 @@ bool isParameterRebuild(const QString &name)
 // Calls that only rebuild plain data, never run user code.
 Result<const PickleValue *> rebuildData(const QString &name, const PickleValue *args, PickleArena &arena)
 {
-    const auto &a = args->items;
+    const auto &a = args->items();
     // Python 2 names protocol 2 keeps for sets: set(list).
     if (name == QLatin1String("__builtin__.set") || name == QLatin1String("__builtin__.frozenset")) {
         PickleValue *set = arena.make(PickleKind::Set);
         if (!a.empty() && (a[0]->kind == PickleKind::List || a[0]->kind == PickleKind::Tuple))
-            set->items = a[0]->items;
+            set->setItems(a[0]->items());
         return set;
     }
     // TorchScript's typed lists: build_intlist(list) and friends are the list.
@@ -116,9 +116,9 @@ Result<const PickleValue *> TorchGlobals::persistentLoad(const PickleValue *id, 
     Q_UNUSED(arena);
     // torch.save's legacy format replaces an nn.Module subclass by ('module', class, source
     // file, source); torch.load gives back the class. Here it is the class name, never imported.
-    if (id->kind == PickleKind::Tuple && id->items.size() >= 2 && id->items[0]->kind == PickleKind::String
-        && id->items[0]->text == QLatin1String("module") && id->items[1]->kind == PickleKind::Global)
-        return id->items[1];
+    if (id->kind == PickleKind::Tuple && id->items().size() >= 2 && id->items()[0]->kind == PickleKind::String
+        && id->items()[0]->text() == QLatin1String("module") && id->items()[1]->kind == PickleKind::Global)
+        return id->items()[1];
     return static_cast<const PickleValue *>(nullptr);
 }
 
@@ -130,19 +130,19 @@ Result<const PickleValue *> TorchGlobals::reduce(const QString &name, const Pick
         return rebuildParameter(name, args, arena);
     // _rebuild_from_type_v2(func, type, args, state): a tensor subclass (or a tensor with
     // attributes) around a plain rebuild; the bytes are the plain tensor's.
-    if (name == QLatin1String("torch._tensor._rebuild_from_type_v2") && args->items.size() >= 3
-        && args->items[0]->kind == PickleKind::Global && args->items[2]->kind == PickleKind::Tuple) {
-        const QString inner = args->items[0]->text;
+    if (name == QLatin1String("torch._tensor._rebuild_from_type_v2") && args->items().size() >= 3
+        && args->items()[0]->kind == PickleKind::Global && args->items()[2]->kind == PickleKind::Tuple) {
+        const QString inner = args->items()[0]->text();
         if (isTensorRebuild(inner))
-            return rebuildTensor(inner, args->items[2], arena);
+            return rebuildTensor(inner, args->items()[2], arena);
         if (isParameterRebuild(inner))
-            return rebuildParameter(inner, args->items[2], arena);
+            return rebuildParameter(inner, args->items()[2], arena);
     }
     if (Result<const PickleValue *> data = rebuildData(name, args, arena); !data || *data != nullptr)
         return data;
     // torch.Size(tuple) is the tuple.
-    if (name == QLatin1String("torch.Size") && !args->items.empty() && args->items[0]->kind == PickleKind::Tuple)
-        return args->items[0];
+    if (name == QLatin1String("torch.Size") && !args->items().empty() && args->items()[0]->kind == PickleKind::Tuple)
+        return args->items()[0];
     return static_cast<const PickleValue *>(nullptr);
 }
 

@@ -31,11 +31,11 @@ struct StorageReference {
 // The storage key and class of a legacy persistent id, or nullopt if it is not one.
 std::optional<std::pair<QString, QString>> storageKeyAndClass(const PickleValue *id)
 {
-    if (id == nullptr || id->kind != PickleKind::Tuple || id->items.size() < 5
-        || id->items[0]->kind != PickleKind::String || id->items[0]->text != QLatin1String("storage")
-        || id->items[1]->kind != PickleKind::Global || id->items[2]->kind != PickleKind::String)
+    if (id == nullptr || id->kind != PickleKind::Tuple || id->items().size() < 5
+        || id->items()[0]->kind != PickleKind::String || id->items()[0]->text() != QLatin1String("storage")
+        || id->items()[1]->kind != PickleKind::Global || id->items()[2]->kind != PickleKind::String)
         return std::nullopt;
-    return std::make_pair(id->items[2]->text, id->items[1]->text);
+    return std::make_pair(id->items()[2]->text(), id->items()[1]->text());
 }
 
 } // namespace
@@ -55,15 +55,15 @@ Result<Checkpoint> readTorchLegacy(const MappedFilePtr &file)
         pickles.push_back(std::move(next).value());
     }
     const PickleValue *magic = pickles[0].root;
-    if (magic->kind != PickleKind::Int || !magic->integerOverflow || magic->text != kLegacyMagic)
+    if (magic->kind != PickleKind::Int || !magic->integerOverflow || magic->text() != kLegacyMagic)
         return fail(QStringLiteral("wrong magic number"));
     const PickleValue *protocol = pickles[1].root;
     if (protocol->kind != PickleKind::Int || protocol->integer != 1001)
         return fail(QStringLiteral("unsupported protocol version %1").arg(pickleSummary(protocol)));
     bool bigEndian = false;
     if (pickles[2].root->kind == PickleKind::Dict) {
-        for (const auto &[k, v] : pickles[2].root->entries) {
-            if (k->kind == PickleKind::String && k->text == QLatin1String("little_endian") && v->kind == PickleKind::Bool)
+        for (const auto &[k, v] : pickles[2].root->entries()) {
+            if (k->kind == PickleKind::String && k->text() == QLatin1String("little_endian") && v->kind == PickleKind::Bool)
                 bigEndian = !v->boolean;
         }
     }
@@ -78,13 +78,13 @@ Result<Checkpoint> readTorchLegacy(const MappedFilePtr &file)
         const PickleValue &value = arena.at(i);
         if (value.kind != PickleKind::PersistentId)
             continue;
-        const auto keyAndClass = storageKeyAndClass(value.state);
+        const auto keyAndClass = storageKeyAndClass(value.state());
         if (!keyAndClass)
-            return fail(QStringLiteral("unexpected storage reference %1").arg(pickleSummary(value.state)));
+            return fail(QStringLiteral("unexpected storage reference %1").arg(pickleSummary(value.state())));
         const std::optional<DType> dtype = dtypeOfStorageClass(keyAndClass->second);
         if (!dtype)
             return fail(QStringLiteral("unknown storage class %1").arg(keyAndClass->second));
-        const PickleValue *declared = value.state->items[4];
+        const PickleValue *declared = value.state()->items()[4];
         if (declared->kind != PickleKind::Int || declared->integerOverflow || declared->integer < 0)
             return fail(QStringLiteral("storage '%1' has an invalid size").arg(keyAndClass->first));
         references.insert(keyAndClass->first, {*dtype, keyAndClass->second == QLatin1String("torch.UntypedStorage"), declared->integer});
@@ -95,29 +95,29 @@ Result<Checkpoint> readTorchLegacy(const MappedFilePtr &file)
     QHash<QString, int> segments;
     ByteReader reader(file->data(), file->size());
     reader.seek(position);
-    for (const PickleValue *key : keys->items) {
+    for (const PickleValue *key : keys->items()) {
         if (key->kind != PickleKind::String)
             return fail(QStringLiteral("a storage key is not a string"));
-        const auto reference = references.constFind(key->text);
+        const auto reference = references.constFind(key->text());
         if (reference == references.constEnd())
-            return fail(QStringLiteral("storage '%1' is listed but never used").arg(key->text));
+            return fail(QStringLiteral("storage '%1' is listed but never used").arg(key->text()));
         const qint64 storageStart = reader.position();
         const qint64 numel = reader.i64();
         const qint64 itemSize = reference->untyped ? 1 : dtypeSize(reference->dtype);
         if (reader.failed() || numel < 0 || numel > reader.remaining() / itemSize)
             return fail(QStringLiteral("storage '%1' at byte %2 claims %3 elements, more than the file holds")
-                            .arg(key->text).arg(storageStart).arg(numel));
+                            .arg(key->text()).arg(storageStart).arg(numel));
         if (numel != reference->numel)
             return fail(QStringLiteral("storage '%1' at byte %2 holds %3 elements, but the pickle declares %4")
-                            .arg(key->text).arg(storageStart).arg(numel).arg(reference->numel));
+                            .arg(key->text()).arg(storageStart).arg(numel).arg(reference->numel));
         Segment segment;
         segment.file = fileIndex;
         segment.offset = reader.position();
         segment.size = numel * itemSize;
         reader.skip(segment.size);
-        if (segments.contains(key->text))
-            return fail(QStringLiteral("storage '%1' is listed twice").arg(key->text));
-        segments.insert(key->text, checkpoint.addSegment(segment));
+        if (segments.contains(key->text()))
+            return fail(QStringLiteral("storage '%1' is listed twice").arg(key->text()));
+        segments.insert(key->text(), checkpoint.addSegment(segment));
     }
 
     StorageResolver resolve = [&](const PickleValue *id) -> Result<ResolvedStorage> {
@@ -133,7 +133,7 @@ Result<Checkpoint> readTorchLegacy(const MappedFilePtr &file)
         resolved.untyped = references.value(keyAndClass->first).untyped;
         resolved.bigEndian = bigEndian;
         // A view into a larger storage: ('storage', cls, root_key, location, size, (view_key, offset, size)).
-        if (id->items.size() >= 6 && id->items[5]->kind == PickleKind::Tuple)
+        if (id->items().size() >= 6 && id->items()[5]->kind == PickleKind::Tuple)
             return Error{path, QStringLiteral("storage views (PyTorch < 0.4 files) are not supported")};
         return resolved;
     };

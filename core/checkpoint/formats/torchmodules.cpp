@@ -8,8 +8,8 @@ namespace {
 
 const PickleValue *stateEntry(const PickleValue *state, QLatin1String name)
 {
-    for (const auto &[k, v] : state->entries) {
-        if (k->kind == PickleKind::String && k->text == name)
+    for (const auto &[k, v] : state->entries()) {
+        if (k->kind == PickleKind::String && k->text() == name)
             return v;
     }
     return nullptr;
@@ -48,7 +48,7 @@ Result<const PickleValue *> namedDict(const PickleValue *state, QLatin1String na
     }
     if (dict->kind != PickleKind::Dict)
         return Error{QString(), QStringLiteral("%1: %2 is %3, not a dict").arg(moduleKey(key), name, kindName(dict))};
-    for (const auto &[k, v] : dict->entries) {
+    for (const auto &[k, v] : dict->entries()) {
         if (k->kind != PickleKind::String)
             return Error{QString(), QStringLiteral("%1: %2 has a key that is not a string (%3)").arg(moduleKey(key), name, pickleSummary(k, 40))};
     }
@@ -67,15 +67,15 @@ const PickleValue *tensorNeedingCode(const PickleValue *value, int depth, int &b
         if (name.startsWith(QLatin1String("torch._utils._rebuild_")) || name.startsWith(QLatin1String("torch._tensor._rebuild_"))
             || name == QLatin1String("torch.ScriptObject"))
             return value;
-        if (const PickleValue *found = tensorNeedingCode(value->args, depth + 1, budget))
+        if (const PickleValue *found = tensorNeedingCode(value->args(), depth + 1, budget))
             return found;
-        return tensorNeedingCode(value->state, depth + 1, budget);
+        return tensorNeedingCode(value->state(), depth + 1, budget);
     }
-    for (const PickleValue *item : value->items) {
+    for (const PickleValue *item : value->items()) {
         if (const PickleValue *found = tensorNeedingCode(item, depth + 1, budget))
             return found;
     }
-    for (const auto &[k, v] : value->entries) {
+    for (const auto &[k, v] : value->entries()) {
         if (const PickleValue *found = tensorNeedingCode(v, depth + 1, budget))
             return found;
     }
@@ -86,20 +86,20 @@ const PickleValue *tensorNeedingCode(const PickleValue *value, int depth, int &b
 
 bool isEagerModule(const PickleValue *value)
 {
-    if (value == nullptr || value->kind != PickleKind::Object || value->state == nullptr || value->state->kind != PickleKind::Dict)
+    if (value == nullptr || value->kind != PickleKind::Object || value->state() == nullptr || value->state()->kind != PickleKind::Dict)
         return false;
-    return stateEntry(value->state, QLatin1String("_parameters")) != nullptr && stateEntry(value->state, QLatin1String("_modules")) != nullptr;
+    return stateEntry(value->state(), QLatin1String("_parameters")) != nullptr && stateEntry(value->state(), QLatin1String("_modules")) != nullptr;
 }
 
 bool isScriptObject(const PickleValue *value)
 {
-    return value != nullptr && value->kind == PickleKind::Object && value->state != nullptr && value->state->kind == PickleKind::Dict
+    return value != nullptr && value->kind == PickleKind::Object && value->state() != nullptr && value->state()->kind == PickleKind::Dict
         && qualifiedName(value).startsWith(QLatin1String("__torch__."));
 }
 
 Result<ModuleParts> eagerModuleParts(const PickleValue *module, const QString &key)
 {
-    const PickleValue *state = module->state;
+    const PickleValue *state = module->state();
     Result<const PickleValue *> parameters = namedDict(state, QLatin1String("_parameters"), key, true);
     if (!parameters)
         return parameters.error();
@@ -113,35 +113,35 @@ Result<ModuleParts> eagerModuleParts(const PickleValue *module, const QString &k
     if (const PickleValue *set = stateEntry(state, QLatin1String("_non_persistent_buffers_set")); set != nullptr) {
         if (set->kind != PickleKind::Set)
             return Error{QString(), QStringLiteral("%1: _non_persistent_buffers_set is %2, not a set").arg(moduleKey(key), kindName(set))};
-        for (const PickleValue *name : set->items) {
+        for (const PickleValue *name : set->items()) {
             if (name->kind == PickleKind::String)
-                nonPersistent.insert(name->text);
+                nonPersistent.insert(name->text());
         }
     }
 
     ModuleParts parts;
-    for (const auto &[k, v] : (*parameters)->entries) {
-        if (Status ok = checkTensorValue(v, joinKey(key, k->text), "parameter"); !ok)
+    for (const auto &[k, v] : (*parameters)->entries()) {
+        if (Status ok = checkTensorValue(v, joinKey(key, k->text()), "parameter"); !ok)
             return ok.error();
         if (v->kind == PickleKind::Tensor)
-            parts.tensors.emplace_back(k->text, v);
+            parts.tensors.emplace_back(k->text(), v);
     }
     if (*buffers != nullptr) {
-        for (const auto &[k, v] : (*buffers)->entries) {
-            if (nonPersistent.contains(k->text))
+        for (const auto &[k, v] : (*buffers)->entries()) {
+            if (nonPersistent.contains(k->text()))
                 continue; // state_dict() leaves non-persistent buffers out
-            if (Status ok = checkTensorValue(v, joinKey(key, k->text), "buffer"); !ok)
+            if (Status ok = checkTensorValue(v, joinKey(key, k->text()), "buffer"); !ok)
                 return ok.error();
             if (v->kind == PickleKind::Tensor)
-                parts.tensors.emplace_back(k->text, v);
+                parts.tensors.emplace_back(k->text(), v);
         }
     }
-    for (const auto &[k, v] : (*modules)->entries) {
+    for (const auto &[k, v] : (*modules)->entries()) {
         if (v->kind != PickleKind::None)
-            parts.children.emplace_back(k->text, v);
+            parts.children.emplace_back(k->text(), v);
     }
     int budget = 4096;
-    for (const auto &[k, v] : state->entries) {
+    for (const auto &[k, v] : state->entries()) {
         if (k->kind != PickleKind::String || v == *parameters || v == *buffers || v == *modules)
             continue;
         // Weights kept outside _parameters (a quantized module's packed params) reach
@@ -150,9 +150,9 @@ Result<ModuleParts> eagerModuleParts(const PickleValue *module, const QString &k
             return Error{QString(), QStringLiteral("%1 holds '%2', made by %3(…), which needs code to be produced (a quantized or "
                                                    "packed tensor); Graft never runs it (load the model in Python and save its "
                                                    "state_dict() with plain tensors)")
-                                        .arg(moduleKey(key), k->text, qualifiedName(call))};
-        if (!k->text.startsWith(QLatin1Char('_')))
-            parts.attributes.emplace_back(k->text, v);
+                                        .arg(moduleKey(key), k->text(), qualifiedName(call))};
+        if (!k->text().startsWith(QLatin1Char('_')))
+            parts.attributes.emplace_back(k->text(), v);
     }
     return parts;
 }
@@ -161,10 +161,10 @@ Result<ModuleParts> scriptModuleParts(const PickleValue *module, const ScriptCla
 {
     ModuleParts parts;
     std::vector<ModuleParts::Named> buffers;
-    for (const auto &[k, v] : module->state->entries) {
+    for (const auto &[k, v] : module->state()->entries()) {
         if (k->kind != PickleKind::String)
             return Error{QString(), QStringLiteral("%1 has an attribute name that is not a string (%2)").arg(moduleKey(key), pickleSummary(k, 40))};
-        const QString &name = k->text;
+        const QString &name = k->text();
         const bool parameter = definition != nullptr ? definition->parameters.contains(name) : v->kind == PickleKind::Tensor;
         const bool buffer = definition != nullptr && definition->buffers.contains(name);
         if (parameter || buffer) {

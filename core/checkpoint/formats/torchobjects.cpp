@@ -69,8 +69,8 @@ QString join(const QString &prefix, const QString &name)
 QString keyText(const PickleValue *key)
 {
     switch (key->kind) {
-    case PickleKind::String: return key->text;
-    case PickleKind::Int: return key->integerOverflow ? key->text : QString::number(key->integer);
+    case PickleKind::String: return key->text();
+    case PickleKind::Int: return key->integerOverflow ? key->text() : QString::number(key->integer);
     default: return pickleSummary(key, 60);
     }
 }
@@ -92,13 +92,13 @@ bool ObjectWalker::containsTensor(const PickleValue *value, int depth)
     m_containsTensor[value] = false; // in progress
     bool found = false;
     if (value->kind == PickleKind::Dict) {
-        for (size_t i = 0; i < value->entries.size() && !found; ++i)
-            found = containsTensor(value->entries[i].second, depth + 1);
+        for (size_t i = 0; i < value->entries().size() && !found; ++i)
+            found = containsTensor(value->entries()[i].second, depth + 1);
     } else if (value->kind == PickleKind::Object) {
-        found = containsTensor(value->state, depth + 1);
+        found = containsTensor(value->state(), depth + 1);
     } else {
-        for (size_t i = 0; i < value->items.size() && !found; ++i)
-            found = containsTensor(value->items[i], depth + 1);
+        for (size_t i = 0; i < value->items().size() && !found; ++i)
+            found = containsTensor(value->items()[i], depth + 1);
     }
     m_containsTensor[value] = found;
     return found;
@@ -106,7 +106,7 @@ bool ObjectWalker::containsTensor(const PickleValue *value, int depth)
 
 Status ObjectWalker::addTensor(const PickleValue *value, const QString &key)
 {
-    const PickledTensor &pickled = *value->tensor;
+    const PickledTensor &pickled = *value->tensor();
     const PickleValue *id = pickled.storage;
     Result<ResolvedStorage> storage = m_resolve(id);
     if (!storage)
@@ -166,14 +166,14 @@ Status ObjectWalker::walk(const PickleValue *value, const QString &key, int dept
         m_onPath.insert(value);
         Status status;
         if (value->kind == PickleKind::Dict) {
-            for (const auto &[k, v] : value->entries) {
+            for (const auto &[k, v] : value->entries()) {
                 status = walk(v, join(key, keyText(k)), depth + 1);
                 if (!status)
                     break;
             }
         } else {
-            for (size_t i = 0; i < value->items.size() && status; ++i)
-                status = walk(value->items[i], join(key, QString::number(i)), depth + 1);
+            for (size_t i = 0; i < value->items().size() && status; ++i)
+                status = walk(value->items()[i], join(key, QString::number(i)), depth + 1);
         }
         m_onPath.remove(value);
         return status;
@@ -190,8 +190,8 @@ Status ObjectWalker::walkObject(const PickleValue *value, const QString &key, in
 {
     // Looking at an object's state costs a step per attribute: one huge state dict shared by
     // many objects (the memo) must not make the walk quadratic.
-    if (value->state != nullptr && value->state->kind == PickleKind::Dict) {
-        if (Status counted = countStep(key, static_cast<qint64>(value->state->entries.size())); !counted)
+    if (value->state() != nullptr && value->state()->kind == PickleKind::Dict) {
+        if (Status counted = countStep(key, static_cast<qint64>(value->state()->entries().size())); !counted)
             return counted;
     }
     if (m_script != nullptr && isScriptObject(value)) {
@@ -205,9 +205,9 @@ Status ObjectWalker::walkObject(const PickleValue *value, const QString &key, in
     }
     // An object whose attributes hold tensors (an EMA wrapper, a TorchScript class):
     // descend into its state so the tensors are found. Otherwise one opaque entry.
-    if (value->state != nullptr && value->state->kind == PickleKind::Dict && containsTensor(value->state, 0)) {
+    if (value->state() != nullptr && value->state()->kind == PickleKind::Dict && containsTensor(value->state(), 0)) {
         m_onPath.insert(value);
-        Status status = walk(value->state, key, depth + 1);
+        Status status = walk(value->state(), key, depth + 1);
         m_onPath.remove(value);
         return status;
     }

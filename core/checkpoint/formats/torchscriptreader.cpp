@@ -36,20 +36,20 @@ Status listConstants(const MappedFilePtr &file, const ZipArchive &archive, const
     if (tuple->kind != PickleKind::Tuple)
         return Error{path, QStringLiteral("constants.pkl holds %1, not a tuple of constants").arg(pickleTypeName(tuple))};
     ZipStorages storages(file, archive, root + QStringLiteral("constants/"), checkpoint, bigEndian, false);
-    for (size_t i = 0; i < tuple->items.size(); ++i) {
-        const PickleValue *value = tuple->items[i];
+    for (size_t i = 0; i < tuple->items().size(); ++i) {
+        const PickleValue *value = tuple->items()[i];
         const QString key = QStringLiteral("CONSTANTS.c%1").arg(i);
         if (value->kind != PickleKind::Tensor) {
             checkpoint.addOther({key, pickleTypeName(value), pickleSummary(value)});
             continue;
         }
-        Result<ResolvedStorage> storage = storages.resolve(value->tensor->storage);
+        Result<ResolvedStorage> storage = storages.resolve(value->tensor()->storage);
         if (!storage)
             return Error{path, QStringLiteral("constants.pkl: constant %1: %2").arg(key, storage.error().message)};
-        const DType dtype = value->tensor->dtype.value_or(storage->dtype);
+        const DType dtype = value->tensor()->dtype.value_or(storage->dtype);
         checkpoint.addOther({key, QStringLiteral("torch.Tensor (constant)"),
                              QStringLiteral("%1%2, a constant of the compiled code (not in state_dict())")
-                                 .arg(dtypeName(dtype), shapeToString(value->tensor->shape))});
+                                 .arg(dtypeName(dtype), shapeToString(value->tensor()->shape))});
     }
     return Status::success();
 }

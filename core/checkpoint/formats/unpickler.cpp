@@ -166,17 +166,17 @@ bool Unpickler::collect()
     while (!pending.empty()) {
         const PickleValue *value = pending.back();
         pending.pop_back();
-        for (const PickleValue *item : value->items)
+        for (const PickleValue *item : value->items())
             reach(item);
-        for (const auto &[key, item] : value->entries) {
+        for (const auto &[key, item] : value->entries()) {
             reach(key);
             reach(item);
         }
-        reach(value->callable);
-        reach(value->args);
-        reach(value->state);
-        if (value->tensor)
-            reach(value->tensor->storage);
+        reach(value->callable());
+        reach(value->args());
+        reach(value->state());
+        if (value->tensor())
+            reach(value->tensor()->storage);
     }
     m_arena->sweep();
     const size_t live = m_arena->live();

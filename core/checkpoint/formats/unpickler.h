@@ -152,21 +152,21 @@ private:
     const PickleValue *makeString(QString text, PickleKind kind = PickleKind::String)
     {
         PickleValue *v = make(kind);
-        v->text = std::move(text);
+        v->setText(std::move(text));
         return v;
     }
     const PickleValue *makeSequence(PickleKind kind, std::vector<const PickleValue *> items)
     {
         PickleValue *v = make(kind);
-        v->items = std::move(items);
+        v->setItems(std::move(items));
         return v;
     }
     const PickleValue *makeLong(const uchar *bytes, qint64 length);
     const PickleValue *makeObject(const PickleValue *cls, const PickleValue *args)
     {
         PickleValue *object = make(PickleKind::Object);
-        object->callable = cls;
-        object->args = args;
+        object->callToFill().callable = cls;
+        object->callToFill().args = args;
         return object;
     }
 
@@ -191,7 +191,7 @@ private:
         return container->nesting <= kMaxNesting;
     }
     // Fills `container` with `items`, refusing nesting beyond kMaxNesting.
-    bool nestAll(PickleValue *container, const std::vector<const PickleValue *> &items)
+    bool nestAll(PickleValue *container, std::span<const PickleValue *const> items)
     {
         for (const PickleValue *item : items) {
             if (!nest(container, item))

@@ -19,16 +19,17 @@ Unpickler::Step Unpickler::containerOpcode(uchar opcode)
     case TUPLE2:
     case TUPLE3: {
         const size_t count = opcode - TUPLE1 + 1;
-        std::vector<const PickleValue *> items(count);
+        const PickleValue *items[3] = {};
         for (size_t i = count; i-- > 0;) {
             items[i] = pop();
             if (items[i] == nullptr)
                 return fail(QStringLiteral("TUPLE%1 on a short stack").arg(count));
         }
         PickleValue *tuple = make(PickleKind::Tuple);
-        if (!nestAll(tuple, items))
+        const std::span<const PickleValue *const> taken(items, count);
+        if (!nestAll(tuple, taken))
             return tooDeep();
-        tuple->items = std::move(items);
+        tuple->setItems(taken);
         return tuple;
     }
     case DICT: {
@@ -39,7 +40,7 @@ Unpickler::Step Unpickler::containerOpcode(uchar opcode)
         for (size_t i = 0; i < items->size(); i += 2) {
             if (!nest(dict, (*items)[i + 1]))
                 return tooDeep();
-            dict->entries.emplace_back((*items)[i], (*items)[i + 1]);
+            dict->entriesToFill().emplace_back((*items)[i], (*items)[i + 1]);
         }
         return dict;
     }
@@ -50,7 +51,7 @@ Unpickler::Step Unpickler::containerOpcode(uchar opcode)
         PickleValue *sequence = make(opcode == TUPLE ? PickleKind::Tuple : opcode == LIST ? PickleKind::List : PickleKind::Set);
         if (!nestAll(sequence, *items))
             return tooDeep();
-        sequence->items = std::move(*items);
+        sequence->setItems(std::move(*items));
         return sequence;
     }
     }
@@ -88,7 +89,7 @@ Unpickler::Step Unpickler::addItemsOpcode(uchar opcode)
         for (size_t i = 0; i < items.size(); i += 2) {
             if (!nest(container, items[i + 1]))
                 return tooDeep();
-            container->entries.emplace_back(items[i], items[i + 1]);
+            container->entriesToFill().emplace_back(items[i], items[i + 1]);
         }
         return nullptr;
     }
@@ -97,7 +98,8 @@ Unpickler::Step Unpickler::addItemsOpcode(uchar opcode)
         return fail(QStringLiteral("APPEND on a value that is not a list"));
     if (!nestAll(container, items))
         return tooDeep();
-    container->items.insert(container->items.end(), items.begin(), items.end());
+    PickleItems &filled = container->itemsToFill();
+    filled.insert(filled.end(), items.begin(), items.end());
     return nullptr;
 }
 

@@ -16,22 +16,22 @@ Unpickler::Step Unpickler::reduce(const PickleValue *callable, const PickleValue
         return fail(QStringLiteral("REDUCE arguments are not a tuple"));
     const QString name = qualifiedName(callable);
     if (isDictClass(name)) {
-        if (!args->items.empty())
+        if (!args->items().empty())
             return fail(QStringLiteral("%1 called with arguments").arg(name));
         return make(PickleKind::Dict);
     }
     if (name == QLatin1String("_codecs.encode")) {
         // Protocol 2 pickles bytes as _codecs.encode(text, 'latin1'): latin1 of text is the bytes.
-        if (args->items.empty() || args->items[0]->kind != PickleKind::String)
+        if (args->items().empty() || args->items()[0]->kind != PickleKind::String)
             return fail(QStringLiteral("_codecs.encode with unexpected arguments"));
         PickleValue *bytes = make(PickleKind::Bytes);
-        bytes->bytes = args->items[0]->text.toLatin1();
+        bytes->setBytes(args->items()[0]->text().toLatin1());
         return bytes;
     }
     if (name == QLatin1String("builtins.set") || name == QLatin1String("builtins.frozenset")) {
         PickleValue *set = make(PickleKind::Set);
-        if (!args->items.empty() && !args->items[0]->items.empty())
-            set->items = args->items[0]->items;
+        if (!args->items().empty() && !args->items()[0]->items().empty())
+            set->setItems(args->items()[0]->items());
         return set;
     }
     if (m_reducer != nullptr) {
@@ -59,7 +59,7 @@ Unpickler::Step Unpickler::objectOpcode(uchar opcode)
         const PickleValue *module = pop();
         if (module == nullptr || name == nullptr || module->kind != PickleKind::String || name->kind != PickleKind::String)
             return fail(QStringLiteral("STACK_GLOBAL needs two strings"));
-        return makeString(module->text + QLatin1Char('.') + name->text, PickleKind::Global);
+        return makeString(module->text() + QLatin1Char('.') + name->text(), PickleKind::Global);
     }
     case REDUCE: {
         const PickleValue *args = pop();
@@ -104,8 +104,9 @@ Unpickler::Step Unpickler::objectOpcode(uchar opcode)
             items->erase(items->begin());
         }
         PickleValue *object = make(PickleKind::Object);
-        object->callable = cls;
-        object->args = makeSequence(PickleKind::Tuple, std::move(*items));
+        PickleCall &call = object->callToFill();
+        call.callable = cls;
+        call.args = makeSequence(PickleKind::Tuple, std::move(*items));
         return object;
     }
     case BUILD: {
@@ -118,7 +119,7 @@ Unpickler::Step Unpickler::objectOpcode(uchar opcode)
         if (target->kind == PickleKind::Object) {
             if (!nest(target, state))
                 return tooDeep();
-            target->state = state;
+            target->callToFill().state = state;
         }
         return nullptr;
     }
@@ -141,7 +142,7 @@ Unpickler::Step Unpickler::objectOpcode(uchar opcode)
                 return loaded;
         }
         PickleValue *persistent = make(PickleKind::PersistentId);
-        persistent->state = id;
+        persistent->setPersistentId(id);
         return persistent;
     }
     }

@@ -25,9 +25,9 @@ const PickleValue *Unpickler::makeLong(const uchar *bytes, qint64 length)
     QByteArray bigEndian(static_cast<qsizetype>(shown), Qt::Uninitialized);
     for (qint64 i = 0; i < shown; ++i)
         bigEndian[static_cast<qsizetype>(i)] = static_cast<char>(bytes[shown - 1 - i]);
-    v->text = QStringLiteral("0x") + QString::fromLatin1(bigEndian.toHex());
+    v->setText(QStringLiteral("0x") + QString::fromLatin1(bigEndian.toHex()));
     if (shown < length)
-        v->text = QStringLiteral("%1… (a %2-byte integer, low %3 bytes shown)").arg(v->text).arg(length).arg(shown);
+        v->setText(QStringLiteral("%1… (a %2-byte integer, low %3 bytes shown)").arg(v->text()).arg(length).arg(shown));
     return v;
 }
 
@@ -123,7 +123,7 @@ Unpickler::Step Unpickler::textOpcode(uchar opcode)
     const char *chars = reinterpret_cast<const char *>(bytes);
     if (opcode == BINBYTES || opcode == SHORT_BINBYTES || opcode == BINBYTES8) {
         PickleValue *v = make(PickleKind::Bytes);
-        v->bytes = QByteArray(chars, length);
+        v->setBytes(QByteArray(chars, length));
         return v;
     }
     if (opcode == BINSTRING || opcode == SHORT_BINSTRING)

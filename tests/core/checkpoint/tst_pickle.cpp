@@ -68,11 +68,11 @@ void TestPickle::buildsPlainValues()
     QVERIFY2(result.ok(), result.ok() ? "" : qPrintable(result.error().message));
     const PickleValue *root = result->root;
     QCOMPARE(root->kind, PickleKind::Dict);
-    QCOMPARE(root->entries.size(), size_t(3));
-    QCOMPARE(root->entries[0].second->integer, 1);
-    QCOMPARE(root->entries[1].second->items.size(), size_t(3));
-    QCOMPARE(root->entries[1].second->items[0]->number, 2.5);
-    QCOMPARE(root->entries[2].second->items[0]->integer, -3);
+    QCOMPARE(root->entries().size(), size_t(3));
+    QCOMPARE(root->entries()[0].second->integer, 1);
+    QCOMPARE(root->entries()[1].second->items().size(), size_t(3));
+    QCOMPARE(root->entries()[1].second->items()[0]->number, 2.5);
+    QCOMPARE(root->entries()[2].second->items()[0]->integer, -3);
     QCOMPARE(pickleSummary(root), QStringLiteral("{'a': 1, 'b': [2.5, None, True], 'c': (-3,)}"));
     QCOMPARE(result->bytesConsumed, qint64(p.size()));
 }
@@ -85,8 +85,8 @@ void TestPickle::orderedDictAndMemo()
     Result<Unpickled> result = unpickleBytes(p);
     QVERIFY2(result.ok(), result.ok() ? "" : qPrintable(result.error().message));
     QCOMPARE(result->root->kind, PickleKind::Dict);
-    QCOMPARE(result->root->entries.size(), size_t(2));
-    QCOMPARE(result->root->entries[1].second, result->root->entries[0].second);
+    QCOMPARE(result->root->entries().size(), size_t(2));
+    QCOMPARE(result->root->entries()[1].second, result->root->entries()[0].second);
 }
 
 void TestPickle::globalsAreNeverCalled()
@@ -173,7 +173,7 @@ void TestPickle::integersWiderThan64BitsShowAsHex()
     for (int i = 31; i >= 0; --i)
         expected += QString::number(0xa0 + i, 16);
     expected += QStringLiteral("… (a 8388608-byte integer, low 32 bytes shown)");
-    QCOMPARE(wide->root->text, expected);
+    QCOMPARE(wide->root->text(), expected);
 }
 
 void TestPickle::tensorsComeFromTheReducer()
@@ -195,13 +195,13 @@ void TestPickle::tensorsComeFromTheReducer()
     Result<Unpickled> torch = unpickleTorch(data, p.size());
     QVERIFY2(torch.ok(), torch.ok() ? "" : qPrintable(torch.error().message));
     QCOMPARE(torch->root->kind, PickleKind::Tensor);
-    const PickledTensor &tensor = *torch->root->tensor;
+    const PickledTensor &tensor = *torch->root->tensor();
     QCOMPARE(tensor.shape, Shape({2, 3}));
     QCOMPARE(tensor.strides, Shape({3, 1}));
     QCOMPARE(tensor.storageOffset, qint64(0));
     QVERIFY(!tensor.dtype.has_value());
     QCOMPARE(tensor.storage->kind, PickleKind::Tuple); // the persistent id itself
-    QCOMPARE(tensor.storage->items.size(), size_t(5));
+    QCOMPARE(tensor.storage->items().size(), size_t(5));
     QCOMPARE(pickleSummary(torch->root), QStringLiteral("tensor[2, 3]"));
 }
 
@@ -287,15 +287,15 @@ void TestPickle::liveValuesSurviveCollections()
     QVERIFY2(result.ok(), result.ok() ? "" : qPrintable(result.error().message));
     const PickleValue *root = result->root;
     QCOMPARE(root->kind, PickleKind::Dict);
-    QCOMPARE(root->entries.size(), size_t(2));
-    QCOMPARE(root->entries[0].first->text, QStringLiteral("kept"));
-    const PickleValue *kept = root->entries[0].second;
+    QCOMPARE(root->entries().size(), size_t(2));
+    QCOMPARE(root->entries()[0].first->text(), QStringLiteral("kept"));
+    const PickleValue *kept = root->entries()[0].second;
     QCOMPARE(kept->kind, PickleKind::List);
-    QCOMPARE(kept->items.size(), size_t(2));
-    QCOMPARE(kept->items[0]->text, QStringLiteral("inside"));
-    QCOMPARE(kept->items[1]->text, QStringLiteral("more"));
-    QCOMPARE(root->entries[1].first->text, QStringLiteral("tail"));
-    QCOMPARE(root->entries[1].second, kept); // the memo's list, not a copy
+    QCOMPARE(kept->items().size(), size_t(2));
+    QCOMPARE(kept->items()[0]->text(), QStringLiteral("inside"));
+    QCOMPARE(kept->items()[1]->text(), QStringLiteral("more"));
+    QCOMPARE(root->entries()[1].first->text(), QStringLiteral("tail"));
+    QCOMPARE(root->entries()[1].second, kept); // the memo's list, not a copy
     QVERIFY(result->arena->allocatedBytes() <= (size_t(40) << 20));
 }
 
@@ -394,8 +394,8 @@ void TestPickle::unreadMemoStoresDoNotKeepValues()
     Result<Unpickled> result = unpickleBytes(p);
     QVERIFY2(result.ok(), result.ok() ? "" : qPrintable(result.error().message));
     QCOMPARE(result->root->kind, PickleKind::List);
-    QCOMPARE(result->root->items.size(), size_t(1));
-    QCOMPARE(result->root->items[0]->text, QStringLiteral("kept"));
+    QCOMPARE(result->root->items().size(), size_t(1));
+    QCOMPARE(result->root->items()[0]->text(), QStringLiteral("kept"));
     // Kept alive by the memo, 1M lists would take 160 MB of values; collected, the arena stays
     // near the collector's interval.
     QVERIFY2(result->arena->allocatedBytes() <= (size_t(40) << 20),
