@@ -6,6 +6,7 @@
 #include <cstring>
 
 #ifdef Q_OS_UNIX
+#include <sys/mman.h>
 #include <unistd.h>
 #endif
 
@@ -31,6 +32,23 @@ Result<std::shared_ptr<const MappedFile>> MappedFile::open(const QString &path)
             return Error{path, QStringLiteral("cannot memory-map: %1").arg(mapped->m_file.errorString())};
     }
     return std::shared_ptr<const MappedFile>(std::move(mapped));
+}
+
+void MappedFile::releasePages(qint64 offset, qint64 length) const
+{
+#ifdef Q_OS_UNIX
+    if (!contains(offset, length) || m_data == nullptr)
+        return;
+    const quintptr page = static_cast<quintptr>(sysconf(_SC_PAGESIZE));
+    const quintptr start = reinterpret_cast<quintptr>(m_data + offset);
+    const quintptr begin = (start + page - 1) / page * page;
+    const quintptr end = (start + static_cast<quintptr>(length)) / page * page;
+    if (end > begin)
+        madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
+#else
+    Q_UNUSED(offset);
+    Q_UNUSED(length);
+#endif
 }
 
 bool MappedFile::readAt(qint64 offset, uchar *out, qint64 length) const

@@ -34,6 +34,12 @@ public:
     /// False when the range is not inside the file or the read fails.
     bool readAt(qint64 offset, uchar *out, qint64 length) const;
 
+    /// Gives the whole pages of [offset, offset + length) back to the page cache: the process
+    /// stops counting them, and a later read through the map faults them in again (same bytes).
+    /// For a range read once and done with (a record checked, a pickle unpickled). A no-op
+    /// where the system cannot do it, or for a range outside the file.
+    void releasePages(qint64 offset, qint64 length) const;
+
     /// True when [offset, offset + length) lies inside the file (overflow-safe).
     bool contains(qint64 offset, qint64 length) const
     {

@@ -7,8 +7,10 @@
 #include <QStringList>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <limits>
+#include <string>
 
 namespace graft {
 
@@ -63,16 +65,20 @@ Shape contiguousStrides(const Shape &shape)
 
 QString shapeToString(const Shape &shape)
 {
-    QString text;
-    text.reserve(2 + 8 * static_cast<qsizetype>(shape.size()));
-    text += QLatin1Char('[');
+    // Digits written into one Latin-1 buffer (a QString::number per dimension was a heap block
+    // each; `inspect` formats one shape per tensor).
+    std::string text;
+    text.reserve(2 + 22 * shape.size());
+    text += '[';
+    char digits[24];
     for (size_t i = 0; i < shape.size(); ++i) {
         if (i > 0)
-            text += QLatin1String(", ");
-        text += QString::number(shape[i]);
+            text += ", ";
+        const std::to_chars_result end = std::to_chars(digits, digits + sizeof digits, shape[i]);
+        text.append(digits, end.ptr);
     }
-    text += QLatin1Char(']');
-    return text;
+    text += ']';
+    return QString::fromLatin1(text.data(), static_cast<qsizetype>(text.size()));
 }
 
 qint64 TensorEntry::numel() const
@@ -142,6 +148,15 @@ int Checkpoint::addFile(MappedFilePtr file)
     std::vector<MappedFilePtr> &files = buildableData().files;
     files.push_back(std::move(file));
     return static_cast<int>(files.size()) - 1;
+}
+
+void Checkpoint::reserve(size_t tensors, size_t segments)
+{
+    Data &data = buildableData();
+    data.tensors.reserve(data.tensors.size() + tensors);
+    data.byKey.reserve(static_cast<qsizetype>(data.tensors.size() + tensors));
+    data.segments.reserve(data.segments.size() + segments);
+    data.checked.reserve(data.checked.size() + segments);
 }
 
 int Checkpoint::addSegment(const Segment &segment)

@@ -78,13 +78,14 @@ public:
     void sweep();
 
 private:
-    // Blocks grow: 256 values (43 KB) first, doubling up to kLargestBlock values. Small first
-    // blocks: 1024 values (172 KB) put every block, even the one of a 3-byte pickle, above
-    // glibc's 128 KB mmap threshold, so each unpickle paid an mmap, ~40 page faults and a
-    // munmap (18 us vs 5 us for a tiny pickle at -O2; 100x slower under ASan, found by
-    // fuzzing). Large last blocks: a 100k-tensor pickle fills ~340 MB of values, and on this
-    // class of VM a 4 KB page fault costs ~10 us, so large blocks are aligned to 2 MB and
-    // advised for transparent huge pages (one fault per 2 MB; see docs/benchmarks.md, W4).
+    // Blocks grow: 256 values (12 KB) first, doubling up to kLargestBlock values (1.5 MB). Small
+    // first blocks: when values were 168 bytes, 1024 of them (172 KB) put every block, even the
+    // one of a 3-byte pickle, above glibc's 128 KB mmap threshold, so each unpickle paid an
+    // mmap, ~40 page faults and a munmap (18 us vs 5 us for a tiny pickle at -O2; 100x slower
+    // under ASan, found by fuzzing). A block of 2 MB or more is aligned to 2 MB and advised for
+    // transparent huge pages (one fault per 2 MB; see docs/benchmarks.md, W4): with 48-byte
+    // values no block reaches that size now, and larger blocks measured no faster (a 100k-tensor
+    // pickle keeps ~27 MB of values).
     static constexpr size_t kFirstBlock = 256;
     static constexpr size_t kLargestBlock = 256 << 7;
     struct Block {

@@ -3,8 +3,6 @@
 #include "base/parallelfor.h"
 
 #include <libdeflate.h>
-#include <sys/mman.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -30,21 +28,6 @@ quint32 crc32Combine(quint32 crcA, quint32 crcB, qint64 lengthB)
 {
     return static_cast<quint32>(crc32_combine64(crcA, crcB, static_cast<z_off64_t>(lengthB)));
 }
-
-namespace {
-
-// Gives the pages of [data, data + size) back to the page cache: the process stops counting
-// them, a later read through the map faults them in again (same bytes).
-void releasePages(const uchar *data, qint64 size)
-{
-    const quintptr page = static_cast<quintptr>(sysconf(_SC_PAGESIZE));
-    const quintptr begin = (reinterpret_cast<quintptr>(data) + page - 1) / page * page;
-    const quintptr end = (reinterpret_cast<quintptr>(data) + static_cast<quintptr>(size)) / page * page;
-    if (end > begin)
-        madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
-}
-
-} // namespace
 
 std::optional<quint32> recordCrc32(const MappedFile &file, qint64 offset, qint64 size)
 {
@@ -80,7 +63,7 @@ std::optional<quint32> recordCrc32(const MappedFile &file, qint64 offset, qint64
             for (qint64 done = 0; done < length; done += kPiece) {
                 const qint64 piece = std::min(kPiece, length - done);
                 crc = crc32Update(crc, data + done, piece);
-                releasePages(data + done, piece);
+                file.releasePages(offset + begin + done, piece);
             }
             crcs[stripe] = crc;
         },

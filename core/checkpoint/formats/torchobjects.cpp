@@ -258,7 +258,7 @@ std::optional<DType> dtypeOfStorageClass(const QString &qualifiedName)
     };
     if (!qualifiedName.startsWith(QLatin1String("torch.")))
         return std::nullopt;
-    const QString name = qualifiedName.mid(6);
+    const QStringView name = QStringView(qualifiedName).mid(6); // a view: called once per storage
     for (const auto &[className, dtype] : kClasses) {
         if (name == QLatin1String(className))
             return dtype;

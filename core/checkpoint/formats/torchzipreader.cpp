@@ -49,6 +49,8 @@ Result<Checkpoint> readTorchZip(const MappedFilePtr &file, const ZipArchive &arc
     if (!unpickled)
         return unpickled.error();
 
+    // torch.save writes one record per storage and most storages hold one tensor.
+    checkpoint.reserve(archive.entries().size(), archive.entries().size());
     ZipStorages storages(file, archive, root + QStringLiteral("data/"), checkpoint, zipIsBigEndian(file, archive, root));
     Status status = collectTorchObjects(*unpickled, storages.resolver(), checkpoint);
     if (!status)

@@ -44,6 +44,10 @@ Result<Unpickled> unpickleZipMember(const MappedFilePtr &file, const ZipEntry &e
     if (!bytes)
         return bytes.error();
     Result<Unpickled> unpickled = unpickleTorch(bytes->first, bytes->second);
+    // The values hold what they need (strings are copied): a stored member's pages are done
+    // with (13.6 MB of a 100k-tensor data.pkl that would otherwise count until the file closes).
+    if (entry.method != 8)
+        file->releasePages(entry.dataOffset, entry.compressedSize);
     if (!unpickled)
         return Error{file->path(), entry.name.section(QLatin1Char('/'), -1) + QStringLiteral(": ") + unpickled.error().message};
     return unpickled;

@@ -125,17 +125,22 @@ Unpickler::Step Unpickler::stackOpcode(uchar opcode)
 
 bool Unpickler::memoPut(quint64 index, const PickleValue *value)
 {
-    if (index < m_memo.size()) {
-        m_memo[static_cast<size_t>(index)] = value;
+    if (index < m_memoCount) {
+        if (index < m_memo.size())
+            m_memo[static_cast<size_t>(index)] = value;
+        else if (value != nullptr)
+            keepInMemo(index, value);
         return true;
     }
     const bool known = m_sparseMemo.count(index) != 0;
     if (memoSize() >= kMaxMemo && !known)
         return false;
-    if (index == m_memo.size()) {
+    if (index == m_memoCount) {
         if (known)
             m_sparseMemo.erase(index);
-        m_memo.push_back(value);
+        ++m_memoCount;
+        if (value != nullptr)
+            keepInMemo(index, value);
     } else {
         if (!known && m_sparseMemo.size() >= kMaxSparseMemo)
             return false;

@@ -170,15 +170,27 @@ private:
         return object;
     }
 
-    // Picklers number memo entries 0, 1, 2, … in order: those live in a vector (a hash insert
-    // per value was 8% of opening a 100k-tensor checkpoint); indexes out of sequence (odd or
-    // hostile files) go to a hash. An index is in at most one of the two.
-    size_t memoSize() const { return m_memo.size() + m_sparseMemo.size(); }
+    // Picklers number memo entries 0, 1, 2, … in order: those are counted (m_memoCount), and
+    // the values of the ones the pickle reads back live in a vector, which reaches only as far
+    // as the last such index (a hash insert per value was 8% of opening a 100k-tensor
+    // checkpoint; a slot per index was 6.4 MB for its 802k stores, of which 6 are read).
+    // Indexes out of sequence (odd or hostile files) go to a hash. An index is in at most one
+    // of the two.
+    size_t memoSize() const { return m_memoCount + m_sparseMemo.size(); }
     bool memoPut(quint64 index, const PickleValue *value);
+    /// Stores `value` under the counted index `index` (< m_memoCount), growing the vector to it.
+    void keepInMemo(quint64 index, const PickleValue *value)
+    {
+        if (index >= m_memo.size())
+            m_memo.resize(static_cast<size_t>(index) + 1, nullptr);
+        m_memo[static_cast<size_t>(index)] = value;
+    }
     const PickleValue *memoGet(quint64 index) const
     {
         if (index < m_memo.size())
             return m_memo[static_cast<size_t>(index)];
+        if (index < m_memoCount)
+            return nullptr; // counted but not kept: nothing reads it
         const auto it = m_sparseMemo.find(index);
         return it == m_sparseMemo.end() ? nullptr : it->second;
     }
@@ -209,6 +221,7 @@ private:
     size_t m_nextCollection = kFirstCollection; // collect() when the arena has this many live values
     std::vector<const PickleValue *> m_stack;
     std::vector<size_t> m_marks;
+    size_t m_memoCount = 0;
     std::vector<const PickleValue *> m_memo;
     std::unordered_map<quint64, const PickleValue *> m_sparseMemo;
     // The memo indexes the pickle reads back: a store under any other index keeps the index
