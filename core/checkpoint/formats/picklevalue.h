@@ -41,11 +41,22 @@ struct PickleValue;
 /// by the current mark, or reclaimed (reset, waiting in the free list to be made again).
 enum class PickleSlot : quint8 { Live, Marked, Free };
 
+/// A storage's persistent id in torch's form, ('storage', class, key, location, numel[, view]),
+/// kept as the parts the readers use: the id's tuple and its key string are then dropped (two
+/// values and a heap block per tensor of a torch pickle; 100k-tensor inspect 137 -> ... MB).
+struct PickledStorageId {
+    QString className;                   ///< the storage class's Global, e.g. "torch.FloatStorage"
+    QString key;                         ///< the storage's key (its record's name)
+    const PickleValue *numel = nullptr;  ///< as pickled: the reader checks that it is an Int
+    bool isView = false;                 ///< a sixth item that is a tuple (legacy storage views)
+};
+
 /// What a tensor rebuild call described (not yet resolved to bytes).
 struct PickledTensor {
-    /// The storage's persistent id (the value BINPERSID popped, e.g. the tuple ('storage', class,
-    /// key, location, numel)), not the PersistentId around it: that one is then dropped, and a
-    /// 100k-tensor pickle keeps 100k fewer values.
+    /// The storage's persistent id (what BINPERSID popped), when it has torch's form; the
+    /// PersistentId around it and the id's tuple are then dropped.
+    std::optional<PickledStorageId> storageId;
+    /// Any other id, kept whole for the reader's message (it refuses it); null with storageId.
     const PickleValue *storage = nullptr;
     qint64 storageOffset = 0;             ///< in elements
     Shape shape;

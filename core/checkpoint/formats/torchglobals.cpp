@@ -33,6 +33,21 @@ Error failure(const QString &what) { return Error{QString(), what}; }
 
 bool isSequence(const PickleValue *value) { return value->kind == PickleKind::Tuple || value->kind == PickleKind::List; }
 
+} // namespace
+
+std::optional<PickledStorageId> torchStorageId(const PickleValue *id)
+{
+    if (id == nullptr || id->kind != PickleKind::Tuple)
+        return std::nullopt;
+    const auto parts = id->items();
+    if (parts.size() < 5 || parts[0]->kind != PickleKind::String || parts[0]->text() != QLatin1String("storage")
+        || parts[1]->kind != PickleKind::Global || parts[2]->kind != PickleKind::String)
+        return std::nullopt;
+    return PickledStorageId{parts[1]->text(), parts[2]->text(), parts[4], parts.size() >= 6 && parts[5]->kind == PickleKind::Tuple};
+}
+
+namespace {
+
 Result<const PickleValue *> rebuildTensor(const QString &name, const PickleValue *args, PickleArena &arena)
 {
     // _rebuild_tensor(storage, offset, size, stride)
@@ -44,7 +59,9 @@ Result<const PickleValue *> rebuildTensor(const QString &name, const PickleValue
         return failure(QStringLiteral("%1 called with unexpected arguments").arg(name));
     PickleValue *tensor = arena.make(PickleKind::Tensor);
     PickledTensor &pickled = tensor->setTensor(std::make_unique<PickledTensor>());
-    pickled.storage = a[0]->state();
+    pickled.storageId = torchStorageId(a[0]->state());
+    if (!pickled.storageId)
+        pickled.storage = a[0]->state(); // refused by the reader, which shows it
     pickled.storageOffset = a[1]->integer;
     pickled.shape.reserve(a[2]->items().size());
     pickled.strides.reserve(a[3]->items().size());

@@ -19,6 +19,10 @@ public:
     Result<const PickleValue *> persistentLoad(const PickleValue *id, PickleArena &arena) const override;
 };
 
+/// The parts of a storage's persistent id in torch's form, a tuple ('storage', <class Global>,
+/// <key string>, location, numel[, view]); nullopt for any other value.
+std::optional<PickledStorageId> torchStorageId(const PickleValue *id);
+
 /// unpickle() with TorchGlobals: a pickle written by torch.save.
 Result<Unpickled> unpickleTorch(const uchar *data, qint64 size, qint64 baseOffset = 0);
 

@@ -28,16 +28,6 @@ struct StorageReference {
     qint64 numel = 0; ///< as the persistent id declares it
 };
 
-// The storage key and class of a legacy persistent id, or nullopt if it is not one.
-std::optional<std::pair<QString, QString>> storageKeyAndClass(const PickleValue *id)
-{
-    if (id == nullptr || id->kind != PickleKind::Tuple || id->items().size() < 5
-        || id->items()[0]->kind != PickleKind::String || id->items()[0]->text() != QLatin1String("storage")
-        || id->items()[1]->kind != PickleKind::Global || id->items()[2]->kind != PickleKind::String)
-        return std::nullopt;
-    return std::make_pair(id->items()[2]->text(), id->items()[1]->text());
-}
-
 } // namespace
 
 Result<Checkpoint> readTorchLegacy(const MappedFilePtr &file)
@@ -71,23 +61,35 @@ Result<Checkpoint> readTorchLegacy(const MappedFilePtr &file)
     if (keys->kind != PickleKind::List)
         return fail(QStringLiteral("storage key list missing"));
 
-    // Element types of the storages, from every persistent id the object pickle holds.
+    // Element types of the storages, from every storage id the object pickle still holds: in its
+    // tensors (which keep the id's parts) and in bare persistent ids. An id only a dropped value
+    // held is gone (the unpickler's collector reclaims it): nothing the file lists can use it.
+    // (Scanning persistent ids alone lost the tensors' ids once the collector ran: a legacy file
+    // of 20k tensors failed with "storage ... is listed but never used".)
     QHash<QString, StorageReference> references;
     const PickleArena &arena = *pickles[3].arena;
     for (size_t i = 0; i < arena.size(); ++i) {
         const PickleValue &value = arena.at(i);
-        if (value.kind != PickleKind::PersistentId)
+        std::optional<PickledStorageId> id;
+        const PickleValue *unreadable = nullptr;
+        if (value.kind == PickleKind::PersistentId) {
+            id = torchStorageId(value.state());
+            unreadable = value.state();
+        } else if (value.kind == PickleKind::Tensor) {
+            id = value.tensor()->storageId;
+            unreadable = value.tensor()->storage;
+        } else {
             continue;
-        const auto keyAndClass = storageKeyAndClass(value.state());
-        if (!keyAndClass)
-            return fail(QStringLiteral("unexpected storage reference %1").arg(pickleSummary(value.state())));
-        const std::optional<DType> dtype = dtypeOfStorageClass(keyAndClass->second);
+        }
+        if (!id)
+            return fail(QStringLiteral("unexpected storage reference %1").arg(pickleSummary(unreadable)));
+        const std::optional<DType> dtype = dtypeOfStorageClass(id->className);
         if (!dtype)
-            return fail(QStringLiteral("unknown storage class %1").arg(keyAndClass->second));
-        const PickleValue *declared = value.state()->items()[4];
+            return fail(QStringLiteral("unknown storage class %1").arg(id->className));
+        const PickleValue *declared = id->numel;
         if (declared->kind != PickleKind::Int || declared->integerOverflow || declared->integer < 0)
-            return fail(QStringLiteral("storage '%1' has an invalid size").arg(keyAndClass->first));
-        references.insert(keyAndClass->first, {*dtype, keyAndClass->second == QLatin1String("torch.UntypedStorage"), declared->integer});
+            return fail(QStringLiteral("storage '%1' has an invalid size").arg(id->key));
+        references.insert(id->key, {*dtype, id->className == QLatin1String("torch.UntypedStorage"), declared->integer});
     }
 
     Checkpoint checkpoint(path, CheckpointFormat::PyTorchLegacy);
@@ -120,20 +122,20 @@ Result<Checkpoint> readTorchLegacy(const MappedFilePtr &file)
         segments.insert(key->text(), checkpoint.addSegment(segment));
     }
 
-    StorageResolver resolve = [&](const PickleValue *id) -> Result<ResolvedStorage> {
-        const auto keyAndClass = storageKeyAndClass(id);
-        if (!keyAndClass)
+    StorageResolver resolve = [&](const PickledTensor &tensor) -> Result<ResolvedStorage> {
+        if (!tensor.storageId)
             return Error{path, QStringLiteral("unexpected storage reference")};
-        const auto segment = segments.constFind(keyAndClass->first);
+        const QString &key = tensor.storageId->key;
+        const auto segment = segments.constFind(key);
         if (segment == segments.constEnd())
-            return Error{path, QStringLiteral("storage '%1' has no data in the file").arg(keyAndClass->first)};
+            return Error{path, QStringLiteral("storage '%1' has no data in the file").arg(key)};
         ResolvedStorage resolved;
         resolved.segment = *segment;
-        resolved.dtype = references.value(keyAndClass->first).dtype;
-        resolved.untyped = references.value(keyAndClass->first).untyped;
+        resolved.dtype = references.value(key).dtype;
+        resolved.untyped = references.value(key).untyped;
         resolved.bigEndian = bigEndian;
         // A view into a larger storage: ('storage', cls, root_key, location, size, (view_key, offset, size)).
-        if (id->items().size() >= 6 && id->items()[5]->kind == PickleKind::Tuple)
+        if (tensor.storageId->isView)
             return Error{path, QStringLiteral("storage views (PyTorch < 0.4 files) are not supported")};
         return resolved;
     };

@@ -107,8 +107,7 @@ bool ObjectWalker::containsTensor(const PickleValue *value, int depth)
 Status ObjectWalker::addTensor(const PickleValue *value, const QString &key)
 {
     const PickledTensor &pickled = *value->tensor();
-    const PickleValue *id = pickled.storage;
-    Result<ResolvedStorage> storage = m_resolve(id);
+    Result<ResolvedStorage> storage = m_resolve(pickled);
     if (!storage)
         return Error{storage.error().file, QStringLiteral("tensor '%1': %2").arg(key, storage.error().message)};
     TensorEntry entry;

@@ -21,8 +21,9 @@ struct ResolvedStorage {
     bool bigEndian = false;       ///< the checkpoint was written on a big-endian machine
 };
 
-/// Maps a persistent id (the tuple inside a PersistentId value) to a storage, or an error.
-using StorageResolver = std::function<Result<ResolvedStorage>(const PickleValue *persistentId)>;
+/// Maps a tensor's storage id (PickledTensor::storageId, or the id it could not read) to a
+/// storage, or an error.
+using StorageResolver = std::function<Result<ResolvedStorage>(const PickledTensor &tensor)>;
 
 /// Element type named by a torch storage class ("torch.FloatStorage" -> Float32).
 std::optional<DType> dtypeOfStorageClass(const QString &qualifiedName);

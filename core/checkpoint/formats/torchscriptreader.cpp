@@ -43,7 +43,7 @@ Status listConstants(const MappedFilePtr &file, const ZipArchive &archive, const
             checkpoint.addOther({key, pickleTypeName(value), pickleSummary(value)});
             continue;
         }
-        Result<ResolvedStorage> storage = storages.resolve(value->tensor()->storage);
+        Result<ResolvedStorage> storage = storages.resolve(*value->tensor());
         if (!storage)
             return Error{path, QStringLiteral("constants.pkl: constant %1: %2").arg(key, storage.error().message)};
         const DType dtype = value->tensor()->dtype.value_or(storage->dtype);

@@ -71,16 +71,14 @@ ZipStorages::ZipStorages(const MappedFilePtr &file, const ZipArchive &archive, Q
         m_fileIndex = m_checkpoint.addFile(m_file);
 }
 
-Result<ResolvedStorage> ZipStorages::resolve(const PickleValue *id)
+Result<ResolvedStorage> ZipStorages::resolve(const PickledTensor &tensor)
 {
     const QString &path = m_file->path();
     // ('storage', storage_class, key, location, numel)
-    if (id == nullptr || id->kind != PickleKind::Tuple || id->items().size() < 5 || id->items()[0]->kind != PickleKind::String
-        || id->items()[0]->text() != QLatin1String("storage") || id->items()[1]->kind != PickleKind::Global
-        || id->items()[2]->kind != PickleKind::String)
-        return Error{path, QStringLiteral("unexpected storage reference %1").arg(pickleSummary(id, 100))};
-    const QString storageKey = id->items()[2]->text();
-    const QString className = id->items()[1]->text();
+    if (!tensor.storageId)
+        return Error{path, QStringLiteral("unexpected storage reference %1").arg(pickleSummary(tensor.storage, 100))};
+    const QString &storageKey = tensor.storageId->key;
+    const QString &className = tensor.storageId->className;
     const ZipEntry *data = m_archive.find(m_folder + storageKey);
     const auto known = m_storages.find(data);
     if (data != nullptr && known != m_storages.end() && known->second.className == className)
@@ -93,7 +91,7 @@ Result<ResolvedStorage> ZipStorages::resolve(const PickleValue *id)
     // The record must hold exactly the storage the pickle declares (torch.save writes
     // numel * itemsize bytes; numel counts bytes for an UntypedStorage).
     const bool untyped = className == QLatin1String("torch.UntypedStorage");
-    const PickleValue *numel = id->items()[4];
+    const PickleValue *numel = tensor.storageId->numel;
     const qint64 itemSize = untyped ? 1 : dtypeSize(*dtype);
     if (numel->kind != PickleKind::Int || numel->integerOverflow || numel->integer < 0 || numel->integer > data->uncompressedSize / itemSize
         || numel->integer * itemSize != data->uncompressedSize)

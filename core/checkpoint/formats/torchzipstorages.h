@@ -31,11 +31,11 @@ public:
     ZipStorages(const MappedFilePtr &file, const ZipArchive &archive, QString folder, Checkpoint &checkpoint, bool bigEndian,
                 bool addSegments = true);
 
-    Result<ResolvedStorage> resolve(const PickleValue *id);
+    Result<ResolvedStorage> resolve(const PickledTensor &tensor);
     /// resolve() as a StorageResolver bound to this object.
     StorageResolver resolver()
     {
-        return [this](const PickleValue *id) { return resolve(id); };
+        return [this](const PickledTensor &tensor) { return resolve(tensor); };
     }
 
 private:

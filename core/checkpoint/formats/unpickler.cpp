@@ -167,7 +167,7 @@ bool Unpickler::collect()
     for (const PickleValue *value : {m_true, m_false, m_none, m_emptyTuple})
         reach(value);
     // Every pointer a value holds (picklevalue.h): items, entries, callable, args, state and a
-    // tensor's storage. A field added there must be added here.
+    // tensor's storage id (or its numel). A field added there must be added here.
     while (!pending.empty()) {
         const PickleValue *value = pending.back();
         pending.pop_back();
@@ -180,8 +180,11 @@ bool Unpickler::collect()
         reach(value->callable());
         reach(value->args());
         reach(value->state());
-        if (value->tensor())
-            reach(value->tensor()->storage);
+        if (const PickledTensor *tensor = value->tensor()) {
+            reach(tensor->storage);
+            if (tensor->storageId)
+                reach(tensor->storageId->numel);
+        }
     }
     m_arena->sweep();
     const size_t live = m_arena->live();

@@ -192,7 +192,7 @@ void TestPickle::tensorsComeFromTheReducer()
     QCOMPARE(plain->root->kind, PickleKind::Object);
     QCOMPARE(pickleTypeName(plain->root), QStringLiteral("torch._utils._rebuild_tensor_v2"));
 
-    // TorchGlobals makes it a tensor description whose storage is the persistent id.
+    // TorchGlobals makes it a tensor description that keeps the persistent id's parts.
     Result<Unpickled> torch = unpickleTorch(data, p.size());
     QVERIFY2(torch.ok(), torch.ok() ? "" : qPrintable(torch.error().message));
     QCOMPARE(torch->root->kind, PickleKind::Tensor);
@@ -201,9 +201,22 @@ void TestPickle::tensorsComeFromTheReducer()
     QCOMPARE(tensor.strides, Shape({3, 1}));
     QCOMPARE(tensor.storageOffset, qint64(0));
     QVERIFY(!tensor.dtype.has_value());
-    QCOMPARE(tensor.storage->kind, PickleKind::Tuple); // the persistent id itself
-    QCOMPARE(tensor.storage->items().size(), size_t(5));
+    QVERIFY(tensor.storageId.has_value());
+    QCOMPARE(tensor.storageId->className, QStringLiteral("torch.FloatStorage"));
+    QCOMPARE(tensor.storageId->key, QStringLiteral("0"));
+    QCOMPARE(tensor.storageId->numel->integer, qint64(6));
+    QVERIFY(!tensor.storageId->isView);
+    QCOMPARE(tensor.storage, nullptr); // the id's tuple is not kept
     QCOMPARE(pickleSummary(torch->root), QStringLiteral("tensor[2, 3]"));
+
+    // An id of another form is kept whole, for the reader's message.
+    QByteArray odd = p;
+    odd.replace(shortString("storage"), shortString("stowage"));
+    Result<Unpickled> oddTorch = unpickleTorch(reinterpret_cast<const uchar *>(odd.constData()), odd.size());
+    QVERIFY2(oddTorch.ok(), oddTorch.ok() ? "" : qPrintable(oddTorch.error().message));
+    QVERIFY(!oddTorch->root->tensor()->storageId.has_value());
+    QCOMPARE(oddTorch->root->tensor()->storage->kind, PickleKind::Tuple);
+    QCOMPARE(oddTorch->root->tensor()->storage->items()[0]->text(), QStringLiteral("stowage"));
 }
 
 void TestPickle::moduleDataComesFromTheReducer_data()

@@ -26,7 +26,7 @@ void TestTorchReaders::listingMatchesTorch_data()
     QTest::addColumn<QString>("file");
     for (const char *name : {"resnet18.pth", "tiny_vgg.pth", "wrapped.pth", "dtypes.pth", "views.pth", "params.pth",
                              "one_key.pth", "nested.pth", "empty_tensor.pth", "torch2_style.pth", "shared.pth",
-                             "legacy_resnet18.pth", "legacy_dtypes.pth", "legacy_views.pth", "legacy_shared.pth",
+                             "legacy_resnet18.pth", "legacy_dtypes.pth", "legacy_views.pth", "legacy_shared.pth", "legacy_many.pth",
                              "module_resnet18.pth", "module_mobilenet.pth", "module_wrapped.pth", "module_dataparallel.pth",
                              "legacy_module.pth", "script_mobilenet.pt", "script_custom.pt", "trace_custom.pt"})
         QTest::newRow(name) << QString::fromLatin1(name);
