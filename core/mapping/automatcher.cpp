@@ -343,12 +343,18 @@ MappingResult Matcher::run()
             key = rule.apply(key);
         m_renamed.push_back(key);
     }
+    m_sourceNames = withOneBasedNamesJoined(m_renamed);
+    std::vector<QString> targetKeys;
+    targetKeys.reserve(m_targets.size());
+    for (const KeySpec &target : m_targets)
+        targetKeys.push_back(target.key);
+    m_targetNames = withOneBasedNamesJoined(targetKeys);
     // Canonical names once per key: the name passes (exact, loose, fused) all start from them.
     if (m_options.useNames) {
         m_sourceCanonical.resize(m_sources.size());
-        parallelFor(m_sources.size(), [this](size_t s) { m_sourceCanonical[s] = canonicalKey(m_renamed[s]); });
+        parallelFor(m_sources.size(), [this](size_t s) { m_sourceCanonical[s] = canonicalKey(m_sourceNames[s]); });
         m_targetCanonical.resize(m_targets.size());
-        parallelFor(m_targets.size(), [this](size_t t) { m_targetCanonical[t] = canonicalKey(m_targets[t].key); });
+        parallelFor(m_targets.size(), [this](size_t t) { m_targetCanonical[t] = canonicalKey(m_targetNames[t]); });
     }
     m_bufferReason.reserve(m_sources.size());
     for (const KeySpec &source : m_sources)

@@ -190,6 +190,49 @@ QStringList tokensByShape(const QString &key, TokenRules rules, QHash<QString, Q
     return result;
 }
 
+std::vector<QString> withOneBasedNamesJoined(const std::vector<QString> &keys)
+{
+    // A numbered name: where its '_' is in the key, and its group (the lower-cased key up to the
+    // name, and the stem).
+    struct Numbered {
+        size_t key;
+        qsizetype underscore;
+        QString group;
+    };
+    std::vector<Numbered> numbered;
+    QHash<QString, bool> countsFromZero; // group -> one of its names is stem_0
+    for (size_t k = 0; k < keys.size(); ++k) {
+        const QString &key = keys[k];
+        if (!key.contains(QLatin1Char('_')))
+            continue;
+        const QString lower = key.toLower();
+        qsizetype begin = 0;
+        while (begin < lower.size()) {
+            while (begin < lower.size() && isSeparator(lower[begin]))
+                ++begin;
+            qsizetype end = begin;
+            while (end < lower.size() && !isSeparator(lower[end]))
+                ++end;
+            const QStringView part = QStringView(lower).mid(begin, end - begin);
+            if (const qsizetype underscore = numberedSplit(part); underscore > 0) {
+                QString group = lower.left(begin + underscore);
+                const bool zero = part.mid(underscore + 1).toLongLong() == 0;
+                bool &fromZero = countsFromZero[group];
+                fromZero = fromZero || zero;
+                numbered.push_back({k, begin + underscore, std::move(group)});
+            }
+            begin = end;
+        }
+    }
+    std::vector<QString> joined = keys;
+    // Right to left within a key, so earlier positions stay valid.
+    for (auto it = numbered.rbegin(); it != numbered.rend(); ++it) {
+        if (!countsFromZero.value(it->group))
+            joined[it->key].remove(it->underscore, 1);
+    }
+    return joined;
+}
+
 QString canonicalKey(const QString &key)
 {
     thread_local QHash<QString, QStringList> cache;

@@ -8,6 +8,8 @@
 #include <QString>
 #include <QStringList>
 
+#include <vector>
+
 namespace graft {
 
 /// Tokens of a key: split on . / [ ] quotes, lower-cased, `name_3` split into name, 3.
@@ -24,6 +26,15 @@ QStringList keyTokens(const QString &key);
 using TokenRules = QStringList (*)(QStringList tokens, bool bracketed);
 QStringList tokensByShape(const QString &key, TokenRules rules, QHash<QString, QStringList> &cache,
                           const QSet<QString> &literals = {});
+
+/// The keys of one checkpoint with each numbered name counted from 1 joined into one word
+/// (`branch3x3dbl_2` -> `branch3x3dbl2`), so that no name pass reads its number as an index.
+/// A numbered name `stem_N` is an index when its siblings (the same stem in the same place of
+/// keys with the same prefix) count from 0, as Flax's auto-names do (Dense_0, Dense_1); counted
+/// from 1 (torchvision Inception's branch3x3dbl_1.._3, latent diffusion's block_1, block_2, GPT-2's
+/// ln_1, ln_2) it is a name, and `branch3x3dbl_2` taken as index 2 gave list entry [2] the
+/// tensor of entry [1] under "names match". Keys without such names are returned as they are.
+std::vector<QString> withOneBasedNamesJoined(const std::vector<QString> &keys);
 
 /// Canonical form used for exact name matching: wrapper prefixes stripped (module., model.,
 /// state_dict., params/, a leading [0]/[1] of a (model, state) tuple, batch_stats), synonyms

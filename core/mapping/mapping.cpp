@@ -1,5 +1,7 @@
 #include "mapping/mapping.h"
 
+#include "mapping/keynames.h"
+
 namespace graft {
 
 QString matchOriginName(MatchOrigin origin)
@@ -96,6 +98,21 @@ int KeyIndexCache::find(const QString &key, size_t count, const std::function<co
     for (size_t i = count; i-- > 0;)
         m_index.insert(keyAt(i), static_cast<int>(i)); // backwards: the first occurrence wins
     return m_index.value(key, -1);
+}
+
+std::optional<std::vector<KeySpec>> keySpecsAsNamed(const std::vector<KeySpec> &specs)
+{
+    std::vector<QString> keys;
+    keys.reserve(specs.size());
+    for (const KeySpec &spec : specs)
+        keys.push_back(spec.key);
+    const std::vector<QString> names = withOneBasedNamesJoined(keys);
+    if (names == keys)
+        return std::nullopt;
+    std::vector<KeySpec> named = specs;
+    for (size_t i = 0; i < named.size(); ++i)
+        named[i].key = names[i];
+    return named;
 }
 
 } // namespace graft

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 namespace graft {
@@ -124,5 +125,9 @@ private:
 /// The user accepts every guess: guessed mappings become exact/fixable (as their chain says),
 /// keeping their origin, with "accepted" added to the reason. Returns how many were accepted.
 int acceptGuesses(MappingResult &result);
+
+/// `specs` with their keys as the name passes read them: numbered names counted from 1 joined
+/// into one word (withOneBasedNamesJoined, keynames.h); nullopt when no key changes.
+std::optional<std::vector<KeySpec>> keySpecsAsNamed(const std::vector<KeySpec> &specs);
 
 } // namespace graft

@@ -67,6 +67,10 @@ private:
     QHash<int, QPair<int, QString>> m_nameConflicts; // target -> (source, why incompatible)
     QSet<int> m_ambiguousTargets;
     std::vector<QString> m_renamed;                   // source keys after rename rules
+    // The names the name, structure and order passes read: m_renamed and the target keys with
+    // numbered names counted from 1 joined into one word (withOneBasedNamesJoined).
+    std::vector<QString> m_sourceNames;
+    std::vector<QString> m_targetNames;
     std::vector<QString> m_sourceCanonical;           // canonicalKey(m_renamed[s]), computed once
     std::vector<QString> m_targetCanonical;           // canonicalKey(target key), computed once
     std::vector<QString> m_bufferReason;              // per source: why it is a buffer, or empty

@@ -76,7 +76,7 @@ const QStringList &Matcher::sourceRolesOf(size_t source)
     if (m_sourceRoles.size() != m_sources.size())
         m_sourceRoles.resize(m_sources.size());
     if (m_sourceRoles[source].isEmpty())
-        m_sourceRoles[source] = roleTokens(m_renamed[source]);
+        m_sourceRoles[source] = roleTokens(m_sourceNames[source]);
     return m_sourceRoles[source];
 }
 
@@ -85,7 +85,7 @@ const QStringList &Matcher::targetRolesOf(size_t target)
     if (m_targetRoles.size() != m_targets.size())
         m_targetRoles.resize(m_targets.size());
     if (m_targetRoles[target].isEmpty())
-        m_targetRoles[target] = roleTokens(m_targets[target].key);
+        m_targetRoles[target] = roleTokens(m_targetNames[target]);
     return m_targetRoles[target];
 }
 

@@ -44,6 +44,31 @@ Shape withoutOnes(const Shape &shape)
     return squeezed;
 }
 
+// True when `from` and `to` differ only by axes of size 1 before the first or after the last
+// other axis ([C] <-> [C, 1, 1], [1, 1, D] <-> [D], [O, I] <-> [O, I, 1, 1]), or hold at most one
+// other axis. An axis of size 1 between two others has a place that means something: a (7, 1)
+// convolution kernel is not a (1, 7) one (torchvision Inception v3 has both, same element count).
+bool unitAxesDifferOnlyAtTheEnds(const Shape &from, const Shape &to)
+{
+    // The axes of size 1 between each pair of consecutive other axes.
+    const auto interiorGaps = [](const Shape &shape) {
+        std::vector<int> gaps;
+        int ones = -1; // no other axis seen yet
+        for (const qint64 d : shape) {
+            if (d == 1) {
+                if (ones >= 0)
+                    ++ones;
+            } else {
+                if (ones >= 0)
+                    gaps.push_back(ones);
+                ones = 0;
+            }
+        }
+        return gaps;
+    };
+    return withoutOnes(from).size() <= 1 || interiorGaps(from) == interiorGaps(to);
+}
+
 Shape permuted(const Shape &shape, const std::vector<int> &perm)
 {
     Shape out(shape.size());
@@ -142,6 +167,14 @@ PairAnalysis analysePair(const TensorSpec &source, const TensorSpec &target, Con
     } else if (source.shape == target.shape) {
         // nothing to do for the shape
     } else if (numelOf(source.shape) == numelOf(target.shape) && withoutOnes(source.shape) == withoutOnes(target.shape)) {
+        if (!unitAxesDifferOnlyAtTheEnds(source.shape, target.shape)) {
+            // Neither a reshape nor a transpose is a fix: both would turn the kernel on its side.
+            analysis.status = MatchStatus::Incompatible;
+            analysis.reason = QStringLiteral("axes of size 1 sit elsewhere between the other axes: %1 vs %2 (a (7, 1) kernel is not a "
+                                             "(1, 7) one)")
+                                  .arg(shapeToString(source.shape), shapeToString(target.shape));
+            return analysis;
+        }
         chain.push_back(Transform::reshape(target.shape));
         why << QStringLiteral("size-1 axes differ: %1 -> %2").arg(shapeToString(source.shape), shapeToString(target.shape));
     } else if (const auto fits = fittingPermutations(source.shape, target.shape); !fits.empty()) {

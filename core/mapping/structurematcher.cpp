@@ -80,6 +80,12 @@ private:
     QHash<QString, int> m_byKey;
     QHash<QString, std::vector<Rule>> m_rules; ///< by target head pattern
     StructureMatch m_result;
+    /// Rewrites (their `via` text) whose block-to-same-block pairing the shapes contradict: a leaf
+    /// of target block i does not fit source block i but fits another block of the source (the
+    /// decoder of a latent-diffusion VAE numbers its up blocks in the reverse of diffusers'
+    /// order). Nothing is decided through them: where the widths happen to agree, block i of
+    /// one is not block i of the other either.
+    QSet<QString> m_contradicted;
 };
 
 QStringList StructureMatcher::filled(const QStringList &head, const QStringList &numbers) const
@@ -242,10 +248,32 @@ std::optional<StructureCandidate> StructureMatcher::attempt(int target, const Ru
         }
         return false;
     };
+    // The leaf fits the same tail in another block of the source (the head's last index changed).
+    auto fitsAnotherBlock = [&]() {
+        QStringList numbers = headNumbers;
+        const qint64 own = numbers.last().toLongLong();
+        for (qint64 n = 0; n < 4096; ++n) {
+            if (n == own)
+                continue;
+            numbers.last() = QString::number(n);
+            const int s = lookup(filled(head, numbers) + tail);
+            if (s < 0) {
+                if (n > own)
+                    break;
+                continue;
+            }
+            if (analysePair(m_sources[static_cast<size_t>(s)].spec, leaf.spec, m_convention, leaf.key).status != MatchStatus::Incompatible)
+                return true;
+        }
+        return false;
+    };
     auto finish = [&](std::vector<int> sources, PairAnalysis analysis, MatchOrigin origin) -> std::optional<StructureCandidate> {
         if (analysis.status == MatchStatus::Incompatible) {
             m_result.conflicts.emplace_back(target, sources.front(), analysis.reason);
             conflict = true;
+            if (origin == MatchOrigin::Structure && sources.size() == 1 && sourceIndices == targetIndices && targetIndices >= 1
+                && fitsAnotherBlock())
+                m_contradicted.insert(via());
             return std::nullopt;
         }
         return StructureCandidate{target, std::move(sources), std::move(analysis), origin, via()};
@@ -427,6 +455,20 @@ StructureMatch StructureMatcher::run()
                 break;
         }
     }
+    if (!m_contradicted.isEmpty()) {
+        std::vector<StructureCandidate> kept;
+        for (StructureCandidate &candidate : m_result.matches) {
+            if (!m_contradicted.contains(candidate.why)) {
+                kept.push_back(std::move(candidate));
+                continue;
+            }
+            m_result.conflicts.emplace_back(candidate.target, candidate.sources.front(),
+                                            QStringLiteral("%1 pairs block i with block i, but the shapes of other leaves say the "
+                                                           "blocks are in another order")
+                                                .arg(candidate.why));
+        }
+        m_result.matches = std::move(kept);
+    }
     return std::move(m_result);
 }
 
@@ -439,7 +481,12 @@ QString roleTemplate(const QString &key) { return roleFormOf(key).pattern.join(Q
 StructureMatch matchStructure(const std::vector<KeySpec> &sources, const std::vector<bool> &sourceAvailable,
                               const std::vector<KeySpec> &targets, const std::vector<bool> &targetOpen, Convention convention)
 {
-    StructureMatcher matcher(sources, sourceAvailable, targets, targetOpen, convention);
+    // The pass reads the names the other passes read (keySpecsAsNamed). Its results are indexes,
+    // so the real keys stand in the mapping.
+    const std::optional<std::vector<KeySpec>> sourceNames = keySpecsAsNamed(sources);
+    const std::optional<std::vector<KeySpec>> targetNames = keySpecsAsNamed(targets);
+    StructureMatcher matcher(sourceNames ? *sourceNames : sources, sourceAvailable, targetNames ? *targetNames : targets, targetOpen,
+                             convention);
     return matcher.run();
 }
 

@@ -77,6 +77,9 @@ private Q_SLOTS:
     void missingSourceEntryDoesNotShiftAlignment();
     void anchorsSplitTheAlignment();
     void incompatibleNameMatchIsReported();
+    void oneBasedNumberedNamesAreNotListIndexes();
+    void perHeadFusedQkvIsNeverSliced();
+    void blocksInAnotherOrderAreNotPairedByIndex();
     void renameRulesApplyBeforeMatching();
     void explicitKeptAndIgnored();
     void staleExplicitEntries();
@@ -564,6 +567,92 @@ void TestAutoMatcher::incompatibleNameMatchIsReported()
     QVERIFY(result.unusedSources.isEmpty());
     QCOMPARE(result.summary().incompatible, 2);
     QVERIFY(!result.complete());
+}
+
+namespace {
+
+// Every decided (exact or fixable) mapping takes the source `want` names for its target; a
+// target `want` does not list may be left undecided, never filled.
+void checkDecidedAreRight(const MappingResult &result, const QHash<QString, QString> &want)
+{
+    for (const Mapping &mapping : result.mappings) {
+        if (mapping.status != MatchStatus::Exact && mapping.status != MatchStatus::Fixable)
+            continue;
+        QVERIFY2(want.contains(mapping.target), qPrintable(QStringLiteral("%1 was filled from %2 (%3)")
+                                                               .arg(mapping.target, mapping.sources.join(QLatin1Char(',')), mapping.reason)));
+        QCOMPARE(mapping.sources, QStringList{want.value(mapping.target)});
+    }
+}
+
+} // namespace
+
+// torchvision's Inception names its convolutions branch3x3dbl_1.._3; an Equinox port keeps them
+// in a list [0]..[2]. Taking `_2` for index 2 filled entry [2] with the tensor of entry [1] under
+// "names match" (the shapes agree). A name counted from 1 is not an index.
+void TestAutoMatcher::oneBasedNumberedNamesAreNotListIndexes()
+{
+    const std::vector<KeySpec> sources{key("Mixed_5b.branch3x3dbl_1.conv.weight", "float32[8,4,1,1]"),
+                                       key("Mixed_5b.branch3x3dbl_2.conv.weight", "float32[8,8,3,3]"),
+                                       key("Mixed_5b.branch3x3dbl_3.conv.weight", "float32[8,8,3,3]")};
+    const std::vector<KeySpec> targets{key("[0].mixed_5b.branch3x3dbl[0].conv.weight", "float32[8,4,1,1]"),
+                                       key("[0].mixed_5b.branch3x3dbl[1].conv.weight", "float32[8,8,3,3]"),
+                                       key("[0].mixed_5b.branch3x3dbl[2].conv.weight", "float32[8,8,3,3]")};
+    const MappingResult result = autoMatch(sources, targets, {}, Convention::Equinox);
+    checkDecidedAreRight(result, {{targets[0].key, sources[0].key}, {targets[1].key, sources[1].key}, {targets[2].key, sources[2].key}});
+}
+
+// GPT-NeoX and BLOOM fuse q, k, v head by head ([heads, 3, head_dim] rows) in query_key_value;
+// contiguous thirds would be wrong tensors, and the head count is in no checkpoint: never sliced.
+void TestAutoMatcher::perHeadFusedQkvIsNeverSliced()
+{
+    const std::vector<KeySpec> sources{key("gpt_neox.layers.0.attention.query_key_value.weight", "float32[96,32]"),
+                                       key("gpt_neox.layers.0.attention.query_key_value.bias", "float32[96]"),
+                                       key("gpt_neox.layers.0.attention.dense.weight", "float32[32,32]")};
+    const std::vector<KeySpec> targets{key(".layers[0].attn.query_proj.weight", "float32[32,32]"),
+                                       key(".layers[0].attn.query_proj.bias", "float32[32]"),
+                                       key(".layers[0].attn.key_proj.weight", "float32[32,32]"),
+                                       key(".layers[0].attn.key_proj.bias", "float32[32]"),
+                                       key(".layers[0].attn.value_proj.weight", "float32[32,32]"),
+                                       key(".layers[0].attn.value_proj.bias", "float32[32]"),
+                                       key(".layers[0].attn.output_proj.weight", "float32[32,32]")};
+    const MappingResult result = autoMatch(sources, targets, {}, Convention::Equinox);
+    for (const Mapping &mapping : result.mappings) {
+        if (mapping.status == MatchStatus::Exact || mapping.status == MatchStatus::Fixable)
+            QVERIFY2(!mapping.sources.join(QLatin1Char(',')).contains(QStringLiteral("query_key_value")),
+                     qPrintable(mapping.target + QStringLiteral(" <- ") + mapping.sources.join(QLatin1Char(',')) + QStringLiteral(": ")
+                                + mapping.reason));
+    }
+}
+
+// diffusers numbers a VAE decoder's up blocks in the reverse of latent diffusion's order: block i
+// of one is block 3 - i of the other. Where the widths agree, pairing block i with block i looked
+// right; the blocks whose widths disagree show the order is another, so no leaf is paired so.
+void TestAutoMatcher::blocksInAnotherOrderAreNotPairedByIndex()
+{
+    const int widths[4] = {32, 16, 16, 8}; // diffusers' up_blocks.0..3; the target's up[i] is up_blocks[3 - i]
+    std::vector<KeySpec> sources;
+    std::vector<KeySpec> targets;
+    QHash<QString, QString> want;
+    for (int i = 0; i < 4; ++i) {
+        const QString width = QString::number(widths[i]);
+        for (const char *leaf : {"norm1.weight", "norm1.bias"})
+            sources.push_back(key(QStringLiteral("decoder.up_blocks.%1.resnets.0.%2").arg(i).arg(QLatin1String(leaf)),
+                                  QStringLiteral("float32[%1]").arg(width)));
+        sources.push_back(key(QStringLiteral("decoder.up_blocks.%1.resnets.0.conv1.weight").arg(i),
+                              QStringLiteral("float32[%1,%1,3,3]").arg(width)));
+    }
+    for (int i = 0; i < 4; ++i) {
+        const QString width = QString::number(widths[3 - i]);
+        for (const char *leaf : {"norm1.weight", "norm1.bias"}) {
+            targets.push_back(key(QStringLiteral(".decoder.up[%1].block[0].%2").arg(i).arg(QLatin1String(leaf)),
+                                  QStringLiteral("float32[%1]").arg(width)));
+            want.insert(targets.back().key, QStringLiteral("decoder.up_blocks.%1.resnets.0.%2").arg(3 - i).arg(QLatin1String(leaf)));
+        }
+        targets.push_back(key(QStringLiteral(".decoder.up[%1].block[0].conv1.weight").arg(i), QStringLiteral("float32[%1,%1,3,3]").arg(width)));
+        want.insert(targets.back().key, QStringLiteral("decoder.up_blocks.%1.resnets.0.conv1.weight").arg(3 - i));
+    }
+    const MappingResult result = autoMatch(sources, targets, {}, Convention::Equinox);
+    checkDecidedAreRight(result, want);
 }
 
 void TestAutoMatcher::renameRulesApplyBeforeMatching()

@@ -19,6 +19,7 @@ private Q_SLOTS:
     void tokens_data();
     void tokens();
     void parameter();
+    void oneBasedNamesAreJoined();
 };
 
 void TestKeyNames::canonical_data()
@@ -132,6 +133,27 @@ void TestKeyNames::parameter()
     QCOMPARE(parameterName(QStringLiteral(".features[0].bias")), QStringLiteral("bias"));
     QCOMPARE(parameterName(QStringLiteral("batch_stats/bn/var")), QStringLiteral("running_var"));
     QCOMPARE(parameterName(QStringLiteral("bn1.num_batches_tracked")), QStringLiteral("num_batches_tracked"));
+}
+
+// A numbered name is an index when its siblings count from 0 (Flax's Dense_0, Dense_1), a name
+// when they count from 1 (Inception's branch3x3dbl_1.._3, GPT-2's ln_1/ln_2, latent diffusion's
+// block_1/block_2): those are joined so that no pass reads branch3x3dbl_2 as list entry [2].
+void TestKeyNames::oneBasedNamesAreJoined()
+{
+    const std::vector<QString> keys{QStringLiteral("Mixed_5b.branch3x3dbl_1.conv.weight"), QStringLiteral("Mixed_5b.branch3x3dbl_2.conv.weight"),
+                                    QStringLiteral("Mixed_5b.branch3x3dbl_3.conv.weight"), QStringLiteral("h.0.ln_1.weight"),
+                                    QStringLiteral("h.0.ln_2.weight"), QStringLiteral("params/Dense_0/kernel"),
+                                    QStringLiteral("params/Dense_1/kernel"), QStringLiteral("decoder.mid.block_1.conv1.weight"),
+                                    QStringLiteral("Conv2d_1a_3x3.conv.weight"), QStringLiteral("wi_0.weight"), QStringLiteral("wi_1.weight")};
+    const std::vector<QString> expected{QStringLiteral("Mixed_5b.branch3x3dbl1.conv.weight"), QStringLiteral("Mixed_5b.branch3x3dbl2.conv.weight"),
+                                        QStringLiteral("Mixed_5b.branch3x3dbl3.conv.weight"), QStringLiteral("h.0.ln1.weight"),
+                                        QStringLiteral("h.0.ln2.weight"), QStringLiteral("params/Dense_0/kernel"),
+                                        QStringLiteral("params/Dense_1/kernel"), QStringLiteral("decoder.mid.block1.conv1.weight"),
+                                        QStringLiteral("Conv2d_1a_3x3.conv.weight"), QStringLiteral("wi_0.weight"), QStringLiteral("wi_1.weight")};
+    QCOMPARE(withOneBasedNamesJoined(keys), expected);
+    // Siblings are the same stem under the same prefix: another block's names count apart.
+    const std::vector<QString> blocks{QStringLiteral("a.layers_0.w"), QStringLiteral("b.layers_1.w")};
+    QCOMPARE(withOneBasedNamesJoined(blocks), (std::vector<QString>{QStringLiteral("a.layers_0.w"), QStringLiteral("b.layers1.w")}));
 }
 
 QTEST_GUILESS_MAIN(TestKeyNames)

@@ -65,6 +65,10 @@ void TestShapeAnalysis::analysePair_data()
                                                       << R"([{"op":"reshape","shape":[64,1,1]}])" << "size-1 axes differ: [64] -> [64, 1, 1]";
     QTest::newRow("[C,1,1] -> [C]") << "float32[64,1,1]" << "float32[64]" << "torch" << "features.0.bias" << "fixable"
                                     << R"([{"op":"reshape","shape":[64]}])" << "size-1 axes differ";
+    QTest::newRow("linear weight -> 1x1 conv kernel") << "float32[16,8]" << "float32[16,8,1,1]" << "equinox" << ".pwconv.weight"
+                                                      << "fixable" << R"([{"op":"reshape","shape":[16,8,1,1]}])" << "size-1 axes differ";
+    QTest::newRow("[C,1,1] -> [1,1,C] (one other axis)") << "float32[8,1,1]" << "float32[1,1,8]" << "torch" << "gamma" << "fixable"
+                                                         << R"([{"op":"reshape","shape":[1,1,8]}])" << "size-1 axes differ";
     QTest::newRow("[1,C] -> [C]") << "float32[1,8]" << "float32[8]" << "torch" << "pos" << "fixable" << R"([{"op":"reshape","shape":[8]}])"
                                   << "size-1 axes differ";
     QTest::newRow("[1] -> [1,1,1]") << "float32[1]" << "float32[1,1,1]" << "equinox" << ".conv.bias" << "fixable"
@@ -129,6 +133,12 @@ void TestShapeAnalysis::analysePair_data()
                                             << "shapes [4, 6] and [3, 8] hold the same number of elements but no reshape or transpose maps them";
     QTest::newRow("rank differs, same numel") << "float32[2,3]" << "float32[6]" << "torch" << "x" << "incompatible" << "[]"
                                               << "hold the same number of elements";
+    // An axis of size 1 between two others has a meaning: a (7, 1) kernel is not a (1, 7) one
+    // (torchvision Inception v3 has both); neither a reshape nor a transpose may turn it.
+    QTest::newRow("(7, 1) kernel vs (1, 7)") << "float32[8,8,7,1]" << "float32[8,8,1,7]" << "equinox" << ".conv.weight" << "incompatible"
+                                            << "[]" << "axes of size 1 sit elsewhere between the other axes: [8, 8, 7, 1] vs [8, 8, 1, 7]";
+    QTest::newRow("conv1d kernel vs a (1, k) conv2d one") << "float32[8,4,5]" << "float32[8,4,1,5]" << "torch" << "conv.weight"
+                                                          << "incompatible" << "[]" << "axes of size 1 sit elsewhere";
     QTest::newRow("scalar vs vector") << "int64[]" << "float32[8]" << "equinox" << ".fc.bias" << "incompatible" << "[]"
                                       << "shape [] cannot become [8] (1 vs 8 elements)";
 }
