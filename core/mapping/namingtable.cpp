@@ -10,6 +10,7 @@
 #include <QRegularExpression>
 #include <QSet>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -278,6 +279,44 @@ bool headsExclusive(const QStringList &a, const QStringList &b)
             return true;
     }
     return false;
+}
+
+namespace {
+
+// Letters (or '_'), then digits: `branch2`, `layer1`, `denseblock1`; not `wav2vec2`, not `conv`.
+bool isNumberedWord(const QString &token)
+{
+    qsizetype letters = 0;
+    while (letters < token.size() && (token[letters].isLetter() || token[letters] == u'_'))
+        ++letters;
+    if (letters == 0 || letters == token.size())
+        return false;
+    for (qsizetype i = letters; i < token.size(); ++i) {
+        if (!token[i].isDigit())
+            return false;
+    }
+    return true;
+}
+
+} // namespace
+
+bool rewriteCrossesNames(const QStringList &sourceHead, const QStringList &targetHead, bool indexed, const QSet<QString> &sourceWords,
+                         const QSet<QString> &targetWords)
+{
+    // Two things that exist on both sides, crossed: GoogLeNet's `inception4e.branch2` learned as
+    // inception3b's branches from equal shapes filled inception3b from inception4e.
+    const auto renamesShared = [](const QStringList &from, const QStringList &to, const QSet<QString> &otherWords) {
+        return std::any_of(from.begin(), from.end(), [&](const QString &token) {
+            return token != QLatin1String("#") && !to.contains(token) && otherWords.contains(token);
+        });
+    };
+    if (renamesShared(sourceHead, targetHead, targetWords) && renamesShared(targetHead, sourceHead, sourceWords))
+        return true;
+    // `branch2.0` is the first layer of branch 2, never `branches[0]`: the target's index stands
+    // for the number in the name, not for the source's own index after it.
+    return indexed && std::any_of(sourceHead.begin(), sourceHead.end(), [&](const QString &token) {
+               return isNumberedWord(token) && !targetHead.contains(token);
+           });
 }
 
 bool indicesContradict(const QStringList &a, const QStringList &b)

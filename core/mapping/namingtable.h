@@ -33,6 +33,13 @@ QString bufferReason(const QString &key, const Shape &shape);
 /// True when two heads name different parts of a model (one holds "encoder", the other
 /// "decoder" and not "encoder"): no prefix rewrite may map one onto the other.
 bool headsExclusive(const QStringList &a, const QStringList &b);
+/// True when a learned prefix rewrite from `sourceHead` to `targetHead` (role tokens, '#' for an
+/// index) would cross names: it renames a name both sides use into another name both sides use
+/// (`sourceWords` / `targetWords`: every token of each side's keys), or, when the target indexes
+/// there (`indexed`: the target head or the token after it is '#'), it renames a source name that
+/// holds a number (`branch2`, `layer1`), whose number is what the target's index stands for.
+bool rewriteCrossesNames(const QStringList &sourceHead, const QStringList &targetHead, bool indexed, const QSet<QString> &sourceWords,
+                         const QSet<QString> &targetWords);
 
 /// True when two role paths name the same thing at different block indices
 /// (`classifier.0` vs `classifier.3`): the names say they are different layers.

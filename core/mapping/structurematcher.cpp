@@ -80,11 +80,9 @@ private:
     QHash<QString, int> m_byKey;
     QHash<QString, std::vector<Rule>> m_rules; ///< by target head pattern
     StructureMatch m_result;
-    /// Rewrites (their `via` text) whose block-to-same-block pairing the shapes contradict: a leaf
-    /// of target block i does not fit source block i but fits another block of the source (the
-    /// decoder of a latent-diffusion VAE numbers its up blocks in the reverse of diffusers'
-    /// order). Nothing is decided through them: where the widths happen to agree, block i of
-    /// one is not block i of the other either.
+    /// Rewrites (their `via` text) whose block i <-> block i pairing the shapes contradict (a leaf
+    /// of target block i fits another source block, not i: a diffusers VAE's up blocks run in the
+    /// reverse of latent diffusion's): nothing is decided through them, equal widths included.
     QSet<QString> m_contradicted;
 };
 
@@ -143,6 +141,13 @@ void StructureMatcher::learnRules()
         ++targetPatterns[joined];
         targetPatternTokens.insert(joined, m_targetForms[t].pattern);
     }
+    // The names each side's keys use (index markers aside).
+    QSet<QString> sourceWords;
+    QSet<QString> targetWords;
+    for (const QStringList &pattern : std::as_const(sourcePatterns))
+        sourceWords.unite(QSet<QString>(pattern.begin(), pattern.end()));
+    for (const QStringList &pattern : std::as_const(targetPatternTokens))
+        targetWords.unite(QSet<QString>(pattern.begin(), pattern.end()));
     // Each target pattern votes for the head pairs of its longest tail found among the sources.
     QHash<QString, QHash<QString, int>> votes;
     for (auto it = targetPatterns.constBegin(); it != targetPatterns.constEnd(); ++it) {
@@ -171,8 +176,10 @@ void StructureMatcher::learnRules()
                 if (hits == tails.constEnd())
                     continue;
                 for (const auto &[sourcePattern, cut] : *hits) {
-                    if (headsExclusive(sourcePattern->mid(0, cut), pattern.mid(0, j)))
-                        continue; // an encoder never learns its prefix from a decoder
+                    if (headsExclusive(sourcePattern->mid(0, cut), pattern.mid(0, j))
+                        || rewriteCrossesNames(sourcePattern->mid(0, cut), pattern.mid(0, j),
+                                               pattern.mid(0, j + 1).contains(QStringLiteral("#")), sourceWords, targetWords))
+                        continue; // an encoder never learns its prefix from a decoder, nor block 4e from 3b
                     found = true;
                     votes[targetHead][sourcePattern->mid(0, cut).join(QLatin1Char('.'))] += it.value();
                 }
