@@ -166,6 +166,14 @@ std::vector<std::pair<int, int>> isomorphicPairs(const std::vector<int> &gapTarg
                                                       convention, targets[static_cast<size_t>(t)].key);
             if (analysis.status == MatchStatus::Incompatible)
                 return {};
+            // Order is weak evidence: it may pair tensors whose shapes agree as they are (or as the
+            // Flax convention prescribes), never through a transpose it would have to guess (an
+            // Equinox or torch Linear weight never arrives transposed: DeepSeek's w1 is gate_proj,
+            // not down_proj.T).
+            if (convention != Convention::Flax
+                && std::any_of(analysis.transforms.begin(), analysis.transforms.end(),
+                               [](const Transform &transform) { return transform.op == TransformOp::Transpose; }))
+                return {};
             modulePairs.emplace_back(t, s);
         }
         if (!uncertain[m])

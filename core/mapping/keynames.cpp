@@ -201,9 +201,18 @@ std::vector<QString> withOneBasedNamesJoined(const std::vector<QString> &keys)
     };
     std::vector<Numbered> numbered;
     QHash<QString, bool> countsFromZero; // group -> one of its names is stem_0
+    // Only a key with '_' before a digit can hold a numbered name: most keys are passed over
+    // without a copy (a 100k-key model has few).
+    const auto mayHoldNumbered = [](const QString &key) {
+        for (qsizetype i = key.indexOf(QLatin1Char('_')); i >= 0 && i + 1 < key.size(); i = key.indexOf(QLatin1Char('_'), i + 1)) {
+            if (isAsciiDigit(key[i + 1]))
+                return true;
+        }
+        return false;
+    };
     for (size_t k = 0; k < keys.size(); ++k) {
         const QString &key = keys[k];
-        if (!key.contains(QLatin1Char('_')))
+        if (!mayHoldNumbered(key))
             continue;
         const QString lower = key.toLower();
         qsizetype begin = 0;

@@ -4,10 +4,12 @@
 // flags, finish) and matcherorder.cpp (isomorphic modules, order + shape).
 
 #include "mapping/automatcher.h"
+#include "mapping/indexsets.h"
 
 #include <QHash>
 #include <QSet>
 
+#include <optional>
 #include <vector>
 
 namespace graft::detail {
@@ -73,6 +75,16 @@ private:
     std::vector<QString> m_targetNames;
     std::vector<QString> m_sourceCanonical;           // canonicalKey(m_renamed[s]), computed once
     std::vector<QString> m_targetCanonical;           // canonicalKey(target key), computed once
+    // The numbers of each indexed container, per side (from the canonical names; name passes only).
+    std::optional<IndexSets> m_sourceIndexSets;
+    std::optional<IndexSets> m_targetIndexSets;
+    std::optional<IndexRenumbering> m_renumbering;
+    /// Why giving source s to target t would carry a number between differently numbered
+    /// containers (IndexRenumbering::carry), or nullopt.
+    std::optional<QString> renumberedCarry(int source, size_t target) const
+    {
+        return m_renumbering ? m_renumbering->carry(static_cast<size_t>(source), target) : std::nullopt;
+    }
     std::vector<QString> m_bufferReason;              // per source: why it is a buffer, or empty
     std::vector<QStringList> m_sourceRoles;           // roleTokens per source, filled by sourceRolesOf()
     std::vector<QStringList> m_targetRoles;

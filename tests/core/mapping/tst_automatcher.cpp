@@ -83,6 +83,8 @@ private Q_SLOTS:
     void towersNeverLearnFromEachOther();
     void blocksNeverLearnFromOtherBlocks();
     void codeGenQkvIsNeverSliced();
+    void renumberedLayersAreNotMatchedByNumber();
+    void orderNeverGuessesATranspose();
     void renameRulesApplyBeforeMatching();
     void explicitKeptAndIgnored();
     void staleExplicitEntries();
@@ -758,6 +760,58 @@ void TestAutoMatcher::codeGenQkvIsNeverSliced()
     const MappingResult fromPhi3 = autoMatch(phi3, separate, {}, Convention::Equinox);
     QCOMPARE(mappingFor(fromPhi3, separate[1].key).status, MatchStatus::Fixable);
     QCOMPARE(mappingFor(fromPhi3, separate[1].key).sources, QStringList{phi3[0].key});
+}
+
+// A refactor that dropped AlexNet's ReLUs and pools renumbers its convolutions: features.{0,3,6,
+// 8,10} become features.{0,2,4,6,8}, and with equal widths `features.6` has the same shape on both
+// sides but is another layer. Same-number name matches across such sets are refused.
+void TestAutoMatcher::renumberedLayersAreNotMatchedByNumber()
+{
+    const int sourceIndexes[] = {0, 3, 6, 8, 10};
+    std::vector<KeySpec> sources;
+    std::vector<KeySpec> targets;
+    QHash<QString, QString> want;
+    for (int i = 0; i < 5; ++i) {
+        const QString kernel = i == 0 ? QStringLiteral("float32[8,3,3,3]") : QStringLiteral("float32[8,8,3,3]");
+        for (const char *parameter : {"weight", "bias"}) {
+            const bool weight = QLatin1String(parameter) == QLatin1String("weight");
+            sources.push_back(key(QStringLiteral("features.%1.%2").arg(sourceIndexes[i]).arg(QLatin1String(parameter)),
+                                  weight ? kernel : QStringLiteral("float32[8]")));
+        }
+    }
+    for (int i = 0; i < 5; ++i) {
+        const QString kernel = i == 0 ? QStringLiteral("float32[8,3,3,3]") : QStringLiteral("float32[8,8,3,3]");
+        for (const char *parameter : {"weight", "bias"}) {
+            const bool weight = QLatin1String(parameter) == QLatin1String("weight");
+            targets.push_back(key(QStringLiteral("features.%1.%2").arg(2 * i).arg(QLatin1String(parameter)),
+                                  weight ? kernel : QStringLiteral("float32[8]")));
+            want.insert(targets.back().key, QStringLiteral("features.%1.%2").arg(sourceIndexes[i]).arg(QLatin1String(parameter)));
+        }
+    }
+    const MappingResult result = autoMatch(sources, targets, {}, Convention::Torch);
+    checkDecidedAreRight(result, want);
+    const Mapping &six = mappingFor(result, QStringLiteral("features.6.weight"));
+    QVERIFY2(six.reason.contains(QStringLiteral("may be another layer")) || six.status == MatchStatus::Guessed
+                 || six.status == MatchStatus::Unmapped || six.sources == QStringList{QStringLiteral("features.8.weight")},
+             qPrintable(six.reason));
+}
+
+// Modules in the same order with the same parameters may be paired by position, but never
+// through a transpose the order pass would have to guess: DeepSeek's shared expert w1/w2/w3 are
+// gate/down/up, and pairing by position gave w2 up_proj transposed and w3 down_proj transposed.
+void TestAutoMatcher::orderNeverGuessesATranspose()
+{
+    const std::vector<KeySpec> sources{key("model.layers.1.mlp.shared_experts.gate_proj.weight", "float32[16,32]"),
+                                       key("model.layers.1.mlp.shared_experts.up_proj.weight", "float32[16,32]"),
+                                       key("model.layers.1.mlp.shared_experts.down_proj.weight", "float32[32,16]")};
+    const std::vector<KeySpec> targets{key(".layers[1].ffn.shared_experts.w1.weight", "float32[16,32]"),
+                                       key(".layers[1].ffn.shared_experts.w2.weight", "float32[32,16]"),
+                                       key(".layers[1].ffn.shared_experts.w3.weight", "float32[16,32]")};
+    const MappingResult result = autoMatch(sources, targets, {}, Convention::Equinox);
+    checkDecidedAreRight(result, {{targets[0].key, sources[0].key}, {targets[1].key, sources[2].key}, {targets[2].key, sources[1].key}});
+    for (const Mapping &mapping : result.mappings)
+        QVERIFY2(!(mapping.status == MatchStatus::Exact || mapping.status == MatchStatus::Fixable) || mapping.transforms.empty(),
+                 qPrintable(mapping.target + QStringLiteral(": ") + mapping.reason));
 }
 
 void TestAutoMatcher::renameRulesApplyBeforeMatching()
