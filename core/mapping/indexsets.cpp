@@ -30,29 +30,49 @@ QString numbersText(const QSet<qint64> &numbers)
 
 IndexSets::IndexSets(const std::vector<QString> &canonicalKeys) : m_keyIndexes(canonicalKeys.size())
 {
-    QHash<QString, int> ids;
+    // A container is known by a hash of its template (FNV-1a over the tokens before the index,
+    // earlier indexes as '#'), built as the key is read: no string per key (two 100k-key sides
+    // are read per match). Its name is made once, when it is first met.
+    constexpr quint64 kOffset = 14695981039346656037ull;
+    constexpr quint64 kPrime = 1099511628211ull;
+    QHash<quint64, int> ids;
     for (size_t k = 0; k < canonicalKeys.size(); ++k) {
         const QString &key = canonicalKeys[k];
         if (!key.contains(QLatin1Char('.')))
-            continue;
-        // Each index: the template of its container (the tokens before it, earlier indexes as '#').
-        QString container;
-        for (const QStringView token : QStringView(key).split(QLatin1Char('.'))) {
+            continue; // a lone index (a bare .eqx's `[3]`) is the key itself
+        quint64 hash = kOffset;
+        qsizetype begin = 0;
+        while (begin <= key.size()) {
+            qsizetype end = key.indexOf(QLatin1Char('.'), begin);
+            if (end < 0)
+                end = key.size();
+            const QStringView token = QStringView(key).mid(begin, end - begin);
             const bool index = isIndex(token);
             if (index) {
-                auto id = ids.constFind(container);
+                auto id = ids.constFind(hash);
                 if (id == ids.constEnd()) {
-                    id = ids.insert(container, static_cast<int>(m_names.size()));
-                    m_names.push_back(container);
+                    id = ids.insert(hash, static_cast<int>(m_names.size()));
+                    QString name;
+                    for (const QStringView part : QStringView(key).left(std::max<qsizetype>(0, begin - 1)).split(QLatin1Char('.'))) {
+                        if (!name.isEmpty())
+                            name += QLatin1Char('.');
+                        name += isIndex(part) ? QStringView(u"#") : part;
+                    }
+                    m_names.push_back(begin == 0 ? QString() : name);
                     m_numbers.emplace_back();
                 }
                 const qint64 number = token.toLongLong();
                 m_keyIndexes[k].emplace_back(*id, number);
                 m_numbers[static_cast<size_t>(*id)].insert(number);
             }
-            if (!container.isEmpty())
-                container += QLatin1Char('.');
-            container += index ? QStringView(u"#") : token;
+            hash = (hash ^ '.') * kPrime;
+            if (index) {
+                hash = (hash ^ '#') * kPrime;
+            } else {
+                for (const QChar c : token)
+                    hash = (hash ^ c.unicode()) * kPrime;
+            }
+            begin = end + 1;
         }
     }
 }
