@@ -85,6 +85,8 @@ private Q_SLOTS:
     void codeGenQkvIsNeverSliced();
     void renumberedLayersAreNotMatchedByNumber();
     void orderNeverGuessesATranspose();
+    void qwenOneMlpNamesAreItsOwn();
+    void unetBlocksNeverCrossUpAndDown();
     void renameRulesApplyBeforeMatching();
     void explicitKeptAndIgnored();
     void staleExplicitEntries();
@@ -812,6 +814,51 @@ void TestAutoMatcher::orderNeverGuessesATranspose()
     for (const Mapping &mapping : result.mappings)
         QVERIFY2(!(mapping.status == MatchStatus::Exact || mapping.status == MatchStatus::Fixable) || mapping.transforms.empty(),
                  qPrintable(mapping.target + QStringLiteral(": ") + mapping.reason));
+}
+
+// Qwen-1's MLP is c_proj(w1(x) * silu(w2(x))): its w1 is up_proj and w2 gate_proj, not Meta's
+// w1 (gate) and w2 (down); taking Meta's reading filled w1 from gate_proj and w2 from down_proj.T.
+void TestAutoMatcher::qwenOneMlpNamesAreItsOwn()
+{
+    std::vector<KeySpec> sources;
+    std::vector<KeySpec> targets;
+    QHash<QString, QString> want;
+    for (int i = 0; i < 2; ++i) {
+        const QString s = QStringLiteral("model.layers.%1.mlp.").arg(i);
+        const QString t = QStringLiteral("transformer.h.%1.mlp.").arg(i);
+        sources.push_back(key(s + QStringLiteral("gate_proj.weight"), "float32[48,32]"));
+        sources.push_back(key(s + QStringLiteral("up_proj.weight"), "float32[48,32]"));
+        sources.push_back(key(s + QStringLiteral("down_proj.weight"), "float32[32,48]"));
+        targets.push_back(key(t + QStringLiteral("w1.weight"), "float32[48,32]"));
+        want.insert(targets.back().key, s + QStringLiteral("up_proj.weight"));
+        targets.push_back(key(t + QStringLiteral("w2.weight"), "float32[48,32]"));
+        want.insert(targets.back().key, s + QStringLiteral("gate_proj.weight"));
+        targets.push_back(key(t + QStringLiteral("c_proj.weight"), "float32[32,48]"));
+        want.insert(targets.back().key, s + QStringLiteral("down_proj.weight"));
+    }
+    const MappingResult result = autoMatch(sources, targets, {}, Convention::Torch);
+    checkDecidedAreRight(result, want);
+}
+
+// A diffusers UNet onto latent diffusion's names: a learned rewrite never takes an up block or the
+// mid block for an input (down) block ('up_blocks.#.attentions' -> 'input_blocks.#' filled down
+// block 0's attention from up block 1's, whose shapes agree).
+void TestAutoMatcher::unetBlocksNeverCrossUpAndDown()
+{
+    std::vector<KeySpec> sources;
+    std::vector<KeySpec> targets;
+    QHash<QString, QString> want;
+    for (const char *part : {"norm", "proj_in", "proj_out"}) {
+        const QString shape = QLatin1String(part) == QLatin1String("norm") ? QStringLiteral("float32[16]") : QStringLiteral("float32[16,16]");
+        for (const char *block : {"down_blocks.0", "up_blocks.1"})
+            sources.push_back(key(QStringLiteral("%1.attentions.0.%2.weight").arg(QLatin1String(block), QLatin1String(part)), shape));
+        targets.push_back(key(QStringLiteral(".input_blocks[1][1].%1.weight").arg(QLatin1String(part)), shape));
+        want.insert(targets.back().key, QStringLiteral("down_blocks.0.attentions.0.%1.weight").arg(QLatin1String(part)));
+        targets.push_back(key(QStringLiteral(".output_blocks[4][1].%1.weight").arg(QLatin1String(part)), shape));
+        want.insert(targets.back().key, QStringLiteral("up_blocks.1.attentions.0.%1.weight").arg(QLatin1String(part)));
+    }
+    const MappingResult result = autoMatch(sources, targets, {}, Convention::Equinox);
+    checkDecidedAreRight(result, want);
 }
 
 void TestAutoMatcher::renameRulesApplyBeforeMatching()
