@@ -353,12 +353,12 @@ MappingResult Matcher::run()
             key = rule.apply(key);
         m_renamed.push_back(key);
     }
-    m_sourceNames = withOneBasedNamesJoined(m_renamed);
+    m_sourceNames = keysAsNamesRead(m_renamed);
     std::vector<QString> targetKeys;
     targetKeys.reserve(m_targets.size());
     for (const KeySpec &target : m_targets)
         targetKeys.push_back(target.key);
-    m_targetNames = withOneBasedNamesJoined(targetKeys);
+    m_targetNames = keysAsNamesRead(targetKeys);
     // Canonical names once per key: the name passes (exact, loose, fused) all start from them.
     if (m_options.useNames) {
         m_sourceCanonical.resize(m_sources.size());

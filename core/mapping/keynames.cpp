@@ -1,6 +1,7 @@
 #include "mapping/keynames.h"
 
 #include <algorithm>
+#include <optional>
 
 #include <QSet>
 #include <QVarLengthArray>
@@ -240,6 +241,39 @@ std::vector<QString> withOneBasedNamesJoined(const std::vector<QString> &keys)
             joined[it->key].remove(it->underscore, 1);
     }
     return joined;
+}
+
+std::vector<QString> keysAsNamesRead(const std::vector<QString> &keys)
+{
+    std::vector<QString> names = withOneBasedNamesJoined(keys);
+    // Blocks (the key up to the name) that hold both a `multihead_attn.` and a `norm3.`.
+    const auto blockOf = [](const QString &key, QLatin1String name) -> std::optional<QString> {
+        const qsizetype at = key.indexOf(name);
+        if (at < 0 || (at > 0 && key[at - 1] != QLatin1Char('.')))
+            return std::nullopt;
+        return key.left(at);
+    };
+    QSet<QString> withCrossAttention;
+    QSet<QString> withNorm3;
+    for (const QString &key : names) {
+        if (const auto block = blockOf(key, QLatin1String("multihead_attn.")))
+            withCrossAttention.insert(*block);
+        if (const auto block = blockOf(key, QLatin1String("norm3.")))
+            withNorm3.insert(*block);
+    }
+    withCrossAttention.intersect(withNorm3);
+    if (withCrossAttention.isEmpty())
+        return names;
+    for (QString &key : names) {
+        for (const auto &[from, to] : {std::pair{QLatin1String("norm2."), QLatin1String("encoder_attn_layer_norm.")},
+                                       std::pair{QLatin1String("norm3."), QLatin1String("final_layer_norm.")}}) {
+            if (const auto block = blockOf(key, from); block && withCrossAttention.contains(*block)) {
+                key = *block + to + key.mid(block->size() + from.size());
+                break;
+            }
+        }
+    }
+    return names;
 }
 
 QString canonicalKey(const QString &key)

@@ -36,6 +36,13 @@ QStringList tokensByShape(const QString &key, TokenRules rules, QHash<QString, Q
 /// tensor of entry [1] under "names match". Keys without such names are returned as they are.
 std::vector<QString> withOneBasedNamesJoined(const std::vector<QString> &keys);
 
+/// The keys of one checkpoint as the name passes read them: withOneBasedNamesJoined(), and in a
+/// block that holds torch nn.TransformerDecoderLayer's `multihead_attn` and `norm3`, its `norm2`
+/// and `norm3` read as the cross-attention and MLP norms they are there (`encoder_attn_layer_norm`,
+/// `final_layer_norm`): everywhere else `norm2` is the norm before the MLP, and DETR's decoder
+/// `norm2` filled transformers' `final_layer_norm`.
+std::vector<QString> keysAsNamesRead(const std::vector<QString> &keys);
+
 /// Canonical form used for exact name matching: wrapper prefixes stripped (module., model.,
 /// state_dict., params/, a leading [0]/[1] of a (model, state) tuple, batch_stats), synonyms
 /// unified (kernel/scale/embedding/gamma -> weight, beta -> bias, mean -> running_mean,

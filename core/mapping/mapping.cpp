@@ -106,7 +106,7 @@ std::optional<std::vector<KeySpec>> keySpecsAsNamed(const std::vector<KeySpec> &
     keys.reserve(specs.size());
     for (const KeySpec &spec : specs)
         keys.push_back(spec.key);
-    const std::vector<QString> names = withOneBasedNamesJoined(keys);
+    const std::vector<QString> names = keysAsNamesRead(keys);
     if (names == keys)
         return std::nullopt;
     std::vector<KeySpec> named = specs;

@@ -127,7 +127,8 @@ private:
 int acceptGuesses(MappingResult &result);
 
 /// `specs` with their keys as the name passes read them: numbered names counted from 1 joined
-/// into one word (withOneBasedNamesJoined, keynames.h); nullopt when no key changes.
+/// into one word, torch decoder layers' norms named for what they are (keysAsNamesRead,
+/// keynames.h); nullopt when no key changes.
 std::optional<std::vector<KeySpec>> keySpecsAsNamed(const std::vector<KeySpec> &specs);
 
 } // namespace graft

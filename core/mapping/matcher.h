@@ -70,7 +70,7 @@ private:
     QSet<int> m_ambiguousTargets;
     std::vector<QString> m_renamed;                   // source keys after rename rules
     // The names the name, structure and order passes read: m_renamed and the target keys with
-    // numbered names counted from 1 joined into one word (withOneBasedNamesJoined).
+    // numbered names counted from 1 joined into one word, torch decoder norms named (keysAsNamesRead).
     std::vector<QString> m_sourceNames;
     std::vector<QString> m_targetNames;
     std::vector<QString> m_sourceCanonical;           // canonicalKey(m_renamed[s]), computed once

@@ -87,6 +87,7 @@ private Q_SLOTS:
     void orderNeverGuessesATranspose();
     void qwenOneMlpNamesAreItsOwn();
     void unetBlocksNeverCrossUpAndDown();
+    void torchDecoderNormsAreReadForWhatTheyAre();
     void renameRulesApplyBeforeMatching();
     void explicitKeptAndIgnored();
     void staleExplicitEntries();
@@ -859,6 +860,31 @@ void TestAutoMatcher::unetBlocksNeverCrossUpAndDown()
     }
     const MappingResult result = autoMatch(sources, targets, {}, Convention::Equinox);
     checkDecidedAreRight(result, want);
+}
+
+// torch's nn.TransformerDecoderLayer (DETR) names its norms norm1 / norm2 / norm3: self-attention,
+// cross-attention, MLP. transformers' DETR calls them self_attn_layer_norm, encoder_attn_layer_norm,
+// final_layer_norm; reading norm2 as the norm before the MLP filled final_layer_norm from norm2.
+void TestAutoMatcher::torchDecoderNormsAreReadForWhatTheyAre()
+{
+    std::vector<KeySpec> sources;
+    std::vector<KeySpec> targets;
+    QHash<QString, QString> want;
+    for (int i = 0; i < 2; ++i) {
+        const QString s = QStringLiteral("transformer.decoder.layers.%1.").arg(i);
+        const QString t = QStringLiteral("model.decoder.layers.%1.").arg(i);
+        sources.push_back(key(s + QStringLiteral("multihead_attn.in_proj_weight"), "float32[96,32]"));
+        for (const auto &[norm, name] : {std::pair{"norm1", "self_attn_layer_norm"}, std::pair{"norm2", "encoder_attn_layer_norm"},
+                                         std::pair{"norm3", "final_layer_norm"}}) {
+            sources.push_back(key(s + QLatin1String(norm) + QStringLiteral(".weight"), "float32[32]"));
+            targets.push_back(key(t + QLatin1String(name) + QStringLiteral(".weight"), "float32[32]"));
+            want.insert(targets.back().key, sources.back().key);
+        }
+    }
+    const MappingResult result = autoMatch(sources, targets, {}, Convention::Torch);
+    checkDecidedAreRight(result, want);
+    QCOMPARE(mappingFor(result, QStringLiteral("model.decoder.layers.0.final_layer_norm.weight")).sources,
+             QStringList{QStringLiteral("transformer.decoder.layers.0.norm3.weight")});
 }
 
 void TestAutoMatcher::renameRulesApplyBeforeMatching()
