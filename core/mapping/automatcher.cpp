@@ -242,7 +242,19 @@ void Matcher::matchStructureStep()
         available[s] = !m_sourceUsed[s] && m_bufferReason[s].isEmpty();
     for (size_t t = 0; t < m_targets.size(); ++t)
         open[t] = !m_decided[t] && m_targets[t].kind == LeafKind::Array;
-    StructureMatch found = matchStructure(m_sources, available, m_targets, open, m_convention);
+    // The names the other passes read (the targets' computed once in run()), on the raw source
+    // keys (rename rules are the name passes' business); results are indexes: real keys stand.
+    std::vector<QString> rawSourceNames;
+    if (!m_options.rules.empty()) {
+        std::vector<QString> rawKeys;
+        rawKeys.reserve(m_sources.size());
+        for (const KeySpec &source : m_sources)
+            rawKeys.push_back(source.key);
+        rawSourceNames = keysAsNamesRead(rawKeys);
+    }
+    const std::optional<std::vector<KeySpec>> sources = keySpecsNamed(m_sources, m_options.rules.empty() ? m_sourceNames : rawSourceNames);
+    const std::optional<std::vector<KeySpec>> targets = keySpecsNamed(m_targets, m_targetNames);
+    StructureMatch found = matchStructure(sources ? *sources : m_sources, available, targets ? *targets : m_targets, open, m_convention);
     m_result.rewrites = std::move(found.rewrites);
     for (StructureCandidate &candidate : found.matches) {
         const size_t t = static_cast<size_t>(candidate.target);

@@ -1,7 +1,5 @@
 #include "mapping/mapping.h"
 
-#include "mapping/keynames.h"
-
 namespace graft {
 
 QString matchOriginName(MatchOrigin origin)
@@ -100,14 +98,12 @@ int KeyIndexCache::find(const QString &key, size_t count, const std::function<co
     return m_index.value(key, -1);
 }
 
-std::optional<std::vector<KeySpec>> keySpecsAsNamed(const std::vector<KeySpec> &specs)
+std::optional<std::vector<KeySpec>> keySpecsNamed(const std::vector<KeySpec> &specs, const std::vector<QString> &names)
 {
-    std::vector<QString> keys;
-    keys.reserve(specs.size());
-    for (const KeySpec &spec : specs)
-        keys.push_back(spec.key);
-    const std::vector<QString> names = keysAsNamesRead(keys);
-    if (names == keys)
+    bool same = true;
+    for (size_t i = 0; i < specs.size() && same; ++i)
+        same = specs[i].key == names[i];
+    if (same)
         return std::nullopt;
     std::vector<KeySpec> named = specs;
     for (size_t i = 0; i < named.size(); ++i)

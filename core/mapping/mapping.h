@@ -126,9 +126,8 @@ private:
 /// keeping their origin, with "accepted" added to the reason. Returns how many were accepted.
 int acceptGuesses(MappingResult &result);
 
-/// `specs` with their keys as the name passes read them: numbered names counted from 1 joined
-/// into one word, torch decoder layers' norms named for what they are (keysAsNamesRead,
-/// keynames.h); nullopt when no key changes.
-std::optional<std::vector<KeySpec>> keySpecsAsNamed(const std::vector<KeySpec> &specs);
+/// `specs` with their keys replaced by `names` (one per spec, e.g. keysAsNamesRead() of their
+/// keys); nullopt when no key changes (no copy of a 100k-key list for nothing).
+std::optional<std::vector<KeySpec>> keySpecsNamed(const std::vector<KeySpec> &specs, const std::vector<QString> &names);
 
 } // namespace graft

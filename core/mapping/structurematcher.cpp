@@ -488,12 +488,7 @@ QString roleTemplate(const QString &key) { return roleFormOf(key).pattern.join(Q
 StructureMatch matchStructure(const std::vector<KeySpec> &sources, const std::vector<bool> &sourceAvailable,
                               const std::vector<KeySpec> &targets, const std::vector<bool> &targetOpen, Convention convention)
 {
-    // The pass reads the names the other passes read (keySpecsAsNamed). Its results are indexes,
-    // so the real keys stand in the mapping.
-    const std::optional<std::vector<KeySpec>> sourceNames = keySpecsAsNamed(sources);
-    const std::optional<std::vector<KeySpec>> targetNames = keySpecsAsNamed(targets);
-    StructureMatcher matcher(sourceNames ? *sourceNames : sources, sourceAvailable, targetNames ? *targetNames : targets, targetOpen,
-                             convention);
+    StructureMatcher matcher(sources, sourceAvailable, targets, targetOpen, convention);
     return matcher.run();
 }
 

@@ -30,7 +30,8 @@ struct StructureMatch {
 
 /// Matches the open targets (targetOpen[t]) against the available sources (sourceAvailable[s]).
 /// A source is given to at most one target, except that slices of one fused or stacked source
-/// may feed several. Never guesses: a tie between two rewrites leaves the target open.
+/// may feed several. Never guesses: a tie between two rewrites leaves the target open. The keys
+/// are read as given: the matcher passes them as its name passes read them (keysAsNamesRead).
 StructureMatch matchStructure(const std::vector<KeySpec> &sources, const std::vector<bool> &sourceAvailable,
                               const std::vector<KeySpec> &targets, const std::vector<bool> &targetOpen, Convention convention);
 
