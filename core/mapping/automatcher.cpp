@@ -139,14 +139,22 @@ void Matcher::applyExplicit()
 void Matcher::matchByName(bool loose)
 {
     auto keyOf = [loose](const QString &canonical) { return loose ? looseKeyOfCanonical(canonical) : canonical; };
-    QHash<QString, QList<int>> byName;
-    for (size_t s = 0; s < m_sources.size(); ++s) {
-        if (!m_sourceUsed[s])
-            byName[keyOf(m_sourceCanonical[s])].append(static_cast<int>(s));
+    // The free sources of each name, in key order: the first (plus one; 0 for none) in a hash, the
+    // rest chained through `nextSource` (one allocation for 100k names instead of a list each).
+    QHash<QString, int> firstSource;
+    firstSource.reserve(static_cast<qsizetype>(m_sources.size()));
+    std::vector<int> nextSource(m_sources.size(), -1);
+    for (size_t s = m_sources.size(); s-- > 0;) {
+        if (m_sourceUsed[s])
+            continue;
+        int &first = firstSource[keyOf(m_sourceCanonical[s])];
+        nextSource[s] = first - 1;
+        first = static_cast<int>(s) + 1;
     }
     // Two undecided targets with one normalised name: giving the source to either is a guess.
     std::vector<QString> targetNames(m_targets.size());
     QHash<QString, int> targetsPerName;
+    targetsPerName.reserve(static_cast<qsizetype>(m_targets.size()));
     for (size_t t = 0; t < m_targets.size(); ++t) {
         if (!m_decided[t]) {
             targetNames[t] = keyOf(m_targetCanonical[t]);
@@ -156,10 +164,9 @@ void Matcher::matchByName(bool loose)
     for (size_t t = 0; t < m_targets.size(); ++t) {
         if (m_decided[t])
             continue;
-        const QList<int> candidates = byName.value(targetNames[t]);
         // (source, analysis) of each compatible candidate: usually one, so a vector, not a hash.
         std::vector<std::pair<int, PairAnalysis>> compatible;
-        for (int s : candidates) {
+        for (int s = firstSource.value(targetNames[t], 0) - 1; s >= 0; s = nextSource[static_cast<size_t>(s)]) {
             if (m_sourceUsed[static_cast<size_t>(s)])
                 continue;
             if (const std::optional<QString> renumbered = renumberedCarry(s, t)) {
@@ -200,15 +207,18 @@ void Matcher::matchByName(bool loose)
 
 void Matcher::matchFused()
 {
-    QHash<QString, int> byName;
-    for (size_t s = 0; s < m_sources.size(); ++s)
-        byName.insert(m_sourceCanonical[s], static_cast<int>(s));
+    QHash<QString, int> byName; // built for the first target that could be fused (none, often)
     for (size_t t = 0; t < m_targets.size(); ++t) {
         if (m_decided[t])
             continue;
         const auto fused = fusedCandidates(m_targetCanonical[t]);
         if (!fused)
             continue;
+        if (byName.isEmpty()) {
+            byName.reserve(static_cast<qsizetype>(m_sources.size()));
+            for (size_t s = 0; s < m_sources.size(); ++s)
+                byName.insert(m_sourceCanonical[s], static_cast<int>(s));
+        }
         for (const QString &candidate : fused->second) {
             const int s = byName.value(candidate, -1);
             if (s < 0 || m_ignored.contains(s))
@@ -375,16 +385,23 @@ MappingResult Matcher::run()
     if (m_options.useNames) {
         m_sourceCanonical.resize(m_sources.size());
         parallelFor(m_sources.size(), [this](size_t s) { m_sourceCanonical[s] = canonicalKey(m_sourceNames[s]); });
-        m_targetCanonical.resize(m_targets.size());
-        parallelFor(m_targets.size(), [this](size_t t) { m_targetCanonical[t] = canonicalKey(m_targetNames[t]); });
+        // A checkpoint matched onto itself (re-saved in another format) has one list of names:
+        // read once (the comparison costs a pass of pointer and character compares).
+        const bool sameNames = m_sourceNames == m_targetNames;
+        if (sameNames) {
+            m_targetCanonical = m_sourceCanonical;
+        } else {
+            m_targetCanonical.resize(m_targets.size());
+            parallelFor(m_targets.size(), [this](size_t t) { m_targetCanonical[t] = canonicalKey(m_targetNames[t]); });
+        }
         // The two sides at once (each is one pass over 100k keys in a large model).
-        parallelFor(2, [this](size_t side) {
+        parallelFor(2, [this, sameNames](size_t side) {
             if (side == 0)
                 m_sourceIndexSets.emplace(m_sourceCanonical);
-            else
+            else if (!sameNames)
                 m_targetIndexSets.emplace(m_targetCanonical);
         }, 1);
-        m_renumbering.emplace(*m_sourceIndexSets, *m_targetIndexSets);
+        m_renumbering.emplace(*m_sourceIndexSets, sameNames ? *m_sourceIndexSets : *m_targetIndexSets);
     }
     m_bufferReason.reserve(m_sources.size());
     for (const KeySpec &source : m_sources)

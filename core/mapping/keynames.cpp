@@ -92,6 +92,13 @@ void forEachToken(QStringView lower, Sink token)
 
 } // namespace
 
+QVarLengthArray<QStringView, 16> keyTokenViews(QStringView lower)
+{
+    QVarLengthArray<QStringView, 16> tokens;
+    forEachToken(lower, [&tokens](QStringView token) { tokens.append(token); });
+    return tokens;
+}
+
 QStringList keyTokens(const QString &key)
 {
     const QString lower = key.toLower();
@@ -276,10 +283,97 @@ std::vector<QString> keysAsNamesRead(const std::vector<QString> &keys)
     return names;
 }
 
+namespace {
+
+// canonicalKey() of every key of one shape (its indices left out): the joined text without them
+// and where each goes. A key of a known shape is then one pass over its characters, a lookup and
+// one string built to size, with no list of tokens (200k keys per match; tokensByShape's lists
+// cost ~8 allocations a key, a quarter of matching a checkpoint onto itself, W6).
+struct CanonicalTemplate {
+    QString text;
+    std::vector<std::pair<qsizetype, qsizetype>> indices; ///< (position in text, the key's k-th index)
+};
+
+CanonicalTemplate canonicalTemplate(const QString &key, bool bracketed)
+{
+    QStringList tokens = keyTokens(key);
+    for (qsizetype i = 0, k = 0; i < tokens.size(); ++i) {
+        if (isDigits(tokens[i]) && !(bracketed && i == 0))
+            tokens[i] = indexMarker(k++);
+    }
+    CanonicalTemplate made;
+    const QStringList canonical = canonicalTokens(tokens, bracketed);
+    for (qsizetype i = 0; i < canonical.size(); ++i) {
+        if (i > 0)
+            made.text += QLatin1Char('.');
+        const QString &token = canonical[i];
+        if (token.size() == kMarkerLength && token.startsWith(QLatin1Char('9')) && isDigits(token))
+            made.indices.emplace_back(made.text.size(), token.mid(1).toLongLong());
+        else
+            made.text += token;
+    }
+    return made;
+}
+
+} // namespace
+
 QString canonicalKey(const QString &key)
 {
-    thread_local QHash<QString, QStringList> cache;
-    return tokensByShape(key, canonicalTokens, cache).join(QLatin1Char('.'));
+    thread_local QHash<QString, CanonicalTemplate> cache;
+    thread_local QString lower;
+    thread_local QString shape;
+    // Lower-cased into a buffer kept between calls; a key beyond ASCII takes QString's rules.
+    const qsizetype size = key.size();
+    const QChar *in = key.constData();
+    const bool ascii = std::all_of(in, in + size, [](QChar c) { return c.unicode() < 0x80; });
+    if (ascii) {
+        lower.resize(size);
+        QChar *out = lower.data();
+        for (qsizetype i = 0; i < size; ++i)
+            out[i] = (in[i] >= u'A' && in[i] <= u'Z') ? QChar(in[i].unicode() + 32) : in[i];
+    } else {
+        lower = key.toLower();
+    }
+    const bool bracketed = key.startsWith(QLatin1Char('['));
+    shape.resize(0);
+    QVarLengthArray<QStringView, 8> indices;
+    bool markerLike = false;
+    qsizetype position = 0;
+    forEachToken(QStringView(lower), [&](QStringView token) {
+        const bool index = isDigits(token);
+        if (index && !(bracketed && position == 0)) {
+            shape += QLatin1Char('#');
+            indices.append(token);
+        } else {
+            markerLike = markerLike || (index && token.size() >= kMarkerLength);
+            shape += token;
+        }
+        shape += QChar(0x1f);
+        ++position;
+    });
+    if (markerLike) // a literal that could pass for a marker
+        return canonicalTokens(keyTokens(key), bracketed).join(QLatin1Char('.'));
+    auto it = cache.constFind(shape);
+    if (it == cache.constEnd()) {
+        if (cache.size() >= 16384)
+            cache.clear();
+        it = cache.insert(shape, canonicalTemplate(key, bracketed));
+    }
+    const CanonicalTemplate &made = *it;
+    qsizetype length = made.text.size();
+    for (const auto &[at, k] : made.indices)
+        length += k < indices.size() ? indices[k].size() : 0;
+    QString result;
+    result.reserve(length);
+    qsizetype copied = 0;
+    for (const auto &[at, k] : made.indices) {
+        result.append(QStringView(made.text).mid(copied, at - copied));
+        copied = at;
+        if (k < indices.size())
+            result.append(indices[k]);
+    }
+    result.append(QStringView(made.text).mid(copied));
+    return result;
 }
 
 QString looseKey(const QString &key) { return looseKeyOfCanonical(canonicalKey(key)); }

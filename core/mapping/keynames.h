@@ -8,12 +8,17 @@
 #include <QString>
 #include <QStringList>
 
+#include <QVarLengthArray>
+
 #include <vector>
 
 namespace graft {
 
 /// Tokens of a key: split on . / [ ] quotes, lower-cased, `name_3` split into name, 3.
 QStringList keyTokens(const QString &key);
+/// keyTokens() as views into `lower`, the key already lower-cased (QString::toLower(), which
+/// shares a key that is lower-case already): no list of strings for a caller that only looks.
+QVarLengthArray<QStringView, 16> keyTokenViews(QStringView lower);
 
 /// `rules(tokens, bracketed)` applied to keyTokens(key) (`bracketed`: the key starts with '['),
 /// computed once per shape of key. Naming rules that only ask whether a token is an index

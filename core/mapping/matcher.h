@@ -34,6 +34,8 @@ public:
     {
         m_result.convention = convention;
         m_result.mappings.resize(targets.size());
+        m_targetIndex.reserve(static_cast<qsizetype>(targets.size()));
+        m_sourceIndex.reserve(static_cast<qsizetype>(sources.size()));
         for (size_t t = 0; t < targets.size(); ++t) {
             m_result.mappings[t].target = targets[t].key;
             m_targetIndex.insert(targets[t].key, static_cast<int>(t));
@@ -77,7 +79,7 @@ private:
     std::vector<QString> m_targetCanonical;           // canonicalKey(target key), computed once
     // The numbers of each indexed container, per side (from the canonical names; name passes only).
     std::optional<IndexSets> m_sourceIndexSets;
-    std::optional<IndexSets> m_targetIndexSets;
+    std::optional<IndexSets> m_targetIndexSets; // empty when the names are the source's (the same sets)
     std::optional<IndexRenumbering> m_renumbering;
     /// Why giving source s to target t would carry a number between differently numbered
     /// containers (IndexRenumbering::carry), or nullopt.

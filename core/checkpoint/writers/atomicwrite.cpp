@@ -10,6 +10,7 @@
 #include <QSaveFile>
 #include <QSet>
 
+#include <cstring>
 #include <limits>
 
 #ifdef Q_OS_UNIX
@@ -50,16 +51,49 @@ bool sameInode(const QString &a, const QString &b)
 
 } // namespace
 
-Status OutputSink::write(const char *data, qint64 size, const QString &what)
+Status OutputSink::writeThrough(const char *data, qint64 size, const QString &what)
 {
     qint64 done = 0;
     while (done < size) {
         const qint64 written = m_device.write(data + done, size - done);
         if (written <= 0)
             return Error{m_path, QStringLiteral("cannot write %1 at byte %2: %3")
-                                     .arg(what).arg(m_position + done).arg(m_device.errorString())};
+                                     .arg(what).arg(m_position - m_buffered + done).arg(m_device.errorString())};
         done += written;
     }
+    return Status::success();
+}
+
+Status OutputSink::flush()
+{
+    if (m_buffered == 0)
+        return Status::success();
+    const qint64 size = m_buffered;
+    m_buffered = 0;
+    m_position -= size; // writeThrough reports errors at the file's position, before the buffer
+    Status written = writeThrough(m_buffer.data(), size, QStringLiteral("the output"));
+    m_position += size;
+    return written;
+}
+
+Status OutputSink::write(const char *data, qint64 size, const QString &what)
+{
+    if (size >= kBufferBytes) {
+        if (Status flushed = flush(); !flushed)
+            return flushed;
+        if (Status written = writeThrough(data, size, what); !written)
+            return written;
+        m_position += size;
+        return Status::success();
+    }
+    if (m_buffered + size > kBufferBytes) {
+        if (Status flushed = flush(); !flushed)
+            return flushed;
+    }
+    if (m_buffer.empty())
+        m_buffer.resize(static_cast<size_t>(kBufferBytes));
+    std::memcpy(m_buffer.data() + m_buffered, data, static_cast<size_t>(size));
+    m_buffered += size;
     m_position += size;
     return Status::success();
 }
@@ -72,6 +106,8 @@ Status OutputSink::write(const TensorBytes &bytes, const QString &what)
     const MappedFile *file = bytes.mappedFile();
     qint64 done = 0;
     if (file != nullptr && m_fileCopy && bytes.size() >= kFileCopyMinimum && m_device.handle() >= 0) {
+        if (Status flushed = flush(); !flushed)
+            return flushed;
         if (!m_device.flush())
             return Error{m_path, QStringLiteral("cannot write %1 at byte %2: %3").arg(what).arg(m_position).arg(m_device.errorString())};
         loff_t offset = bytes.fileOffset();
@@ -98,13 +134,21 @@ Status OutputSink::write(const TensorBytes &bytes, const QString &what)
         if (done > 0 && !m_device.seek(m_position))
             return Error{m_path, QStringLiteral("cannot write %1 at byte %2: %3").arg(what).arg(m_position).arg(m_device.errorString())};
     }
-    // A small view of a mapped input is read with pread rather than through the map: 100k
-    // small tensors read through the map fault in a page or two each and leave the process as
-    // big as the input (W6).
-    if (file != nullptr && done == 0 && bytes.size() < kFileCopyMinimum) {
-        m_scratch.resize(static_cast<size_t>(bytes.size()));
-        if (bytes.size() > 0 && file->readAt(bytes.fileOffset(), m_scratch.data(), bytes.size()))
-            return write(reinterpret_cast<const char *>(m_scratch.data()), bytes.size(), what);
+    // A small view of a mapped input is read with pread, straight into the buffer, rather than
+    // through the map: 100k small tensors read through the map fault in a page or two each and
+    // leave the process as big as the input (W6).
+    if (file != nullptr && done == 0 && bytes.size() > 0 && bytes.size() < kFileCopyMinimum) {
+        if (m_buffered + bytes.size() > kBufferBytes) {
+            if (Status flushed = flush(); !flushed)
+                return flushed;
+        }
+        if (m_buffer.empty())
+            m_buffer.resize(static_cast<size_t>(kBufferBytes));
+        if (file->readAt(bytes.fileOffset(), reinterpret_cast<uchar *>(m_buffer.data()) + m_buffered, bytes.size())) {
+            m_buffered += bytes.size();
+            m_position += bytes.size();
+            return Status::success();
+        }
     }
     return write(reinterpret_cast<const char *>(bytes.data()) + done, bytes.size() - done, what);
 #else
@@ -114,6 +158,8 @@ Status OutputSink::write(const TensorBytes &bytes, const QString &what)
 
 Status OutputSink::patch(qint64 position, const QByteArray &bytes, const QString &what)
 {
+    if (Status flushed = flush(); !flushed)
+        return flushed;
     if (!m_device.seek(position) || m_device.write(bytes) != bytes.size() || !m_device.seek(m_position))
         return Error{m_path, QStringLiteral("cannot update %1 at byte %2: %3").arg(what).arg(position).arg(m_device.errorString())};
     return Status::success();
@@ -153,7 +199,7 @@ Status LeafStream::writeEach(const LeafWriter &write) const
             Result<TensorBytes> bytes = produce(i);
             if (!bytes)
                 return bytes.error();
-            written = write(i, m_leaves[i], *bytes, QStringLiteral("leaf '%1'").arg(m_leaves[i].key));
+            written = write(i, m_leaves[i], *bytes, QLatin1String("leaf '") + m_leaves[i].key + QLatin1Char('\''));
         } // this leaf's bytes are dropped before the next one is produced
         if (!written)
             return written;
@@ -223,6 +269,8 @@ Result<WriteSummary> writeAtomically(const QString &path, qint64 leafCount, cons
     // committed before they all passed.
     DeferredRecordChecks recordChecks;
     Status written = body(sink);
+    if (written)
+        written = sink.flush();
     if (written) {
         if (Status checked = recordChecks.finish(); !checked)
             written = Error{path, QStringLiteral("not written: a source is corrupt: %1").arg(checked.error().toString())};

@@ -31,6 +31,14 @@ public:
     /// Appends `size` bytes; `what` says what they are ("the header of leaf 'x'").
     Status write(const char *data, qint64 size, const QString &what);
     Status write(const QByteArray &bytes, const QString &what) { return write(bytes.constData(), bytes.size(), what); }
+    /// write() for bytes whose description costs more than they do (100k zip headers): `describe()`
+    /// builds it only when the bytes go straight to the file; a buffered write never fails (a
+    /// failed flush names the output and the position instead).
+    template <typename Describe>
+    Status writeDescribed(const char *data, qint64 size, const Describe &describe)
+    {
+        return size < kBufferBytes ? write(data, size, QString()) : write(data, size, describe());
+    }
     /// Appends a tensor's bytes. A zero-copy view of a mapped input is copied file to file in
     /// the kernel (copy_file_range, as cp does) so its pages never enter this process: peak
     /// memory stays flat and no page faults are taken. Falls back to write() from memory where
@@ -39,15 +47,27 @@ public:
     /// Overwrites bytes written earlier at `position` (a zip CRC), then returns to the end.
     Status patch(qint64 position, const QByteArray &bytes, const QString &what);
 
+    /// Hands what is buffered to the file. writeAtomically() calls it before committing.
+    Status flush();
+
     qint64 position() const { return m_position; }
     const QString &path() const { return m_path; }
 
 private:
+    /// Writes straight to the device, past the buffer (which must be empty).
+    Status writeThrough(const char *data, qint64 size, const QString &what);
+
     QFileDevice &m_device;
     QString m_path;
-    qint64 m_position = 0;
+    qint64 m_position = 0; ///< bytes written, the buffered ones included
     bool m_fileCopy = true; ///< copy_file_range works here (cleared after EXDEV/ENOSYS/...)
-    std::vector<uchar> m_scratch; ///< a small tensor read with pread on its way out
+    /// Small writes gather here and reach the file 1 MiB at a time: 100k small tensors, each a
+    /// header and its data, otherwise cost a system call or two each (W6: 33k write() calls
+    /// through QFileDevice's 16 KiB buffer). Small tensors of a mapped input are read into it
+    /// with pread, with no copy in between.
+    std::vector<char> m_buffer;
+    qint64 m_buffered = 0;
+    static constexpr qint64 kBufferBytes = qint64(1) << 20;
 };
 
 /// The leaves in order, produced one at a time. Holds no bytes itself: whatever produce()

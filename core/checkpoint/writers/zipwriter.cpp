@@ -25,6 +25,7 @@ constexpr qint64 kChunk = 4 << 20;
 
 class LittleEndian {
 public:
+    LittleEndian() { m_bytes.reserve(64); } // a local header and its name, usually
     LittleEndian &u16(quint64 value) { return put(value, 2); }
     LittleEndian &u32(quint64 value) { return put(value, 4); }
     LittleEndian &u64(quint64 value) { return put(value, 8); }
@@ -38,8 +39,10 @@ public:
 private:
     LittleEndian &put(quint64 value, int size)
     {
+        char bytes[8];
         for (int i = 0; i < size; ++i, value >>= 8)
-            m_bytes += static_cast<char>(value & 0xff);
+            bytes[i] = static_cast<char>(value & 0xff);
+        m_bytes.append(bytes, size);
         return *this;
     }
     QByteArray m_bytes;
@@ -81,7 +84,10 @@ Status ZipWriter::openMember(const QByteArray &name, qint64 size, quint32 header
         .u32(member.zip64Sizes ? kMax32 : member.size).u32(member.zip64Sizes ? kMax32 : member.size)
         .u16(name.size()).u16(extra.data().size())
         .bytes(name).bytes(extra.data());
-    if (Status status = m_sink.write(local.data(), QStringLiteral("the zip header of '%1'").arg(QString::fromUtf8(name))); !status)
+    const QByteArray &header = local.data();
+    if (Status status = m_sink.writeDescribed(header.constData(), header.size(),
+                                              [&name] { return QStringLiteral("the zip header of '%1'").arg(QString::fromUtf8(name)); });
+        !status)
         return status;
     member.crc = headerCrc; // 0 for a streamed member: write() accumulates it, endMember() patches it
     m_members.push_back(std::move(member));
