@@ -198,6 +198,19 @@ Status Checkpoint::verifySegment(int index, const uchar *inflated) const
     return settleCheck(index, *crc);
 }
 
+Status Checkpoint::verifyStoredSegment(int index, const uchar *bytes) const
+{
+    const Data &data = this->data();
+    if (index < 0 || index >= static_cast<int>(data.segments.size()))
+        return Error{m_path, QStringLiteral("no segment #%1").arg(index)};
+    const Segment &segment = data.segments[static_cast<size_t>(index)];
+    if (segment.deflated || !segment.pieces.empty())
+        return verifySegment(index);
+    if (!segment.hasCrc32 || data.checked[static_cast<size_t>(index)].state.load(std::memory_order_acquire) == CheckState::Good)
+        return Status::success();
+    return settleCheck(index, recordCrc32(bytes, segment.size));
+}
+
 Status Checkpoint::settleCheck(int index, quint32 crc) const
 {
     const Data &data = this->data();

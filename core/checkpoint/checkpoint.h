@@ -101,6 +101,8 @@ public:
     /// can copy the bytes file to file (copy_file_range) without faulting the map into memory.
     /// nullptr / -1 for owned bytes.
     const MappedFile *mappedFile() const { return m_file.get(); }
+    /// The map itself, for a reader that keeps using it after these bytes are gone.
+    const MappedFilePtr &sharedMappedFile() const { return m_file; }
     qint64 fileOffset() const { return m_file ? static_cast<qint64>(m_data - m_file->data()) : -1; }
     /// Read with RecordCheck::ByReader: the segment whose CRC-32 the reader must compute over
     /// these bytes (they are its whole record) and hand to Checkpoint::completeCheck(); -1 when
@@ -169,6 +171,9 @@ public:
     /// Checks the CRC-32 of segment `index` now (nothing to check: success), remembering the
     /// answer. Errors name the file and the record. Thread-safe.
     Status verifySegment(int index) const;
+    /// verifySegment() of a stored, one-piece segment whose `size` bytes the caller has read
+    /// (`bytes`): a writer's deferred checks read runs of small records with one pread.
+    Status verifyStoredSegment(int index, const uchar *bytes) const;
 
     /// True when this checkpoint and `other` share one index (tests; a copy shares until built on).
     bool sharesIndexWith(const Checkpoint &other) const { return m_data != nullptr && m_data == other.m_data; }

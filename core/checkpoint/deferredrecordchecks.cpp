@@ -24,6 +24,30 @@ DeferredRecordChecks::~DeferredRecordChecks()
 
 DeferredRecordChecks *DeferredRecordChecks::current() { return t_current; }
 
+size_t DeferredRecordChecks::smallRecordRun(const std::deque<Pending> &batch, size_t from)
+{
+    const auto stored = [](const Segment &segment) {
+        return segment.hasCrc32 && !segment.deflated && segment.pieces.empty() && segment.size <= kSmallRecord;
+    };
+    const Pending &first = batch[from];
+    const Segment &start = first.checkpoint.segments()[static_cast<size_t>(first.segment)];
+    if (!stored(start))
+        return from + 1;
+    const MappedFile *file = first.checkpoint.files()[static_cast<size_t>(start.file)].get();
+    qint64 end = start.offset + start.size;
+    size_t next = from + 1;
+    for (; next < batch.size(); ++next) {
+        const Pending &pending = batch[next];
+        const Segment &segment = pending.checkpoint.segments()[static_cast<size_t>(pending.segment)];
+        // In file order, close to the one before (a zip header apart), within one read's size.
+        if (!stored(segment) || pending.checkpoint.files()[static_cast<size_t>(segment.file)].get() != file || segment.offset < end
+            || segment.offset - end > kSmallRecord || segment.offset + segment.size - start.offset > kSpanBytes)
+            break;
+        end = segment.offset + segment.size;
+    }
+    return next;
+}
+
 void DeferredRecordChecks::defer(const Checkpoint &checkpoint, int segment, const QString &key)
 {
     const qint64 bytes = checkpoint.segments()[static_cast<size_t>(segment)].size;
@@ -64,14 +88,31 @@ void DeferredRecordChecks::run()
             continue; // one corrupt record fails the write: the rest need not be read
         lock.unlock();
         std::optional<Error> failure;
-        for (const Pending &pending : batch) {
+        for (size_t i = 0; i < batch.size() && !failure;) {
             if (m_abandon.load(std::memory_order_relaxed))
                 break;
-            // Remembered per record: a record shared by several tensors is read once.
-            if (Status checked = pending.checkpoint.verifySegment(pending.segment); !checked) {
-                failure = Error{checked.error().file, QStringLiteral("tensor '%1': %2").arg(pending.key, checked.error().message)};
-                break;
+            // Small stored records that follow each other in one file are read with one pread
+            // (a 100k-tensor checkpoint: ~450 reads instead of 100k); any other record alone.
+            const size_t end = smallRecordRun(batch, i);
+            const Pending &first = batch[i];
+            const std::vector<Segment> &segments = first.checkpoint.segments();
+            const qint64 begin = segments[static_cast<size_t>(first.segment)].offset;
+            const Segment &last = batch[end - 1].checkpoint.segments()[static_cast<size_t>(batch[end - 1].segment)];
+            const qint64 spanBytes = last.offset + last.size - begin;
+            const MappedFile &file = *first.checkpoint.files()[static_cast<size_t>(segments[static_cast<size_t>(first.segment)].file)];
+            const bool spanRead = end - i > 1 && (m_span.resize(static_cast<size_t>(spanBytes)), file.readAt(begin, m_span.data(), spanBytes));
+            for (size_t k = i; k < end; ++k) {
+                const Pending &pending = batch[k];
+                const qint64 offset = pending.checkpoint.segments()[static_cast<size_t>(pending.segment)].offset;
+                // Remembered per record: a record shared by several tensors is read once.
+                Status checked = spanRead ? pending.checkpoint.verifyStoredSegment(pending.segment, m_span.data() + (offset - begin))
+                                          : pending.checkpoint.verifySegment(pending.segment);
+                if (!checked) {
+                    failure = Error{checked.error().file, QStringLiteral("tensor '%1': %2").arg(pending.key, checked.error().message)};
+                    break;
+                }
             }
+            i = end;
         }
         lock.lock();
         if (failure && !m_failure)

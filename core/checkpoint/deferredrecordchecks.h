@@ -42,6 +42,12 @@ private:
         QString key;
     };
     void run();
+    /// The end of the run of small stored records of one file, in file order and near each other,
+    /// that starts at batch[from] (from + 1 when that record is not one).
+    static size_t smallRecordRun(const std::deque<Pending> &batch, size_t from);
+    static constexpr qint64 kSmallRecord = qint64(64) << 10;
+    static constexpr qint64 kSpanBytes = qint64(1) << 20;
+    std::vector<uchar> m_span; ///< the worker's buffer for a run of small records
 
     DeferredRecordChecks *m_previous = nullptr;
     std::mutex m_mutex;

@@ -19,6 +19,7 @@
 #ifdef Q_OS_LINUX
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <unistd.h>
 #endif
 
@@ -61,7 +62,26 @@ Status OutputSink::writeThrough(const char *data, qint64 size, const QString &wh
                                      .arg(what).arg(m_position - m_buffered + done).arg(m_device.errorString())};
         done += written;
     }
+    startWriteback(m_position - m_buffered + size);
     return Status::success();
+}
+
+void OutputSink::startWriteback(qint64 written)
+{
+#ifdef Q_OS_LINUX
+    // The commit's fdatasync waits for every dirty page of the output. Handing the kernel each
+    // 32 MiB as it is written (asynchronously: SYNC_FILE_RANGE_WRITE starts the writeback and
+    // returns) lets the disk work while the next leaves are read and copied, so that little is
+    // left to wait for at the end. The fdatasync before the rename stays: this only starts
+    // early what it would do anyway. Errors are ignored (a file system without it: tmpfs).
+    constexpr qint64 kStep = qint64(8) << 20;
+    if (written - m_writebackFrom >= kStep && m_device.handle() >= 0) {
+        ::sync_file_range(m_device.handle(), m_writebackFrom, written - m_writebackFrom, SYNC_FILE_RANGE_WRITE);
+        m_writebackFrom = written;
+    }
+#else
+    Q_UNUSED(written);
+#endif
 }
 
 Status OutputSink::flush()
@@ -133,10 +153,8 @@ Status OutputSink::write(const TensorBytes &bytes, const QString &what)
         // The descriptor moved past what QFileDevice knows: tell it where the file ends.
         if (done > 0 && !m_device.seek(m_position))
             return Error{m_path, QStringLiteral("cannot write %1 at byte %2: %3").arg(what).arg(m_position).arg(m_device.errorString())};
+        startWriteback(m_position);
     }
-    // A small view of a mapped input is read with pread, straight into the buffer, rather than
-    // through the map: 100k small tensors read through the map fault in a page or two each and
-    // leave the process as big as the input (W6).
     if (file != nullptr && done == 0 && bytes.size() > 0 && bytes.size() < kFileCopyMinimum) {
         if (m_buffered + bytes.size() > kBufferBytes) {
             if (Status flushed = flush(); !flushed)
@@ -144,16 +162,50 @@ Status OutputSink::write(const TensorBytes &bytes, const QString &what)
         }
         if (m_buffer.empty())
             m_buffer.resize(static_cast<size_t>(kBufferBytes));
-        if (file->readAt(bytes.fileOffset(), reinterpret_cast<uchar *>(m_buffer.data()) + m_buffered, bytes.size())) {
-            m_buffered += bytes.size();
-            m_position += bytes.size();
-            return Status::success();
-        }
+        copyFromMap(bytes.sharedMappedFile(), bytes.data(), bytes.size());
+        return Status::success();
     }
     return write(reinterpret_cast<const char *>(bytes.data()) + done, bytes.size() - done, what);
 #else
     return write(reinterpret_cast<const char *>(bytes.data()), bytes.size(), what);
 #endif
+}
+
+void OutputSink::copyFromMap(const MappedFilePtr &file, const uchar *data, qint64 size)
+{
+    const qint64 offset = data - file->data();
+    // A read far from the span read since the last release (another file, backwards, or more
+    // than a zip header's gap ahead) ends that span; so does a span of 4 MiB.
+    constexpr qint64 kGap = qint64(64) << 10;
+    constexpr qint64 kSpan = qint64(4) << 20;
+    if (m_touched.file != file || offset < m_touched.begin || offset > m_touched.end + kGap) {
+        releaseTouched(true);
+        m_touched = {file, offset, offset};
+    }
+    std::memcpy(m_buffer.data() + m_buffered, data, static_cast<size_t>(size));
+    m_buffered += size;
+    m_position += size;
+    m_touched.end = std::max(m_touched.end, offset + size);
+    if (m_touched.end - m_touched.begin >= kSpan)
+        releaseTouched(false);
+}
+
+void OutputSink::releaseTouched(bool all)
+{
+    if (m_touched.file == nullptr)
+        return;
+    // The kernel maps the 64 KiB-aligned block around a fault: release whole blocks, up to the
+    // one the last read ended in (kept unless `all`: the next read most likely starts there).
+    constexpr qint64 kBlock = qint64(64) << 10;
+    const qint64 begin = m_touched.begin / kBlock * kBlock;
+    const qint64 end = all ? std::min(m_touched.file->size(), (m_touched.end + kBlock - 1) / kBlock * kBlock)
+                           : m_touched.end / kBlock * kBlock;
+    if (end > begin)
+        m_touched.file->releasePages(begin, end - begin);
+    if (all)
+        m_touched = {};
+    else
+        m_touched.begin = end;
 }
 
 Status OutputSink::patch(qint64 position, const QByteArray &bytes, const QString &what)

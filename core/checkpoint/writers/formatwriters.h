@@ -56,18 +56,38 @@ public:
 private:
     /// Writes straight to the device, past the buffer (which must be empty).
     Status writeThrough(const char *data, qint64 size, const QString &what);
+    /// Starts the writeback of what the file holds up to `written` (Linux), 32 MiB at a time.
+    void startWriteback(qint64 written);
 
     QFileDevice &m_device;
     QString m_path;
     qint64 m_position = 0; ///< bytes written, the buffered ones included
     bool m_fileCopy = true; ///< copy_file_range works here (cleared after EXDEV/ENOSYS/...)
+    qint64 m_writebackFrom = 0; ///< the file's bytes before this were handed to writeback
     /// Small writes gather here and reach the file 1 MiB at a time: 100k small tensors, each a
     /// header and its data, otherwise cost a system call or two each (W6: 33k write() calls
-    /// through QFileDevice's 16 KiB buffer). Small tensors of a mapped input are read into it
-    /// with pread, with no copy in between.
+    /// through QFileDevice's 16 KiB buffer).
     std::vector<char> m_buffer;
     qint64 m_buffered = 0;
     static constexpr qint64 kBufferBytes = qint64(1) << 20;
+
+    /// Small tensors of a mapped input are copied from the map (the kernel maps 16 pages a
+    /// fault: 7k faults for a 100k-tensor file instead of 100k preads); the pages they touched
+    /// are released as the reads move on, so the process never holds more than a few MiB of
+    /// the input however many tensors it copies.
+    void copyFromMap(const MappedFilePtr &file, const uchar *data, qint64 size);
+    /// Releases the pages of the input read so far (all, with `all`; else up to the last).
+    void releaseTouched(bool all);
+    struct Touched {
+        MappedFilePtr file; ///< kept open until its pages are released
+        qint64 begin = 0;   ///< file offsets of the span read since the last release
+        qint64 end = 0;
+    } m_touched;
+
+public:
+    ~OutputSink() { releaseTouched(true); }
+    OutputSink(const OutputSink &) = delete;
+    OutputSink &operator=(const OutputSink &) = delete;
 };
 
 /// The leaves in order, produced one at a time. Holds no bytes itself: whatever produce()

@@ -247,17 +247,23 @@ void TestRecordChecksum::writeRefusesACorruptRecord()
 void TestRecordChecksum::writeChecksManySmallRecords_data()
 {
     QTest::addColumn<int>("corruptRecord"); // -1: none
-    QTest::newRow("1000 records, intact") << -1;
-    QTest::newRow("1000 records, the 700th corrupt") << 700;
-    QTest::newRow("1000 records, the last corrupt") << 999;
+    QTest::addColumn<bool>("reversed");     // leaves written in the opposite order to the file's
+    QTest::newRow("1000 records, intact") << -1 << false;
+    QTest::newRow("1000 records, the first corrupt") << 0 << false;
+    QTest::newRow("1000 records, the 700th corrupt") << 700 << false;
+    QTest::newRow("1000 records, the last corrupt") << 999 << false;
+    QTest::newRow("1000 records written backwards, intact") << -1 << true;
+    QTest::newRow("1000 records written backwards, the 700th corrupt") << 700 << true;
 }
 
 // A writer queues the checks of small records and wakes its checker only every few hundred
-// (or at the end): every record must still be checked before anything is committed, whichever
-// batch holds the corrupt one.
+// (or at the end), which reads runs of neighbouring records with one pread: every record must
+// still be checked before anything is committed, whichever batch and run holds the corrupt one,
+// and in whatever order the records are written.
 void TestRecordChecksum::writeChecksManySmallRecords()
 {
     QFETCH(int, corruptRecord);
+    QFETCH(bool, reversed);
     constexpr int kRecords = 1000;
     QList<QPair<QByteArray, QByteArray>> tensors;
     QList<QPair<QByteArray, QByteArray>> members{{"archive/data.pkl", QByteArray()}};
@@ -281,8 +287,10 @@ void TestRecordChecksum::writeChecksManySmallRecords()
     QCOMPARE(int(checkpoint->tensors().size()), kRecords);
     const Checkpoint input = *checkpoint;
     std::vector<OutputLeaf> leaves;
-    for (int i = 0; i < kRecords; ++i)
+    for (int k = 0; k < kRecords; ++k) {
+        const int i = reversed ? kRecords - 1 - k : k;
         leaves.push_back({input.tensors()[size_t(i)].key, {DType::Float32, {16}}, [input, i] { return input.read(i); }});
+    }
     const QString destination = m_dir.filePath(QStringLiteral("many_out.safetensors"));
     QFile::remove(destination);
     WriteOptions options;
@@ -292,6 +300,20 @@ void TestRecordChecksum::writeChecksManySmallRecords()
         QVERIFY2(written.ok(), written.ok() ? "" : qPrintable(written.error().toString()));
         for (int i = 0; i < kRecords; ++i) // every record was checked during the write
             QCOMPARE(input.read(i, Checkpoint::RecordCheck::ByReader)->segmentToCheck(), -1);
+        // Each small tensor was copied from the input's map (its pages released as the reads
+        // moved on, backwards too): the output holds every tensor's own bytes.
+        Result<Checkpoint> output = openCheckpoint(destination);
+        QVERIFY2(output.ok(), output.ok() ? "" : qPrintable(output.error().message));
+        QCOMPARE(int(output->tensors().size()), kRecords);
+        for (int i = 0; i < kRecords; ++i) {
+            const int o = output->indexOf(input.tensors()[size_t(i)].key);
+            QVERIFY(o >= 0);
+            Result<TensorBytes> want = input.read(i);
+            Result<TensorBytes> got = output->read(o);
+            QVERIFY(want.ok() && got.ok());
+            QCOMPARE(QByteArray(reinterpret_cast<const char *>(got->data()), int(got->size())),
+                     QByteArray(reinterpret_cast<const char *>(want->data()), int(want->size())));
+        }
         return;
     }
     QVERIFY(!written.ok());
