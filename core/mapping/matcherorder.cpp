@@ -126,12 +126,6 @@ void Matcher::matchByOrder(bool isomorphicOnly)
     // Role tokens, computed only for the keys an alignment looks at (and once per key).
     auto sourceRoles = [this](size_t s) -> const QStringList & { return sourceRolesOf(s); };
     auto targetRoles = [this](size_t t) -> const QStringList & { return targetRolesOf(t); };
-    std::vector<ShapeKey> targetKeys;
-    std::vector<ShapeKey> sourceKeys;
-    for (const KeySpec &k : m_targets)
-        targetKeys.push_back(shapeKeyOf(k.spec));
-    for (const KeySpec &k : m_sources)
-        sourceKeys.push_back(shapeKeyOf(k.spec));
 
     auto flag = [&](int t) { return m_targets[static_cast<size_t>(t)].key.endsWith(QLatin1String("first_time_index")); };
     auto assignIsomorphic = [&](const std::vector<int> &gapTargets, const std::vector<int> &gapSources, bool distinct = false) {
@@ -204,11 +198,21 @@ void Matcher::matchByOrder(bool isomorphicOnly)
             assignIsomorphic(gapTargets, gapSources);
             continue;
         }
+        // Shape keys of this gap's leaves only (each leaf is in one gap): computed for every key
+        // of both sides, they cost 600k small vectors per pass at 100k keys.
+        std::vector<ShapeKey> targetKeys;
+        std::vector<ShapeKey> sourceKeys;
+        targetKeys.reserve(gapTargets.size());
+        sourceKeys.reserve(gapSources.size());
+        for (int t : gapTargets)
+            targetKeys.push_back(shapeKeyOf(m_targets[static_cast<size_t>(t)].spec));
+        for (int s : gapSources)
+            sourceKeys.push_back(shapeKeyOf(m_sources[static_cast<size_t>(s)].spec));
         const AlignmentResult alignment = alignByOrder(
             static_cast<int>(gapTargets.size()), static_cast<int>(gapSources.size()), [&](int t, int s) {
                 const size_t target = static_cast<size_t>(gapTargets[static_cast<size_t>(t)]);
                 const size_t source = static_cast<size_t>(gapSources[static_cast<size_t>(s)]);
-                const int score = compatibilityScore(targetKeys[target], sourceKeys[source]);
+                const int score = compatibilityScore(targetKeys[static_cast<size_t>(t)], sourceKeys[static_cast<size_t>(s)]);
                 return score > 0 && (namesContradict(targetRoles(target), sourceRoles(source))
                                      || indexContradiction(targetRoles(target), sourceRoles(source)))
                            ? 0

@@ -21,10 +21,17 @@ public:
     /// The key after this rule (unchanged when it doesn't match).
     QString apply(const QString &key) const;
 
+    /// Text every match of the pattern contains (a longest run of plain characters outside any
+    /// group, class or alternation; `\.` counts as '.'), or empty when no run is certain. A
+    /// key without it is left alone without running the expression: 100k keys through four
+    /// rules cost a sixth of matching them (W3), though few keys match.
+    static QString requiredLiteral(const QString &pattern);
+
 private:
     QString m_pattern;
     QString m_replacement;
     QRegularExpression m_regex;
+    QString m_required;
 };
 
 } // namespace graft
