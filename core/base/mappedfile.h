@@ -28,9 +28,9 @@ public:
     /// The open file descriptor behind the map (writers copy byte ranges file to file with it).
     int handle() const { return m_file.handle(); }
 
-    /// Copies `length` bytes at `offset` into `out` with pread, without touching the map:
-    /// readers that hop from header to header (zip local headers, .eqx records) would
-    /// otherwise fault a page per hop into this process and look as big as the file.
+    /// Copies `length` bytes at `offset` into `out` with pread, without touching the map (for a
+    /// read out of order; readers that hop forward from header to header use a
+    /// MappedFileCursor, which gives back the pages it passed).
     /// False when the range is not inside the file or the read fails.
     bool readAt(qint64 offset, uchar *out, qint64 length) const;
 

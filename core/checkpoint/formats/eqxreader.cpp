@@ -2,6 +2,8 @@
 
 #include "checkpoint/formats/eqxreader.h"
 
+#include "base/mappedfilecursor.h"
+
 #include "checkpoint/formats/readers.h"
 
 #include <QHash>
@@ -13,7 +15,7 @@ namespace graft {
 namespace {
 
 constexpr qint64 kNpyPreamble = 12; // magic (6), version (2), header length (2 or 4), rounded up
-constexpr qint64 kFirstRead = 256;  // one pread covers a typical record's header (64-byte padded)
+constexpr qint64 kFirstRead = 256;  // covers a typical record's header (64-byte padded)
 
 } // namespace
 
@@ -21,7 +23,9 @@ Result<std::vector<EqxRecord>> readEqxRecords(const MappedFile &file, const std:
 {
     const QString &path = file.path();
     std::vector<EqxRecord> records;
-    std::vector<uchar> buffer; // one record's header, read with pread (MappedFile::readAt)
+    // Headers read through the map with a cursor that gives the pages back as it goes (a
+    // 100k-record file: ~13k faults of 16 pages where a pread per header took 100k calls).
+    MappedFileCursor cursor(file);
     // Equal header bytes parse equally: a model's records share a few dozen headers (dtype,
     // shape), parsed once each.
     QHash<QByteArray, NpyHeader> parsed;
@@ -33,19 +37,18 @@ Result<std::vector<EqxRecord>> readEqxRecords(const MappedFile &file, const std:
         // The preamble (magic, version, header length), then the whole header when its length
         // makes sense; parseNpyHeader judges both exactly as it would on the mapped bytes.
         const qint64 firstBytes = std::min<qint64>(kFirstRead, remaining);
-        buffer.resize(static_cast<size_t>(firstBytes));
-        if (!file.readAt(position, buffer.data(), firstBytes))
+        const uchar *start = cursor.at(position, firstBytes);
+        if (start == nullptr)
             return Error{path, QStringLiteral("cannot read record [%1] at byte %2").arg(index).arg(position)};
         qint64 headerBytes = std::min<qint64>(kNpyPreamble, remaining);
-        if (Result<qint64> dataOffset = npyDataOffset(buffer.data(), headerBytes); dataOffset && *dataOffset <= firstBytes) {
+        if (Result<qint64> dataOffset = npyDataOffset(start, headerBytes); dataOffset && *dataOffset <= firstBytes) {
             headerBytes = std::max(headerBytes, *dataOffset);
         } else if (dataOffset && *dataOffset > headerBytes) {
             headerBytes = std::min({*dataOffset, remaining, kNpyPreamble + kMaxNpyHeaderLength});
-            buffer.resize(static_cast<size_t>(headerBytes));
-            if (!file.readAt(position, buffer.data(), headerBytes))
+            start = cursor.at(position, headerBytes);
+            if (start == nullptr)
                 return Error{path, QStringLiteral("cannot read record [%1] at byte %2").arg(index).arg(position)};
         }
-        const uchar *start = buffer.data();
         if (remaining < 6 || std::memcmp(start, "\x93NUMPY", 6) != 0)
             return Error{path, QStringLiteral("%1 trailing bytes at offset %2 after %3 records are not an .npy record")
                                    .arg(remaining).arg(position).arg(index)};

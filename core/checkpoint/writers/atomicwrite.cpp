@@ -173,39 +173,15 @@ Status OutputSink::write(const TensorBytes &bytes, const QString &what)
 
 void OutputSink::copyFromMap(const MappedFilePtr &file, const uchar *data, qint64 size)
 {
-    const qint64 offset = data - file->data();
-    // A read far from the span read since the last release (another file, backwards, or more
-    // than a zip header's gap ahead) ends that span; so does a span of 4 MiB.
-    constexpr qint64 kGap = qint64(64) << 10;
-    constexpr qint64 kSpan = qint64(4) << 20;
-    if (m_touched.file != file || offset < m_touched.begin || offset > m_touched.end + kGap) {
-        releaseTouched(true);
-        m_touched = {file, offset, offset};
+    if (m_cursorFile != file) {
+        m_cursor.reset(); // gives back what the last file's cursor read
+        m_cursorFile = file;
+        m_cursor.emplace(*file);
     }
-    std::memcpy(m_buffer.data() + m_buffered, data, static_cast<size_t>(size));
+    const uchar *bytes = m_cursor->at(data - file->data(), size);
+    std::memcpy(m_buffer.data() + m_buffered, bytes != nullptr ? bytes : data, static_cast<size_t>(size));
     m_buffered += size;
     m_position += size;
-    m_touched.end = std::max(m_touched.end, offset + size);
-    if (m_touched.end - m_touched.begin >= kSpan)
-        releaseTouched(false);
-}
-
-void OutputSink::releaseTouched(bool all)
-{
-    if (m_touched.file == nullptr)
-        return;
-    // The kernel maps the 64 KiB-aligned block around a fault: release whole blocks, up to the
-    // one the last read ended in (kept unless `all`: the next read most likely starts there).
-    constexpr qint64 kBlock = qint64(64) << 10;
-    const qint64 begin = m_touched.begin / kBlock * kBlock;
-    const qint64 end = all ? std::min(m_touched.file->size(), (m_touched.end + kBlock - 1) / kBlock * kBlock)
-                           : m_touched.end / kBlock * kBlock;
-    if (end > begin)
-        m_touched.file->releasePages(begin, end - begin);
-    if (all)
-        m_touched = {};
-    else
-        m_touched.begin = end;
 }
 
 Status OutputSink::patch(qint64 position, const QByteArray &bytes, const QString &what)
