@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 namespace graft::cli {
 
@@ -52,6 +53,13 @@ void printUsageError(const QString &message)
 void printWarning(const QString &text)
 {
     printLine("graft-cli: warning: ", text);
+}
+
+void exitNow(int code)
+{
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(code);
 }
 
 void printOut(const QString &text)

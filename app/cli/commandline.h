@@ -22,6 +22,13 @@ void printUsageError(const QString &message);
 void printOut(const QString &text);
 void printWarning(const QString &text);
 
+/// Ends the process with `code` once a command's work is done and written, without freeing what
+/// it built one allocation at a time: the indexes, mapping and plan of a 100k-leaf checkpoint
+/// took ~0.1 s to free (W6), and the kernel takes the whole address space back at once.
+/// Standard output and error are flushed first. Only for the end of a command: every output
+/// file is committed by then and every thread joined.
+[[noreturn]] void exitNow(int code);
+
 /// Adds --help to `parser` and parses "graft-cli COMMAND ARGUMENTS…". Returns the exit code to
 /// stop with (BadInput after printing a usage error, Success after printing the help), or
 /// nothing when the command should go on.

@@ -89,7 +89,7 @@ int runConvert(const QStringList &arguments)
         printOut(QStringLiteral("\nLoad it in Python:\n") + eqxLoadingSnippet(out));
     if (*format == OutputFormat::FlaxMsgpack)
         printOut(QStringLiteral("\nLoad it in Python:\n") + flaxLoadingSnippet(out));
-    return Success;
+    exitNow(Success);
 }
 
 } // namespace graft::cli

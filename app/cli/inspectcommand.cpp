@@ -171,7 +171,7 @@ int runInspect(const QStringList &arguments)
             text += verifyLine(*verification.report);
         printOut(text);
     }
-    return verification.asked && !verification.report ? BadInput : Success;
+    exitNow(verification.asked && !verification.report ? BadInput : Success);
 }
 
 } // namespace graft::cli

@@ -58,9 +58,13 @@ Result<ConversionPlan> planConversion(const Checkpoint &source, const Checkpoint
     for (const Ambiguity &a : mapping.ambiguous)
         ambiguous.insert(a.target);
 
-    for (const TensorEntry &leaf : target.tensors()) {
-        const int targetIndex = target.indexOf(leaf.key);
-        const int m = mapping.indexOfTarget(leaf.key);
+    plan.leaves.reserve(target.tensors().size());
+    for (size_t t = 0; t < target.tensors().size(); ++t) {
+        const TensorEntry &leaf = target.tensors()[t];
+        const int targetIndex = static_cast<int>(t);
+        // The matcher lists the mappings in the target's order: the lookup is for the others.
+        const bool inOrder = t < mapping.mappings.size() && mapping.mappings[t].target == leaf.key;
+        const int m = inOrder ? static_cast<int>(t) : mapping.indexOfTarget(leaf.key);
         const Mapping *entry = m >= 0 ? &mapping.mappings[static_cast<size_t>(m)] : nullptr;
         OutputLeaf output{leaf.key, {leaf.dtype, leaf.shape}, {}};
         const bool mapped = entry != nullptr

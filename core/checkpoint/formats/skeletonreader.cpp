@@ -37,16 +37,17 @@ struct Leaf {
 
 Result<Leaf> parseLeaf(const QJsonValue &value, qsizetype index)
 {
-    const QString at = QStringLiteral("leaves[%1]").arg(index);
+    // Messages are built only when needed: a 100k-leaf skeleton parses 100k leaves.
+    const auto at = [index] { return QStringLiteral("leaves[%1]").arg(index); };
     if (!value.isObject())
-        return Error{QString(), at + QStringLiteral(" is not a JSON object")};
+        return Error{QString(), at() + QStringLiteral(" is not a JSON object")};
     const QJsonObject object = value.toObject();
     const QJsonValue path = object.value(QLatin1String("path"));
     if (!path.isString())
-        return Error{QString(), at + QStringLiteral(" has no 'path' string")};
+        return Error{QString(), at() + QStringLiteral(" has no 'path' string")};
     Leaf leaf;
     leaf.path = path.toString();
-    const QString where = QStringLiteral("leaf '%1': ").arg(leaf.path);
+    const auto where = [&leaf] { return QStringLiteral("leaf '%1': ").arg(leaf.path); };
 
     const QString kind = object.value(QLatin1String("kind")).toString();
     if (kind == QLatin1String("array"))
@@ -54,25 +55,27 @@ Result<Leaf> parseLeaf(const QJsonValue &value, qsizetype index)
     else if (kind == QLatin1String("scalar"))
         leaf.kind = LeafKind::Scalar;
     else
-        return Error{QString(), where + QStringLiteral("kind '%1' is neither 'array' nor 'scalar'").arg(kind)};
+        return Error{QString(), where() + QStringLiteral("kind '%1' is neither 'array' nor 'scalar'").arg(kind)};
 
     const QString dtypeText = object.value(QLatin1String("dtype")).toString();
     const std::optional<DType> dtype = dtypeFromName(dtypeText);
     if (!dtype)
-        return Error{QString(), where + QStringLiteral("unknown dtype '%1'").arg(dtypeText)};
+        return Error{QString(), where() + QStringLiteral("unknown dtype '%1'").arg(dtypeText)};
     leaf.dtype = *dtype;
 
     const QJsonValue shape = object.value(QLatin1String("shape"));
-    if (!shape.isArray() || shape.toArray().size() > kMaxRank)
-        return Error{QString(), where + QStringLiteral("'shape' is not an array of at most %1 dimensions").arg(kMaxRank)};
-    for (const QJsonValue &dim : shape.toArray()) {
+    const QJsonArray dims = shape.toArray();
+    if (!shape.isArray() || dims.size() > kMaxRank)
+        return Error{QString(), where() + QStringLiteral("'shape' is not an array of at most %1 dimensions").arg(kMaxRank)};
+    leaf.shape.reserve(static_cast<size_t>(dims.size()));
+    for (const QJsonValue &dim : dims) {
         const qint64 size = dim.isDouble() ? dim.toInteger(-1) : -1;
         if (size < 0)
-            return Error{QString(), where + QStringLiteral("'shape' holds something other than a non-negative integer")};
+            return Error{QString(), where() + QStringLiteral("'shape' holds something other than a non-negative integer")};
         leaf.shape.push_back(size);
     }
     if (leaf.kind == LeafKind::Scalar && !leaf.shape.empty())
-        return Error{QString(), where + QStringLiteral("a scalar leaf must have shape [], not %1").arg(shapeToString(leaf.shape))};
+        return Error{QString(), where() + QStringLiteral("a scalar leaf must have shape [], not %1").arg(shapeToString(leaf.shape))};
     return leaf;
 }
 
@@ -113,6 +116,7 @@ Result<std::vector<Leaf>> parseSkeleton(const QJsonDocument &document, QString &
     std::vector<Leaf> leaves;
     leaves.reserve(static_cast<size_t>(array.size()));
     QSet<QString> paths;
+    paths.reserve(array.size());
     for (qsizetype i = 0; i < array.size(); ++i) {
         Result<Leaf> leaf = parseLeaf(array.at(i), i);
         if (!leaf)
@@ -163,12 +167,12 @@ Result<Checkpoint> readSkeleton(const QString &jsonPath)
     for (size_t i = 0; i < leaves->size(); ++i) {
         const Leaf &leaf = (*leaves)[i];
         const EqxRecord &record = (*records)[i];
-        const QString where = QStringLiteral("record [%1] for leaf '%2': ").arg(i).arg(leaf.path);
+        const auto where = [&] { return QStringLiteral("record [%1] for leaf '%2': ").arg(i).arg(leaf.path); };
         if (record.header.dtype != leaf.dtype)
-            return Error{leavesPath, where + QStringLiteral("dtype %1 in the leaves file, %2 in the skeleton")
+            return Error{leavesPath, where() + QStringLiteral("dtype %1 in the leaves file, %2 in the skeleton")
                                                  .arg(dtypeName(record.header.dtype), dtypeName(leaf.dtype))};
         if (record.header.shape != leaf.shape)
-            return Error{leavesPath, where + QStringLiteral("shape %1 in the leaves file, %2 in the skeleton")
+            return Error{leavesPath, where() + QStringLiteral("shape %1 in the leaves file, %2 in the skeleton")
                                                  .arg(shapeToString(record.header.shape), shapeToString(leaf.shape))};
         TensorEntry entry;
         entry.key = leaf.path;
