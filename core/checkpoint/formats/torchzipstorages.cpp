@@ -80,17 +80,19 @@ Result<ResolvedStorage> ZipStorages::resolve(const PickledTensor &tensor)
     const QString &storageKey = tensor.storageId->key;
     const QString &className = tensor.storageId->className;
     const ZipEntry *data = m_archive.find(m_folder + storageKey);
-    const auto known = m_storages.find(data);
-    if (data != nullptr && known != m_storages.end() && known->second.className == className)
-        return known->second.storage;
     const std::optional<DType> dtype = dtypeOfStorageClass(className);
     if (!dtype)
         return Error{path, QStringLiteral("unknown storage class %1").arg(className)};
     if (data == nullptr)
         return Error{path, QStringLiteral("storage '%1' is missing from the archive (no record %2)").arg(storageKey, m_folder + storageKey)};
+    const bool untyped = className == QLatin1String("torch.UntypedStorage");
+    const size_t slot = static_cast<size_t>(data - m_archive.entries().data());
+    if (m_known.empty())
+        m_known.resize(m_archive.entries().size());
+    if (const Known &known = m_known[slot]; known.set && known.storage.dtype == *dtype && known.storage.untyped == untyped)
+        return known.storage;
     // The record must hold exactly the storage the pickle declares (torch.save writes
     // numel * itemsize bytes; numel counts bytes for an UntypedStorage).
-    const bool untyped = className == QLatin1String("torch.UntypedStorage");
     const PickleValue *numel = tensor.storageId->numel;
     const qint64 itemSize = untyped ? 1 : dtypeSize(*dtype);
     if (numel->kind != PickleKind::Int || numel->integerOverflow || numel->integer < 0 || numel->integer > data->uncompressedSize / itemSize
@@ -115,8 +117,9 @@ Result<ResolvedStorage> ZipStorages::resolve(const PickledTensor &tensor)
     resolved.dtype = *dtype;
     resolved.untyped = untyped;
     resolved.bigEndian = m_bigEndian;
-    // A record read as two classes keeps the first in the table (the second resolves each time).
-    m_storages.try_emplace(data, Known{className, resolved});
+    // A record read as two element types keeps the first in the table (the second resolves each time).
+    if (!m_known[slot].set)
+        m_known[slot] = Known{resolved, true};
     return resolved;
 }
 

@@ -1,10 +1,15 @@
 // The torch.save readers (zip >= 1.6 and 2.x, legacy < 1.6) against what torch.load sees.
 
 #include "checkpoint/checkpointopener.h"
+#include "hostilebuilders.h"
+#include "hostileinput.h"
 #include "manifestcheck.h"
 #include "tensor/tensorengine.h"
 
+#include <QTemporaryDir>
 #include <QTest>
+
+#include <cstring>
 
 using namespace graft;
 
@@ -15,6 +20,7 @@ private Q_SLOTS:
     void listingMatchesTorch();
     void storagesAreMappedNotCopied();
     void sharedStoragesShareOneSegment();
+    void oneRecordReadAsTwoTypes();
     void foreignObjectsAreSummarised();
     void moduleAttributesAreFoldedPerModule();
     void torchScriptListsStateNotConstants();
@@ -64,6 +70,42 @@ void TestTorchReaders::sharedStoragesShareOneSegment()
     QCOMPARE(transposed.segment, base.segment);
     QVERIFY(!column.isContiguous());
     QVERIFY(!checkpoint->read(checkpoint->indexOf(QStringLiteral("col")))->isZeroCopy());
+}
+
+// One storage record named by tensors of two storage classes (a float tensor and an int view of
+// its bytes): each gets its class's dtype, a third of the first class shares the first's
+// segment, and all read the record's own bytes.
+void TestTorchReaders::oneRecordReadAsTwoTypes()
+{
+    using namespace test::hostile;
+    const QByteArray asFloat = tensor(4, 0, {4}, {1});
+    QByteArray asInt = asFloat;
+    asInt.replace("FloatStorage", "IntStorage");
+    QVERIFY(asInt != asFloat);
+    QByteArray storage(16, Qt::Uninitialized);
+    for (int i = 0; i < storage.size(); ++i)
+        storage[i] = char(i * 7 + 1);
+    const QByteArray zip = storedZip({{"archive/data.pkl", dictPickle({{"f", asFloat}, {"i", asInt}, {"g", asFloat}})},
+                                      {"archive/data/0", storage},
+                                      {"archive/version", "3\n"}});
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString path = test::writeFile(dir, QStringLiteral("two_types.pth"), zip);
+    Result<Checkpoint> checkpoint = openCheckpoint(path);
+    QVERIFY2(checkpoint.ok(), checkpoint.ok() ? "" : qPrintable(checkpoint.error().message));
+    const TensorEntry &f = checkpoint->tensors()[size_t(checkpoint->indexOf(QStringLiteral("f")))];
+    const TensorEntry &i = checkpoint->tensors()[size_t(checkpoint->indexOf(QStringLiteral("i")))];
+    const TensorEntry &g = checkpoint->tensors()[size_t(checkpoint->indexOf(QStringLiteral("g")))];
+    QCOMPARE(f.dtype, DType::Float32);
+    QCOMPARE(i.dtype, DType::Int32);
+    QCOMPARE(g.dtype, DType::Float32);
+    QCOMPARE(g.segment, f.segment);
+    for (const char *key : {"f", "i", "g"}) {
+        Result<TensorBytes> bytes = checkpoint->read(checkpoint->indexOf(QString::fromLatin1(key)));
+        QVERIFY(bytes.ok());
+        QCOMPARE(bytes->size(), qint64(16));
+        QVERIFY(std::memcmp(bytes->data(), storage.constData(), 16) == 0);
+    }
 }
 
 void TestTorchReaders::foreignObjectsAreSummarised()
