@@ -3,6 +3,7 @@
 #include <QCommandLineParser>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 
@@ -91,9 +92,18 @@ QString humanBytes(qint64 bytes)
         value /= 1000.0;
         ++unit;
     }
+    // Written with to_chars (locale-independent, correctly rounded like QString::arg): one
+    // string per call, where two arg() calls parsed a format each (inspect prints a size a line).
+    char text[48];
+    char *end = nullptr;
     if (unit == 0)
-        return QStringLiteral("%1 B").arg(bytes);
-    return QStringLiteral("%1 %2").arg(value, 0, 'f', 1).arg(QLatin1String(kUnits[unit]));
+        end = std::to_chars(text, text + sizeof text - 4, bytes).ptr;
+    else
+        end = std::to_chars(text, text + sizeof text - 4, value, std::chars_format::fixed, 1).ptr;
+    *end++ = ' ';
+    for (const char *u = kUnits[unit]; *u != '\0'; ++u)
+        *end++ = *u;
+    return QString::fromLatin1(text, static_cast<qsizetype>(end - text));
 }
 
 } // namespace graft::cli

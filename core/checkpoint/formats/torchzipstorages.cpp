@@ -71,6 +71,49 @@ ZipStorages::ZipStorages(const MappedFilePtr &file, const ZipArchive &archive, Q
         m_fileIndex = m_checkpoint.addFile(m_file);
 }
 
+namespace {
+
+// The number a decimal storage key names ("0", "4711"; not "007", "+1" or "1e3"), or -1.
+qint64 decimalKey(QStringView key)
+{
+    if (key.isEmpty() || key.size() > 9 || (key.size() > 1 && key.front() == u'0'))
+        return -1;
+    qint64 value = 0;
+    for (QChar c : key) {
+        if (c < u'0' || c > u'9')
+            return -1;
+        value = value * 10 + (c.unicode() - u'0');
+    }
+    return value;
+}
+
+} // namespace
+
+const ZipEntry *ZipStorages::record(const QString &storageKey)
+{
+    // torch.save numbers its storages 0, 1, 2...: the records "<folder><n>" are listed once by
+    // number, and a numbered key is found without building its record's name and hashing it
+    // (100k tensors: 5 % of listing them). Any other key is looked up by name.
+    if (!m_numberedListed) {
+        m_numberedListed = true;
+        const std::vector<ZipEntry> &entries = m_archive.entries();
+        for (const ZipEntry &entry : entries) {
+            if (!entry.name.startsWith(m_folder))
+                continue;
+            const qint64 number = decimalKey(QStringView(entry.name).mid(m_folder.size()));
+            if (number < 0 || number >= static_cast<qint64>(entries.size()))
+                continue;
+            if (m_numbered.size() <= static_cast<size_t>(number))
+                m_numbered.resize(static_cast<size_t>(number) + 1, nullptr);
+            m_numbered[static_cast<size_t>(number)] = &entry;
+        }
+    }
+    const qint64 number = decimalKey(storageKey);
+    if (number >= 0 && static_cast<size_t>(number) < m_numbered.size() && m_numbered[static_cast<size_t>(number)] != nullptr)
+        return m_numbered[static_cast<size_t>(number)];
+    return m_archive.find(m_folder + storageKey); // not numbered, or numbered past the listing
+}
+
 Result<ResolvedStorage> ZipStorages::resolve(const PickledTensor &tensor)
 {
     const QString &path = m_file->path();
@@ -79,7 +122,7 @@ Result<ResolvedStorage> ZipStorages::resolve(const PickledTensor &tensor)
         return Error{path, QStringLiteral("unexpected storage reference %1").arg(pickleSummary(tensor.storage, 100))};
     const QString &storageKey = tensor.storageId->key;
     const QString &className = tensor.storageId->className;
-    const ZipEntry *data = m_archive.find(m_folder + storageKey);
+    const ZipEntry *data = record(storageKey);
     const std::optional<DType> dtype = dtypeOfStorageClass(className);
     if (!dtype)
         return Error{path, QStringLiteral("unknown storage class %1").arg(className)};

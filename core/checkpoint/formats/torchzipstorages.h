@@ -39,6 +39,9 @@ public:
     }
 
 private:
+    /// The record of storage `storageKey` (<folder><key>), or nullptr.
+    const ZipEntry *record(const QString &storageKey);
+
     const MappedFilePtr &m_file;
     const ZipArchive &m_archive;
     QString m_folder;
@@ -55,6 +58,8 @@ private:
         bool set = false;
     };
     std::vector<Known> m_known;
+    std::vector<const ZipEntry *> m_numbered; ///< records "<folder><n>" by n (built on first use)
+    bool m_numberedListed = false;
 };
 
 } // namespace graft

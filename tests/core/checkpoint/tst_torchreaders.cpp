@@ -21,6 +21,7 @@ private Q_SLOTS:
     void storagesAreMappedNotCopied();
     void sharedStoragesShareOneSegment();
     void oneRecordReadAsTwoTypes();
+    void storageKeysOfEveryForm();
     void foreignObjectsAreSummarised();
     void moduleAttributesAreFoldedPerModule();
     void torchScriptListsStateNotConstants();
@@ -106,6 +107,40 @@ void TestTorchReaders::oneRecordReadAsTwoTypes()
         QCOMPARE(bytes->size(), qint64(16));
         QVERIFY(std::memcmp(bytes->data(), storage.constData(), 16) == 0);
     }
+}
+
+// torch.save numbers storages 0, 1, 2... and the reader finds those by number; keys of any other
+// form (a leading zero, a number past the record count, not a number) are found by name.
+void TestTorchReaders::storageKeysOfEveryForm()
+{
+    using namespace test::hostile;
+    const QList<QByteArray> keys{"0", "1", "07", "12345", "key"};
+    QList<QPair<QByteArray, QByteArray>> tensors;
+    QList<QPair<QByteArray, QByteArray>> members{{"archive/data.pkl", QByteArray()}};
+    for (qsizetype k = 0; k < keys.size(); ++k) {
+        QByteArray value = tensor(4, 0, {4}, {1});
+        value.replace(str("0") + str("cpu"), str(keys[k]) + str("cpu"));
+        tensors.append({"t" + QByteArray::number(k), value});
+        members.append({"archive/data/" + keys[k], QByteArray(16, char('a' + k))});
+    }
+    members[0].second = dictPickle(tensors);
+    members.append(qMakePair(QByteArray("archive/version"), QByteArray("3\n")));
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    Result<Checkpoint> checkpoint = openCheckpoint(test::writeFile(dir, QStringLiteral("keys.pth"), storedZip(members)));
+    QVERIFY2(checkpoint.ok(), checkpoint.ok() ? "" : qPrintable(checkpoint.error().message));
+    for (qsizetype k = 0; k < keys.size(); ++k) {
+        Result<TensorBytes> bytes = checkpoint->read(checkpoint->indexOf(QStringLiteral("t%1").arg(k)));
+        QVERIFY(bytes.ok());
+        QCOMPARE(QByteArray(reinterpret_cast<const char *>(bytes->data()), 16), QByteArray(16, char('a' + k)));
+    }
+    // A numbered key without its record is refused, naming the record.
+    QByteArray missing = tensor(4, 0, {4}, {1});
+    missing.replace(str("0") + str("cpu"), str("3") + str("cpu"));
+    const QByteArray zip = storedZip({{"archive/data.pkl", dictPickle({{"m", missing}})}, {"archive/data/0", QByteArray(16, 'x')}});
+    Result<Checkpoint> refused = openCheckpoint(test::writeFile(dir, QStringLiteral("missing.pth"), zip));
+    QVERIFY(!refused.ok());
+    QVERIFY2(refused.error().message.contains(QStringLiteral("no record archive/data/3")), qPrintable(refused.error().message));
 }
 
 void TestTorchReaders::foreignObjectsAreSummarised()
