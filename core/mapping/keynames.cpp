@@ -152,17 +152,13 @@ QStringList canonicalTokens(QStringList tokens, bool bracketed)
     return canonical;
 }
 
-} // namespace
-
-QStringList tokensByShape(const QString &key, TokenRules rules, QHash<QString, QStringList> &cache, const QSet<QString> &literals)
+// The shape of a lower-cased key into `shape` (each index token '#', every token followed by
+// U+001F) and its index tokens into `indices` (views into `lower`): a key whose shape is known
+// costs one pass over its characters and a lookup, not a list of tokens. A token in `literals`
+// is text, not an index. False when a token could pass for an index marker (the caller then
+// takes its tokens the slow way).
+bool keyShape(QStringView lower, bool bracketed, const QSet<QString> &literals, QString &shape, QVarLengthArray<QStringView, 8> &indices)
 {
-    // The shape straight from the key's token views: a key whose shape is known costs one pass
-    // over its characters and a lookup, not a list of tokens.
-    const QString lower = key.toLower();
-    const bool bracketed = key.startsWith(QLatin1Char('['));
-    QString shape;
-    shape.reserve(lower.size() + 8);
-    QVarLengthArray<QStringView, 8> indices;
     bool markerLike = false;
     qsizetype position = 0;
     forEachToken(lower, [&](QStringView token) {
@@ -177,7 +173,19 @@ QStringList tokensByShape(const QString &key, TokenRules rules, QHash<QString, Q
         shape += QChar(0x1f);
         ++position;
     });
-    if (markerLike)
+    return !markerLike;
+}
+
+} // namespace
+
+QStringList tokensByShape(const QString &key, TokenRules rules, QHash<QString, QStringList> &cache, const QSet<QString> &literals)
+{
+    const QString lower = key.toLower();
+    const bool bracketed = key.startsWith(QLatin1Char('['));
+    QString shape;
+    shape.reserve(lower.size() + 8);
+    QVarLengthArray<QStringView, 8> indices;
+    if (!keyShape(lower, bracketed, literals, shape, indices))
         return rules(keyTokens(key), bracketed); // a literal that could pass for a marker
     auto it = cache.constFind(shape);
     if (it == cache.constEnd()) {
@@ -337,21 +345,8 @@ QString canonicalKey(const QString &key)
     const bool bracketed = key.startsWith(QLatin1Char('['));
     shape.resize(0);
     QVarLengthArray<QStringView, 8> indices;
-    bool markerLike = false;
-    qsizetype position = 0;
-    forEachToken(QStringView(lower), [&](QStringView token) {
-        const bool index = isDigits(token);
-        if (index && !(bracketed && position == 0)) {
-            shape += QLatin1Char('#');
-            indices.append(token);
-        } else {
-            markerLike = markerLike || (index && token.size() >= kMarkerLength);
-            shape += token;
-        }
-        shape += QChar(0x1f);
-        ++position;
-    });
-    if (markerLike) // a literal that could pass for a marker
+    static const QSet<QString> noLiterals;
+    if (!keyShape(lower, bracketed, noLiterals, shape, indices)) // a literal that could pass for a marker
         return canonicalTokens(keyTokens(key), bracketed).join(QLatin1Char('.'));
     auto it = cache.constFind(shape);
     if (it == cache.constEnd()) {
