@@ -29,6 +29,8 @@ namespace graft::writers {
 class OutputSink {
 public:
     OutputSink(QFileDevice &device, QString path) : m_device(device), m_path(std::move(path)) {}
+    OutputSink(const OutputSink &) = delete;
+    OutputSink &operator=(const OutputSink &) = delete;
 
     /// Appends `size` bytes; `what` says what they are ("the header of leaf 'x'").
     Status write(const char *data, qint64 size, const QString &what);
@@ -58,7 +60,7 @@ public:
 private:
     /// Writes straight to the device, past the buffer (which must be empty).
     Status writeThrough(const char *data, qint64 size, const QString &what);
-    /// Starts the writeback of what the file holds up to `written` (Linux), 32 MiB at a time.
+    /// Starts the writeback of what the file holds up to `written` (Linux), 8 MiB at a time.
     void startWriteback(qint64 written);
 
     QFileDevice &m_device;
@@ -80,10 +82,6 @@ private:
     MappedFilePtr m_cursorFile;
     std::optional<MappedFileCursor> m_cursor;
 
-public:
-    ~OutputSink() { m_cursor.reset(); }
-    OutputSink(const OutputSink &) = delete;
-    OutputSink &operator=(const OutputSink &) = delete;
 };
 
 /// The leaves in order, produced one at a time. Holds no bytes itself: whatever produce()
