@@ -100,7 +100,11 @@ void DeferredRecordChecks::run()
             const Segment &last = batch[end - 1].checkpoint.segments()[static_cast<size_t>(batch[end - 1].segment)];
             const qint64 spanBytes = last.offset + last.size - begin;
             const MappedFile &file = *first.checkpoint.files()[static_cast<size_t>(segments[static_cast<size_t>(first.segment)].file)];
-            const bool spanRead = end - i > 1 && (m_span.resize(static_cast<size_t>(spanBytes)), file.readAt(begin, m_span.data(), spanBytes));
+            bool spanRead = false; // a failed read falls back to checking the records one by one
+            if (end - i > 1) {
+                m_span.resize(static_cast<size_t>(spanBytes));
+                spanRead = file.readAt(begin, m_span.data(), spanBytes);
+            }
             for (size_t k = i; k < end; ++k) {
                 const Pending &pending = batch[k];
                 const qint64 offset = pending.checkpoint.segments()[static_cast<size_t>(pending.segment)].offset;
