@@ -90,7 +90,7 @@ int runDiff(const QStringList &arguments)
     }
     const DiffContext context{files[0], files[1], parser.value(profileOption), options.tolerance};
     printOut(parser.isSet(jsonOption) ? diffJson(*diff, context) : diffReport(*diff, context));
-    return diff->equal() ? Success : ProblemsFound;
+    exitNow(diff->equal() ? Success : ProblemsFound);
 }
 
 } // namespace graft::cli

@@ -53,7 +53,7 @@ int runMap(const QStringList &arguments)
             return BadInput;
         }
     }
-    return result.complete() ? Success : ProblemsFound;
+    exitNow(result.complete() ? Success : ProblemsFound);
 }
 
 } // namespace graft::cli
