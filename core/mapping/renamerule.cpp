@@ -93,7 +93,8 @@ QString RenameRule::requiredLiteral(const QString &pattern)
             depth = std::max(0, depth - 1);
             continue;
         }
-        if (QStringView(u".^$*+?{}]").contains(c) || depth > 0) {
+        // A character outside the BMP is two code units a quantifier takes together: left out.
+        if (QStringView(u".^$*+?{}]").contains(c) || depth > 0 || c.isSurrogate()) {
             endRun();
             continue;
         }

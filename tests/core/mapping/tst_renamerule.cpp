@@ -37,6 +37,7 @@ void TestRenameRule::requiredLiteral_data()
     QTest::newRow("digit class then text") << QStringLiteral("\\d\\.bias") << QStringLiteral(".bias");
     QTest::newRow("escaped dot made optional") << QStringLiteral("a\\.?b") << QStringLiteral("a");
     QTest::newRow("dot is any character") << QStringLiteral("q.proj") << QStringLiteral("proj");
+    QTest::newRow("astral character made optional") << QString::fromUtf8("ab\xF0\x9F\x98\x80?c") << QStringLiteral("ab");
 }
 
 void TestRenameRule::requiredLiteral()
@@ -59,11 +60,12 @@ void TestRenameRule::applyEqualsReplace()
         {QStringLiteral("ab+c"), QStringLiteral("X")},
         {QStringLiteral("encoder|decoder"), QStringLiteral("coder")},
         {QStringLiteral("q.proj"), QStringLiteral("query")},
+        {QString::fromUtf8("ab\xF0\x9F\x98\x80?"), QStringLiteral("X")},
     };
     const QStringList keys{QStringLiteral("model.layers.3.self_attn.q_proj.weight"), QStringLiteral("module.encoder.layer.0.norm.bias"),
                            QStringLiteral("layer.12.layernorm.weight"), QStringLiteral("Abc.weight"), QStringLiteral("abbbc"),
                            QStringLiteral("ac"), QStringLiteral("decoder.q_proj.weight"), QStringLiteral("qXproj"),
-                           QStringLiteral("module."), QString()};
+                           QStringLiteral("module."), QStringLiteral("abc"), QString::fromUtf8("ab\xF0\x9F\x98\x80"), QString()};
     for (const auto &[pattern, replacement] : rules) {
         Result<RenameRule> rule = RenameRule::create(pattern, replacement);
         QVERIFY(rule.ok());
