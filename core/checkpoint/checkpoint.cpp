@@ -169,7 +169,7 @@ int Checkpoint::addSegment(const Segment &segment)
 
 Status Checkpoint::verifySegment(int index) const { return verifySegment(index, nullptr); }
 
-Status Checkpoint::verifySegment(int index, const uchar *inflated) const
+Status Checkpoint::verifySegment(int index, const uchar *bytes) const
 {
     const Data &data = this->data();
     if (index < 0 || index >= static_cast<int>(data.segments.size()))
@@ -181,34 +181,20 @@ Status Checkpoint::verifySegment(int index, const uchar *inflated) const
     const MappedFile &file = *data.files[static_cast<size_t>(segment.file)];
     std::optional<quint32> crc;
     std::vector<uchar> buffer;
-    if (!segment.deflated) {
+    if (bytes != nullptr) {
+        crc = recordCrc32(bytes, segment.logicalSize());
+    } else if (!segment.deflated) {
         crc = recordCrc32(file, segment.offset, segment.size);
     } else {
-        if (inflated == nullptr) {
-            Result<std::vector<uchar>> result = inflateRaw(file.data() + segment.offset, segment.size, segment.inflatedSize);
-            if (!result)
-                return Error{m_path, QStringLiteral("record '%1': %2").arg(segment.record, result.error().message)};
-            buffer = std::move(result).value();
-            inflated = buffer.data();
-        }
-        crc = recordCrc32(inflated, segment.inflatedSize);
+        Result<std::vector<uchar>> result = inflateRaw(file.data() + segment.offset, segment.size, segment.inflatedSize);
+        if (!result)
+            return Error{m_path, QStringLiteral("record '%1': %2").arg(segment.record, result.error().message)};
+        buffer = std::move(result).value();
+        crc = recordCrc32(buffer.data(), segment.inflatedSize);
     }
     if (!crc)
         return Error{m_path, QStringLiteral("record '%1': cannot read its bytes").arg(segment.record)};
     return settleCheck(index, *crc);
-}
-
-Status Checkpoint::verifyStoredSegment(int index, const uchar *bytes) const
-{
-    const Data &data = this->data();
-    if (index < 0 || index >= static_cast<int>(data.segments.size()))
-        return Error{m_path, QStringLiteral("no segment #%1").arg(index)};
-    const Segment &segment = data.segments[static_cast<size_t>(index)];
-    if (segment.deflated || !segment.pieces.empty())
-        return verifySegment(index);
-    if (!segment.hasCrc32 || data.checked[static_cast<size_t>(index)].state.load(std::memory_order_acquire) == CheckState::Good)
-        return Status::success();
-    return settleCheck(index, recordCrc32(bytes, segment.size));
 }
 
 Status Checkpoint::settleCheck(int index, quint32 crc) const

@@ -171,9 +171,10 @@ public:
     /// Checks the CRC-32 of segment `index` now (nothing to check: success), remembering the
     /// answer. Errors name the file and the record. Thread-safe.
     Status verifySegment(int index) const;
-    /// verifySegment() of a stored, one-piece segment whose `size` bytes the caller has read
-    /// (`bytes`): a writer's deferred checks read runs of small records with one pread.
-    Status verifyStoredSegment(int index, const uchar *bytes) const;
+    /// verifySegment() of a segment whose logical bytes the caller has at hand (`bytes`: the
+    /// inflated bytes of a deflated record, the record itself for a stored one; nullptr: read
+    /// them): a writer's deferred checks read runs of small records with one pread.
+    Status verifySegment(int index, const uchar *bytes) const;
 
     /// True when this checkpoint and `other` share one index (tests; a copy shares until built on).
     bool sharesIndexWith(const Checkpoint &other) const { return m_data != nullptr && m_data == other.m_data; }
@@ -206,8 +207,6 @@ private:
             return *this;
         }
     };
-    /// The CRC-32 check of a segment whose (inflated, for deflated ones) bytes may be at hand.
-    Status verifySegment(int index, const uchar *inflated) const;
     /// Records whether `crc` is the segment's declared CRC-32; the error when it is not.
     Status settleCheck(int index, quint32 crc) const;
 

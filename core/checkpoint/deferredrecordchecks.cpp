@@ -109,7 +109,7 @@ void DeferredRecordChecks::run()
                 const Pending &pending = batch[k];
                 const qint64 offset = pending.checkpoint.segments()[static_cast<size_t>(pending.segment)].offset;
                 // Remembered per record: a record shared by several tensors is read once.
-                Status checked = spanRead ? pending.checkpoint.verifyStoredSegment(pending.segment, m_span.data() + (offset - begin))
+                Status checked = spanRead ? pending.checkpoint.verifySegment(pending.segment, m_span.data() + (offset - begin))
                                           : pending.checkpoint.verifySegment(pending.segment);
                 if (!checked) {
                     failure = Error{checked.error().file, QStringLiteral("tensor '%1': %2").arg(pending.key, checked.error().message)};

@@ -333,7 +333,9 @@ Result<NpyHeader> parseNpyHeader(const uchar *data, qint64 size, std::optional<D
     return header;
 }
 
-QByteArray npyDescr(DType dtype)
+namespace {
+
+QByteArray makeNpyDescr(DType dtype)
 {
     switch (dtype) {
     case DType::BFloat16: return QByteArrayLiteral("<V2");
@@ -348,6 +350,21 @@ QByteArray npyDescr(DType dtype)
     return QByteArray();
 }
 
+} // namespace
+
+QByteArray npyDescr(DType dtype)
+{
+    // Made once per dtype (a writer asks once per leaf: 100k leaves of a large .eqx).
+    static const std::array<QByteArray, static_cast<size_t>(DType::Float8E5M2) + 1> descrs = [] {
+        std::array<QByteArray, static_cast<size_t>(DType::Float8E5M2) + 1> made;
+        for (size_t i = 0; i < made.size(); ++i)
+            made[i] = makeNpyDescr(static_cast<DType>(i));
+        return made;
+    }();
+    const size_t slot = static_cast<size_t>(dtype);
+    return slot < descrs.size() ? descrs[slot] : makeNpyDescr(dtype);
+}
+
 QByteArray formatNpyHeader(DType dtype, const Shape &shape)
 {
     // numpy 1.24 _write_array_header: keys sorted, repr() values, spare spaces, then _wrap_header.
@@ -355,9 +372,7 @@ QByteArray formatNpyHeader(DType dtype, const Shape &shape)
     // a sixth of writing it).
     std::string dict;
     dict.reserve(128);
-    thread_local std::array<QByteArray, 32> descrs; // by dtype, made once (a few formatted strings each)
-    const size_t slot = static_cast<size_t>(dtype);
-    const QByteArray descr = slot < descrs.size() ? (descrs[slot].isEmpty() ? (descrs[slot] = npyDescr(dtype)) : descrs[slot]) : npyDescr(dtype);
+    const QByteArray descr = npyDescr(dtype);
     dict += "{'descr': '";
     dict.append(descr.constData(), static_cast<size_t>(descr.size()));
     dict += "', 'fortran_order': False, 'shape': (";

@@ -143,10 +143,9 @@ void TestNpzWriter::bigMembersAmongSmallOnes()
     }
     QTemporaryDir dir;
     const QString output = dir.filePath(QStringLiteral("sizes.npz"));
-    const writers::LeafStream stream(output, leaves, {});
-    Result<WriteSummary> summary = writers::writeAtomically(output, static_cast<qint64>(leaves.size()), [&](writers::OutputSink &sink) {
-        return writers::writeNpz(sink, stream, writers::NpzOptions{});
-    });
+    WriteOptions options;
+    options.format = OutputFormat::Npz;
+    Result<WriteSummary> summary = writeCheckpoint(output, leaves, options);
     QVERIFY2(summary.ok(), summary.ok() ? "" : qPrintable(summary.error().toString()));
     QCOMPARE(summary->bytes, QFileInfo(output).size());
     const QJsonObject manifest = test::expectedManifest(leaves);
