@@ -139,34 +139,48 @@ void Matcher::applyExplicit()
 void Matcher::matchByName(bool loose)
 {
     auto keyOf = [loose](const QString &canonical) { return loose ? looseKeyOfCanonical(canonical) : canonical; };
-    // The free sources of each name, in key order: the first (plus one; 0 for none) in a hash, the
-    // rest chained through `nextSource` (one allocation for 100k names instead of a list each).
-    QHash<QString, int> firstSource;
-    firstSource.reserve(static_cast<qsizetype>(m_sources.size()));
+    // One slot per name: its free sources in key order (the first, chained through `nextSource`:
+    // one allocation for 100k names instead of a list each) and how many undecided targets carry
+    // it. Each key is hashed once; the targets keep their slot, so the loop below hashes nothing.
+    struct NameSlot {
+        int firstSource = -1;
+        int targets = 0;
+    };
+    std::vector<NameSlot> slots;
+    slots.reserve(m_sources.size());
+    QHash<QString, int> slotOfName;
+    slotOfName.reserve(static_cast<qsizetype>(m_sources.size()));
+    const auto slotOf = [&](const QString &name) {
+        int &slot = slotOfName[name];
+        if (slot == 0) {
+            slots.emplace_back();
+            slot = static_cast<int>(slots.size()); // plus one: 0 is a new entry
+        }
+        return static_cast<size_t>(slot - 1);
+    };
     std::vector<int> nextSource(m_sources.size(), -1);
     for (size_t s = m_sources.size(); s-- > 0;) {
         if (m_sourceUsed[s])
             continue;
-        int &first = firstSource[keyOf(m_sourceCanonical[s])];
-        nextSource[s] = first - 1;
-        first = static_cast<int>(s) + 1;
+        NameSlot &slot = slots[slotOf(keyOf(m_sourceCanonical[s]))];
+        nextSource[s] = slot.firstSource;
+        slot.firstSource = static_cast<int>(s);
     }
     // Two undecided targets with one normalised name: giving the source to either is a guess.
-    std::vector<QString> targetNames(m_targets.size());
-    QHash<QString, int> targetsPerName;
-    targetsPerName.reserve(static_cast<qsizetype>(m_targets.size()));
+    std::vector<int> targetSlot(m_targets.size(), -1);
     for (size_t t = 0; t < m_targets.size(); ++t) {
         if (!m_decided[t]) {
-            targetNames[t] = keyOf(m_targetCanonical[t]);
-            ++targetsPerName[targetNames[t]];
+            targetSlot[t] = static_cast<int>(slotOf(keyOf(m_targetCanonical[t])));
+            ++slots[static_cast<size_t>(targetSlot[t])].targets;
         }
     }
     for (size_t t = 0; t < m_targets.size(); ++t) {
         if (m_decided[t])
             continue;
+        const NameSlot &slot = slots[static_cast<size_t>(targetSlot[t])];
         // (source, analysis) of each compatible candidate: usually one, so a vector, not a hash.
         std::vector<std::pair<int, PairAnalysis>> compatible;
-        for (int s = firstSource.value(targetNames[t], 0) - 1; s >= 0; s = nextSource[static_cast<size_t>(s)]) {
+        for (int s = slot.firstSource; s >= 0; s = nextSource[static_cast<size_t>(s)]) {
             if (m_sourceUsed[static_cast<size_t>(s)])
                 continue;
             if (const std::optional<QString> renumbered = renumberedCarry(s, t)) {
@@ -180,7 +194,7 @@ void Matcher::matchByName(bool loose)
             }
             compatible.emplace_back(s, std::move(analysis));
         }
-        if (compatible.size() == 1 && targetsPerName.value(targetNames[t]) == 1) {
+        if (compatible.size() == 1 && slot.targets == 1) {
             const int s = compatible.front().first;
             const bool renamed = m_renamed[static_cast<size_t>(s)] != m_sources[static_cast<size_t>(s)].key;
             const MatchOrigin origin = loose ? MatchOrigin::LooseName : renamed ? MatchOrigin::RenameRule : MatchOrigin::Name;
@@ -197,7 +211,7 @@ void Matcher::matchByName(bool loose)
             ambiguity.reason = compatible.size() > 1
                                    ? QStringLiteral("%1 source keys have the same normalised name").arg(compatible.size())
                                    : QStringLiteral("%1 target keys have the same normalised name")
-                                         .arg(targetsPerName.value(targetNames[t]));
+                                         .arg(slot.targets);
             m_result.ambiguous.push_back(ambiguity);
             m_ambiguousTargets.insert(static_cast<int>(t));
             m_decided[t] = true;
@@ -380,7 +394,8 @@ MappingResult Matcher::run()
     targetKeys.reserve(m_targets.size());
     for (const KeySpec &target : m_targets)
         targetKeys.push_back(target.key);
-    m_targetNames = keysAsNamesRead(targetKeys);
+    // A checkpoint matched onto itself: one list of keys, read once.
+    m_targetNames = targetKeys == m_renamed ? m_sourceNames : keysAsNamesRead(targetKeys);
     // Canonical names once per key: the name passes (exact, loose, fused) all start from them.
     if (m_options.useNames) {
         m_sourceCanonical.resize(m_sources.size());

@@ -22,6 +22,32 @@ std::vector<KeySpec> keySpecs(const Checkpoint &checkpoint)
     return specs;
 }
 
+namespace {
+
+// Whether `text` may hold the lower-case ASCII `word` in any case. Qt's case-insensitive search
+// folds every character through its Unicode tables (a tenth of matching 100k keys onto
+// themselves); an ASCII key is compared here directly, any other goes to Qt (a Kelvin sign
+// folds to 'k'). A prefilter: keyTokens() decides.
+bool mayContainCaseless(const QString &text, QLatin1StringView word)
+{
+    const auto lower = [](char16_t c) { return c >= u'A' && c <= u'Z' ? static_cast<char16_t>(c + 32) : c; };
+    const char16_t *chars = reinterpret_cast<const char16_t *>(text.constData());
+    for (qsizetype i = 0; i < text.size(); ++i) {
+        if (chars[i] > 127)
+            return text.contains(word, Qt::CaseInsensitive);
+    }
+    for (qsizetype i = 0; i + word.size() <= text.size(); ++i) {
+        qsizetype j = 0;
+        while (j < word.size() && lower(chars[i + j]) == static_cast<char16_t>(word[j].unicode()))
+            ++j;
+        if (j == word.size())
+            return true;
+    }
+    return false;
+}
+
+} // namespace
+
 Convention detectConvention(const Checkpoint &target)
 {
     if (target.format() == CheckpointFormat::GraftSkeleton || target.format() == CheckpointFormat::Eqx)
@@ -33,8 +59,7 @@ Convention detectConvention(const Checkpoint &target)
             return Convention::Flax;
         // A token is a (lower-cased) substring: keys without either word (nearly all of a torch target's
         // 100k) are not split into tokens at all.
-        if (!tensor.key.contains(QLatin1String("kernel"), Qt::CaseInsensitive)
-            && !tensor.key.contains(QLatin1String("batch_stats"), Qt::CaseInsensitive))
+        if (!mayContainCaseless(tensor.key, QLatin1String("kernel")) && !mayContainCaseless(tensor.key, QLatin1String("batch_stats")))
             continue;
         const QStringList tokens = keyTokens(tensor.key);
         if (tokens.contains(QStringLiteral("kernel")) || tokens.contains(QStringLiteral("batch_stats")))
