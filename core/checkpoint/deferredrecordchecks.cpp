@@ -24,6 +24,10 @@ DeferredRecordChecks::~DeferredRecordChecks()
 
 DeferredRecordChecks *DeferredRecordChecks::current() { return t_current; }
 
+DeferredRecordChecks::Adoption::Adoption(DeferredRecordChecks *scope) : m_previous(t_current) { t_current = scope; }
+
+DeferredRecordChecks::Adoption::~Adoption() { t_current = m_previous; }
+
 size_t DeferredRecordChecks::smallRecordRun(const std::deque<Pending> &batch, size_t from)
 {
     const auto stored = [](const Segment &segment) {

@@ -30,6 +30,20 @@ public:
     /// This thread's scope, or nullptr: Checkpoint::read() checks at once without one.
     static DeferredRecordChecks *current();
 
+    /// Makes `scope` (may be nullptr) the current one of the thread that builds it, for as long as
+    /// it lives: a writer's helper thread that reads leaves defers their checks to the writer's
+    /// scope, which must outlive the Adoption.
+    class Adoption {
+    public:
+        explicit Adoption(DeferredRecordChecks *scope);
+        ~Adoption();
+        Adoption(const Adoption &) = delete;
+        Adoption &operator=(const Adoption &) = delete;
+
+    private:
+        DeferredRecordChecks *m_previous;
+    };
+
     /// Queues the check of `checkpoint`'s segment `segment`, read for tensor `key`.
     void defer(const Checkpoint &checkpoint, int segment, const QString &key);
     /// Waits for every queued check; the first failure (naming the file, tensor and record).

@@ -194,50 +194,6 @@ Status OutputSink::patch(qint64 position, const QByteArray &bytes, const QString
     return Status::success();
 }
 
-Result<TensorBytes> LeafStream::produce(size_t index) const
-{
-    const OutputLeaf &leaf = m_leaves[index];
-    if (!leaf.produce)
-        return Error{m_path, QStringLiteral("leaf '%1' has no data source").arg(leaf.key)};
-    Result<TensorBytes> bytes = leaf.produce();
-    if (!bytes)
-        return Error{m_path, QStringLiteral("cannot produce leaf '%1': %2").arg(leaf.key, bytes.error().toString())};
-    const qint64 expected = leafBytes(leaf);
-    if (bytes->size() != expected)
-        return Error{m_path, QStringLiteral("leaf '%1' produced %2 bytes, but %3 %4 needs %5")
-                                 .arg(leaf.key).arg(bytes->size())
-                                 .arg(dtypeName(leaf.spec.dtype), shapeToString(leaf.spec.shape)).arg(expected)};
-    if (expected > 0 && bytes->data() == nullptr)
-        return Error{m_path, QStringLiteral("leaf '%1' produced no data").arg(leaf.key)};
-    return bytes;
-}
-
-Status LeafStream::finished(size_t index) const
-{
-    if (m_progress && !m_progress(static_cast<qint64>(index) + 1, static_cast<qint64>(m_leaves.size())))
-        return Error{m_path, QStringLiteral("writing cancelled after %1 of %2 leaves; nothing was written")
-                                 .arg(index + 1).arg(m_leaves.size())};
-    return Status::success();
-}
-
-Status LeafStream::writeEach(const LeafWriter &write) const
-{
-    for (size_t i = 0; i < m_leaves.size(); ++i) {
-        Status written;
-        {
-            Result<TensorBytes> bytes = produce(i);
-            if (!bytes)
-                return bytes.error();
-            written = write(i, m_leaves[i], *bytes, QLatin1String("leaf '") + m_leaves[i].key + QLatin1Char('\''));
-        } // this leaf's bytes are dropped before the next one is produced
-        if (!written)
-            return written;
-        if (Status status = finished(i); !status)
-            return status;
-    }
-    return Status::success();
-}
-
 qint64 leafBytes(const OutputLeaf &leaf)
 {
     return checkedNumel(leaf.spec.shape, std::numeric_limits<qint64>::max()) * dtypeSize(leaf.spec.dtype);

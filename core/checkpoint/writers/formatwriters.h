@@ -84,8 +84,11 @@ private:
 
 };
 
-/// The leaves in order, produced one at a time. Holds no bytes itself: whatever produce()
-/// returns is dropped by the caller before it asks for the next leaf. `leaves` must outlive it.
+/// The leaves in order. Small leaves (under kAheadLeafBytes) are produced on a thread of their
+/// own, up to kAheadBytes / kAheadLeaves ahead of the one being written (a 100k-leaf model's
+/// casts and reads overlap its writes); a larger leaf is produced only once every leaf before it
+/// is written and reported, so at most one large leaf's bytes are ever alive. `leaves` must
+/// outlive it; produce() must not depend on the thread it runs on (it reads checkpoints).
 class LeafStream {
 public:
     LeafStream(QString path, const std::vector<OutputLeaf> &leaves, const ProgressCallback &progress)
@@ -98,8 +101,13 @@ public:
     /// `what` names it in errors ("leaf 'x'").
     using LeafWriter = std::function<Status(size_t index, const OutputLeaf &leaf, const TensorBytes &bytes, const QString &what)>;
     /// Every leaf in order: produce() it, hand its bytes to `write`, drop them, then report it
-    /// finished() — so at most one leaf's bytes are alive. The first error stops the loop.
+    /// finished(). The first error (a leaf's production, its write, a cancel) stops the loop and
+    /// production; leaves produced ahead of it are dropped unwritten.
     Status writeEach(const LeafWriter &write) const;
+
+    static constexpr qint64 kAheadLeafBytes = qint64(256) << 10;
+    static constexpr qint64 kAheadBytes = qint64(8) << 20;
+    static constexpr size_t kAheadLeaves = 256;
 
 private:
     /// Calls leaf `index`'s produce() and checks it returned exactly the spec's byte count.
