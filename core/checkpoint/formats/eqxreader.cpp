@@ -17,9 +17,37 @@ namespace {
 constexpr qint64 kNpyPreamble = 12; // magic (6), version (2), header length (2 or 4), rounded up
 constexpr qint64 kFirstRead = 256;  // covers a typical record's header (64-byte padded)
 
+// A dtype np.save spells as a void of `itemSize` bytes (bfloat16 as '<V2'), if any.
+std::optional<DType> voidSpelledDtype(qint64 itemSize)
+{
+    for (DType dtype : {DType::BFloat16, DType::Float8E4M3, DType::Float8E5M2}) {
+        if (dtypeSize(dtype) == itemSize)
+            return dtype;
+    }
+    return std::nullopt;
+}
+
+// The itemsize of a header's void descr ('<V2' -> 2), or 0 when its descr is not a void. Reads
+// the raw dict only as far as the descr (parseNpyHeader judges the rest).
+qint64 voidItemSize(const uchar *start, qint64 headerBytes)
+{
+    const QByteArrayView text(reinterpret_cast<const char *>(start), headerBytes);
+    const qsizetype at = text.indexOf(QByteArrayView("'descr'"));
+    if (at < 0)
+        return 0;
+    qsizetype quote = text.indexOf('\'', at + 7);
+    if (quote < 0 || quote + 3 >= text.size() || text[quote + 2] != 'V')
+        return 0;
+    qint64 size = 0;
+    for (qsizetype i = quote + 3; i < text.size() && text[i] >= '0' && text[i] <= '9' && size < 1000; ++i)
+        size = size * 10 + (text[i] - '0');
+    return size;
+}
+
 } // namespace
 
-Result<std::vector<EqxRecord>> readEqxRecords(const MappedFile &file, const std::vector<std::optional<DType>> &voidAs)
+Result<std::vector<EqxRecord>> readEqxRecords(const MappedFile &file, const std::vector<std::optional<DType>> &voidAs,
+                                              bool standInForVoid)
 {
     const QString &path = file.path();
     std::vector<EqxRecord> records;
@@ -55,7 +83,14 @@ Result<std::vector<EqxRecord>> readEqxRecords(const MappedFile &file, const std:
         if (index >= kMaxEqxRecords)
             return Error{path, QStringLiteral("more than %1 records").arg(kMaxEqxRecords)};
 
-        const std::optional<DType> expected = index < static_cast<qint64>(voidAs.size()) ? voidAs[index] : std::nullopt;
+        std::optional<DType> expected = index < static_cast<qint64>(voidAs.size()) ? voidAs[index] : std::nullopt;
+        bool standIn = false;
+        if (standInForVoid && !expected) {
+            if (const qint64 itemSize = voidItemSize(start, headerBytes); itemSize > 0) {
+                expected = voidSpelledDtype(itemSize);
+                standIn = expected.has_value();
+            }
+        }
         QByteArray cacheKey(reinterpret_cast<const char *>(start), static_cast<qsizetype>(headerBytes));
         cacheKey += expected ? static_cast<char>(static_cast<int>(*expected) + 1) : '\0';
         const auto known = parsed.constFind(cacheKey);
@@ -74,10 +109,25 @@ Result<std::vector<EqxRecord>> readEqxRecords(const MappedFile &file, const std:
         record.header = std::move(header).value();
         record.offset = position;
         record.dataOffset = position + record.header.dataOffset;
+        record.voidDescr = standIn;
         position = record.dataOffset + nbytes;
         records.push_back(std::move(record));
     }
     return records;
+}
+
+Status resolveVoidRecord(const MappedFile &file, qint64 index, EqxRecord &record, DType named)
+{
+    // The header parsed again with the dtype named, exactly as readEqxRecords() would have.
+    const uchar *start = file.data() + record.offset;
+    Result<NpyHeader> header = parseNpyHeader(start, record.dataOffset - record.offset, named);
+    if (!header)
+        return Error{file.path(), QStringLiteral("record [%1] at byte %2: ").arg(index).arg(record.offset) + header.error().message};
+    if (header->nbytes() != record.header.nbytes()) // cannot happen: the stand-in had the same itemsize
+        return Error{file.path(), QStringLiteral("record [%1] at byte %2: its size changed with its dtype").arg(index).arg(record.offset)};
+    record.header = std::move(header).value();
+    record.voidDescr = false;
+    return Status::success();
 }
 
 Result<Checkpoint> readEqx(const MappedFilePtr &file)

@@ -18,6 +18,9 @@ struct EqxRecord {
     NpyHeader header;
     qint64 offset = 0;      ///< first byte of the record in the file
     qint64 dataOffset = 0;  ///< first byte of its data in the file
+    /// Read with `standInForVoid`: the descr is void ('<V2') and header.dtype only a stand-in of
+    /// its itemsize; the caller names the dtype (resolveVoidRecord).
+    bool voidDescr = false;
 };
 
 /// More records than this is taken as a corrupt file, not a model.
@@ -27,7 +30,15 @@ constexpr qint64 kMaxEqxRecords = 10'000'000;
 /// file has no records). `voidAs[i]` (when given) is the dtype record i's void descr stands for,
 /// e.g. bfloat16 for '<V2' (see parseNpyHeader). Errors name the file, the record index and the
 /// byte offset.
+/// With `standInForVoid`, a void descr whose itemsize a void-spelled dtype has (bfloat16, float8)
+/// is read as a stand-in of that size and marked voidDescr: the records can be walked before
+/// anyone knows their dtypes (the skeleton reader parses its leaves meanwhile).
 Result<std::vector<EqxRecord>> readEqxRecords(const MappedFile &file,
-                                              const std::vector<std::optional<DType>> &voidAs = {});
+                                              const std::vector<std::optional<DType>> &voidAs = {},
+                                              bool standInForVoid = false);
+
+/// Gives a voidDescr record of `file` the dtype its leaf names, or the error readEqxRecords()
+/// would have given with that dtype in `voidAs` (it names the file, record and byte).
+Status resolveVoidRecord(const MappedFile &file, qint64 index, EqxRecord &record, DType named);
 
 } // namespace graft

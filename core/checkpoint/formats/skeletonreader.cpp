@@ -21,6 +21,8 @@
 #include <QJsonObject>
 #include <QSet>
 
+#include <future>
+
 namespace graft {
 namespace {
 
@@ -79,8 +81,8 @@ Result<Leaf> parseLeaf(const QJsonValue &value, qsizetype index)
     return leaf;
 }
 
-// Validates the skeleton's own fields; returns the leaves and fills the other outputs.
-Result<std::vector<Leaf>> parseSkeleton(const QJsonDocument &document, QString &framework, QString &leavesFile)
+// Validates the skeleton's own fields; returns its leaves array and fills the other outputs.
+Result<QJsonArray> parseSkeletonFields(const QJsonDocument &document, QString &framework, QString &leavesFile)
 {
     if (!document.isObject())
         return Error{QString(), QStringLiteral("not a Graft skeleton (the JSON is not an object)")};
@@ -112,7 +114,11 @@ Result<std::vector<Leaf>> parseSkeleton(const QJsonDocument &document, QString &
     if (!leavesValue.isArray())
         return Error{QString(), QStringLiteral("'leaves' is not an array")};
 
-    const QJsonArray array = leavesValue.toArray();
+    return leavesValue.toArray();
+}
+
+Result<std::vector<Leaf>> parseLeaves(const QJsonArray &array)
+{
     std::vector<Leaf> leaves;
     leaves.reserve(static_cast<size_t>(array.size()));
     QSet<QString> paths;
@@ -138,20 +144,34 @@ Result<Checkpoint> readSkeleton(const QString &jsonPath)
         return document.error();
     QString framework;
     QString leavesName;
-    Result<std::vector<Leaf>> leaves = parseSkeleton(*document, framework, leavesName);
+    Result<QJsonArray> array = parseSkeletonFields(*document, framework, leavesName);
+    if (!array)
+        return Error{jsonPath, array.error().message};
+
+    // The leaves file's records are walked on a thread of their own while the leaves are parsed
+    // (each is a third of opening a 100k-leaf skeleton); void descrs get their dtype from the
+    // leaves afterwards. The errors come in the order of a reading one after the other: the
+    // skeleton's, the leaves file's, then each record's against its leaf.
+    const QString leavesPath = QDir::cleanPath(QFileInfo(jsonPath).absoluteDir().filePath(leavesName));
+    struct Walked {
+        Result<MappedFilePtr> file = Error{};
+        Result<std::vector<EqxRecord>> records = Error{};
+    };
+    std::future<Walked> walking = std::async(std::launch::async, [leavesPath] {
+        Walked walked;
+        walked.file = MappedFile::open(leavesPath);
+        if (walked.file)
+            walked.records = readEqxRecords(**walked.file, {}, true);
+        return walked;
+    });
+    Result<std::vector<Leaf>> leaves = parseLeaves(*array);
+    Walked walked = walking.get();
     if (!leaves)
         return Error{jsonPath, leaves.error().message};
-
-    const QString leavesPath = QDir::cleanPath(QFileInfo(jsonPath).absoluteDir().filePath(leavesName));
-    Result<MappedFilePtr> file = MappedFile::open(leavesPath);
-    if (!file)
-        return file.error();
-    // bfloat16 and float8 leaves are '<V2'/'|V1' records; the skeleton says what they are.
-    std::vector<std::optional<DType>> voidAs;
-    voidAs.reserve(leaves->size());
-    for (const Leaf &leaf : *leaves)
-        voidAs.push_back(leaf.dtype);
-    Result<std::vector<EqxRecord>> records = readEqxRecords(**file, voidAs);
+    if (!walked.file)
+        return walked.file.error();
+    const MappedFilePtr &file = *walked.file;
+    Result<std::vector<EqxRecord>> &records = walked.records;
     if (!records)
         return records.error();
     if (records->size() != leaves->size())
@@ -161,12 +181,16 @@ Result<Checkpoint> readSkeleton(const QString &jsonPath)
     Checkpoint checkpoint(jsonPath, CheckpointFormat::GraftSkeleton);
     checkpoint.addMetadata(QStringLiteral("framework"), framework);
     Segment segment;
-    segment.file = checkpoint.addFile(*file);
-    segment.size = (*file)->size();
+    segment.file = checkpoint.addFile(file);
+    segment.size = file->size();
     const int segmentIndex = checkpoint.addSegment(segment);
     for (size_t i = 0; i < leaves->size(); ++i) {
         const Leaf &leaf = (*leaves)[i];
-        const EqxRecord &record = (*records)[i];
+        EqxRecord &record = (*records)[i];
+        if (record.voidDescr) {
+            if (Status resolved = resolveVoidRecord(*file, static_cast<qint64>(i), record, leaf.dtype); !resolved)
+                return resolved.error();
+        }
         const auto where = [&] { return QStringLiteral("record [%1] for leaf '%2': ").arg(i).arg(leaf.path); };
         if (record.header.dtype != leaf.dtype)
             return Error{leavesPath, where() + QStringLiteral("dtype %1 in the leaves file, %2 in the skeleton")

@@ -1,6 +1,7 @@
 // readSkeleton: Graft skeletons (contract v1) with their .eqx leaves, against what numpy sees,
 // and one broken skeleton or leaves file per failure kind.
 
+#include "checkpoint/formats/npyheader.h"
 #include "hostileinput.h"
 #include "manifestcheck.h"
 
@@ -11,6 +12,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
 #include <functional>
 
 using namespace graft;
@@ -59,6 +61,7 @@ private Q_SLOTS:
     void refusesBrokenSkeletons();
     void refusesOversizedJson();
     void refusesADirectory();
+    void voidRecordsTakeTheDtypeTheirLeafNames();
 };
 
 void TestSkeletonReader::listingMatchesNumpy_data()
@@ -235,6 +238,48 @@ void TestSkeletonReader::refusesADirectory()
     QVERIFY(QDir(dir.path()).mkdir(QStringLiteral("folder.json")));
     const QString path = dir.filePath(QStringLiteral("folder.json"));
     test::verifyRefused(openCheckpoint(path), path, QStringLiteral("is a directory"));
+}
+
+void TestSkeletonReader::voidRecordsTakeTheDtypeTheirLeafNames()
+{
+    // np.save spells bfloat16 '<V2' and both float8s '|V1': the records are walked before the
+    // leaves are known (on a thread of their own), and each takes the dtype its leaf names —
+    // float8_e5m2 too, although a 1-byte void first stands in as float8_e4m3fn.
+    const std::vector<std::pair<DType, Shape>> leaves{{DType::Float8E5M2, {4}}, {DType::BFloat16, {2, 3}},
+                                                      {DType::Float8E4M3, {3}}, {DType::Float32, {2}},
+                                                      {DType::Float8E5M2, {}}};
+    QByteArray eqx;
+    QJsonArray leafList;
+    for (size_t i = 0; i < leaves.size(); ++i) {
+        const auto &[dtype, shape] = leaves[i];
+        const QByteArray header = formatNpyHeader(dtype, shape);
+        QCOMPARE(header.contains("'|V1'") || header.contains("'<V2'"), dtype != DType::Float32);
+        eqx += header;
+        eqx += QByteArray(checkedNumel(shape, 1 << 20) * dtypeSize(dtype), static_cast<char>(0x40 + i));
+        QJsonArray dims;
+        for (qint64 dim : shape)
+            dims.append(dim);
+        leafList.append(QJsonObject{{QStringLiteral("path"), QStringLiteral(".leaf%1").arg(i)},
+                                    {QStringLiteral("kind"), shape.empty() ? QStringLiteral("scalar") : QStringLiteral("array")},
+                                    {QStringLiteral("shape"), dims},
+                                    {QStringLiteral("dtype"), dtypeName(dtype)}});
+    }
+    QTemporaryDir dir;
+    test::writeFile(dir, kLeaves, eqx);
+    const QString path = test::writeFile(dir, QStringLiteral("model.skeleton.json"), skeletonWith([&leafList](QJsonObject &root) {
+        root.insert(QStringLiteral("leaves"), leafList);
+    }));
+    Result<Checkpoint> checkpoint = openCheckpoint(path);
+    QVERIFY2(checkpoint.ok(), checkpoint.ok() ? "" : qPrintable(checkpoint.error().toString()));
+    QCOMPARE(checkpoint->tensors().size(), leaves.size());
+    for (size_t i = 0; i < leaves.size(); ++i) {
+        const TensorEntry &tensor = checkpoint->tensors()[i];
+        QCOMPARE(dtypeName(tensor.dtype), dtypeName(leaves[i].first));
+        QCOMPARE(tensor.shape, leaves[i].second);
+        const TensorBytes bytes = checkpoint->read(static_cast<int>(i)).value();
+        QCOMPARE(bytes.size(), checkedNumel(leaves[i].second, 1 << 20) * dtypeSize(leaves[i].first));
+        QVERIFY(std::all_of(bytes.data(), bytes.data() + bytes.size(), [i](uchar b) { return b == 0x40 + i; }));
+    }
 }
 
 QTEST_GUILESS_MAIN(TestSkeletonReader)
