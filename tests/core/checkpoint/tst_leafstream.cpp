@@ -124,6 +124,10 @@ private Q_SLOTS:
     void cancelStopsProduction();
 
 private:
+    /// Writes `leaves` and checks the write fails naming the output and every fragment, and
+    /// leaves the folder as it was.
+    void writeFails(const std::vector<OutputLeaf> &leaves, const WriteOptions &options, const QStringList &fragments);
+
     std::unique_ptr<QTemporaryDir> m_dir;
     QString m_source;
 };
@@ -133,6 +137,18 @@ void TestLeafStream::init()
     m_dir = std::make_unique<QTemporaryDir>();
     m_source = m_dir->filePath(QStringLiteral("source.bin"));
     QVERIFY(writeFile(m_source, QByteArray(kLargeElements * 4, '\x2a')));
+}
+
+void TestLeafStream::writeFails(const std::vector<OutputLeaf> &leaves, const WriteOptions &options, const QStringList &fragments)
+{
+    const QString output = m_dir->filePath(QStringLiteral("out.model"));
+    const QStringList before = test::directoryListing(m_dir->path());
+    Result<WriteSummary> summary = writeCheckpoint(output, leaves, options);
+    QVERIFY(!summary.ok());
+    QCOMPARE(summary.error().file, output);
+    for (const QString &fragment : fragments)
+        QVERIFY2(summary.error().message.contains(fragment), qPrintable(summary.error().message));
+    QCOMPARE(test::directoryListing(m_dir->path()), before);
 }
 
 void TestLeafStream::smallLeavesAreProducedAheadWithinTheBudget()
@@ -230,17 +246,10 @@ void TestLeafStream::failingSmallLeafStopsProduction()
                               return TensorBytes::owned(std::vector<uchar>(kSmallElements * 4, 7));
                           }});
     }
-    const QString output = m_dir->filePath(QStringLiteral("out.model"));
-    const QStringList before = test::directoryListing(m_dir->path());
     WriteOptions options;
     options.format = format;
-    Result<WriteSummary> summary = writeCheckpoint(output, leaves, options);
-    QVERIFY(!summary.ok());
-    QCOMPARE(summary.error().file, output);
-    QVERIFY2(summary.error().message.contains(QStringLiteral("cannot produce leaf 'leaf100'")), qPrintable(summary.error().message));
-    QVERIFY2(summary.error().message.contains(QStringLiteral("simulated read failure")), qPrintable(summary.error().message));
+    writeFails(leaves, options, {QStringLiteral("cannot produce leaf 'leaf100'"), QStringLiteral("simulated read failure")});
     QCOMPARE(calls, upTo(failAt)); // nothing produced after the failure
-    QCOMPARE(test::directoryListing(m_dir->path()), before);
 }
 
 void TestLeafStream::throwingSmallLeafIsAnError()
@@ -255,15 +264,9 @@ void TestLeafStream::throwingSmallLeafIsAnError()
                               return TensorBytes::owned(std::vector<uchar>(kSmallElements * 4, 7));
                           }});
     }
-    const QString output = m_dir->filePath(QStringLiteral("out.model"));
-    const QStringList before = test::directoryListing(m_dir->path());
     WriteOptions options;
     options.format = format;
-    Result<WriteSummary> summary = writeCheckpoint(output, leaves, options);
-    QVERIFY(!summary.ok());
-    QCOMPARE(summary.error().file, output);
-    QVERIFY2(summary.error().message.contains(QStringLiteral("not enough memory")), qPrintable(summary.error().message));
-    QCOMPARE(test::directoryListing(m_dir->path()), before);
+    writeFails(leaves, options, {QStringLiteral("not enough memory")});
 }
 
 void TestLeafStream::cancelStopsProduction()
@@ -279,18 +282,13 @@ void TestLeafStream::cancelStopsProduction()
         reports.push_back(done);
         return done < 10;
     };
-    const QString output = m_dir->filePath(QStringLiteral("out.model"));
-    const QStringList before = test::directoryListing(m_dir->path());
-    Result<WriteSummary> summary = writeCheckpoint(output, leaves, options);
-    QVERIFY(!summary.ok());
-    QVERIFY2(summary.error().message.contains(QStringLiteral("cancelled")), qPrintable(summary.error().message));
+    writeFails(leaves, options, {QStringLiteral("cancelled")});
     QCOMPARE(reports, (std::vector<qint64>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
     // Production stopped within the budget past the cancel, in order, and nothing is held.
     QVERIFY(mapped.calls.size() >= 10);
     QVERIFY2(mapped.calls.size() <= 10 + LeafStream::kAheadLeaves, qPrintable(QString::number(mapped.calls.size())));
     QCOMPARE(mapped.calls, upTo(static_cast<int>(mapped.calls.size()) - 1));
     QCOMPARE(mapped.alive().first, size_t(0));
-    QCOMPARE(test::directoryListing(m_dir->path()), before);
 }
 
 QTEST_GUILESS_MAIN(TestLeafStream)
