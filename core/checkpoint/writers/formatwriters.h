@@ -62,6 +62,7 @@ private:
     Status writeThrough(const char *data, qint64 size, const QString &what);
     /// Starts the writeback of what the file holds up to `written` (Linux), 8 MiB at a time.
     void startWriteback(qint64 written);
+    static constexpr qint64 kWritebackStep = qint64(8) << 20;
 
     QFileDevice &m_device;
     QString m_path;
