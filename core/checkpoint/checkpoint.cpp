@@ -113,9 +113,19 @@ TensorBytes TensorBytes::view(MappedFilePtr file, const uchar *data, qint64 size
 TensorBytes TensorBytes::owned(std::vector<uchar> buffer)
 {
     TensorBytes bytes;
-    bytes.m_buffer = std::make_shared<std::vector<uchar>>(std::move(buffer));
-    bytes.m_data = bytes.m_buffer->data();
-    bytes.m_size = static_cast<qint64>(bytes.m_buffer->size());
+    auto owner = std::make_shared<std::vector<uchar>>(std::move(buffer));
+    bytes.m_data = owner->data();
+    bytes.m_size = static_cast<qint64>(owner->size());
+    bytes.m_buffer = std::move(owner);
+    return bytes;
+}
+
+TensorBytes TensorBytes::owned(std::unique_ptr<uchar[]> buffer, qint64 size)
+{
+    TensorBytes bytes;
+    bytes.m_data = buffer.get();
+    bytes.m_size = size;
+    bytes.m_buffer = std::shared_ptr<const uchar[]>(std::move(buffer));
     return bytes;
 }
 

@@ -93,6 +93,8 @@ public:
     TensorBytes() = default;
     static TensorBytes view(MappedFilePtr file, const uchar *data, qint64 size);
     static TensorBytes owned(std::vector<uchar> buffer);
+    /// `size` bytes of a buffer made without zeroing it first (new uchar[size]: its maker fills it).
+    static TensorBytes owned(std::unique_ptr<uchar[]> buffer, qint64 size);
 
     const uchar *data() const { return m_data; }
     qint64 size() const { return m_size; }
@@ -119,7 +121,7 @@ private:
     int m_segmentToCheck = -1;
     std::optional<quint32> m_recordCrc32;
     MappedFilePtr m_file;
-    std::shared_ptr<std::vector<uchar>> m_buffer;
+    std::shared_ptr<const void> m_buffer; ///< what owns owned bytes (a vector or an array)
     const uchar *m_data = nullptr;
     qint64 m_size = 0;
 };

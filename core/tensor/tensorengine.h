@@ -54,6 +54,9 @@ bool tensorEngineLoaded();
 /// input. A bf16 checkpoint converted onto a float32 skeleton (the usual Equinox port) needs
 /// nothing else, and loading the engine costs 0.44 s and 157 MB (exactwidening.cpp).
 std::optional<TensorOutput> applyExactWidening(const TensorInput &input, const TransformChain &chain);
+/// The same bytes as applyExactWidening(), owned by a TensorBytes and not zeroed before the cast
+/// writes them (what a writer streams).
+std::optional<TensorBytes> widenExactly(const TensorInput &input, const TransformChain &chain);
 
 } // namespace graft
 
