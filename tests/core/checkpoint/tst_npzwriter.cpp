@@ -25,6 +25,24 @@ quint64 littleEndianAt(const QByteArray &bytes, qsizetype at, int size)
     return value;
 }
 
+// Writes `leaves` as .npz through writeCheckpoint().
+Result<WriteSummary> writeNpzFile(const QString &output, const std::vector<OutputLeaf> &leaves)
+{
+    WriteOptions options;
+    options.format = OutputFormat::Npz;
+    return writeCheckpoint(output, leaves, options);
+}
+
+// How every test here ends: numpy (np.load) reads `output` as `leaves` say, then, with
+// `roundTrip`, Graft's own reader gives the same bytes back.
+void checkReadBack(const QString &output, const std::vector<OutputLeaf> &leaves, bool roundTrip = true)
+{
+    const QJsonObject manifest = test::expectedManifest(leaves);
+    test::checkWithPython(QStringLiteral("read_npz.py"), output, manifest);
+    if (roundTrip && !QTest::currentTestFailed())
+        test::checkRoundTrip(output, manifest);
+}
+
 } // namespace
 
 class TestNpzWriter : public QObject {
@@ -53,23 +71,16 @@ void TestNpzWriter::numpyReadsEveryLeaf()
     const std::vector<OutputLeaf> leaves = test::leavesOf(source);
     QTemporaryDir dir;
     const QString output = dir.filePath(QStringLiteral("out.npz"));
-    WriteOptions options;
-    options.format = OutputFormat::Npz;
-    Result<WriteSummary> summary = writeCheckpoint(output, leaves, options);
+    Result<WriteSummary> summary = writeNpzFile(output, leaves);
     QVERIFY2(summary.ok(), summary.ok() ? "" : qPrintable(summary.error().toString()));
     QCOMPARE(summary->bytes, QFileInfo(output).size());
 
-    const QJsonObject manifest = test::expectedManifest(leaves);
-    test::checkWithPython(QStringLiteral("read_npz.py"), output, manifest);
-    if (QTest::currentTestFailed())
-        return;
     // Graft reads bfloat16/float8 members only through a skeleton (they are void to numpy).
     const bool hasVoid = std::any_of(leaves.begin(), leaves.end(), [](const OutputLeaf &leaf) {
         return leaf.spec.dtype == DType::BFloat16 || leaf.spec.dtype == DType::Float8E4M3
                || leaf.spec.dtype == DType::Float8E5M2;
     });
-    if (!hasVoid)
-        test::checkRoundTrip(output, manifest);
+    checkReadBack(output, leaves, !hasVoid);
 }
 
 void TestNpzWriter::memberNamesKeepSlashesAndUnicode()
@@ -82,14 +93,8 @@ void TestNpzWriter::memberNamesKeepSlashesAndUnicode()
     leaves[2].key = QStringLiteral("plain");
     QTemporaryDir dir;
     const QString output = dir.filePath(QStringLiteral("names.npz"));
-    WriteOptions options;
-    options.format = OutputFormat::Npz;
-    QVERIFY(writeCheckpoint(output, leaves, options).ok());
-    const QJsonObject manifest = test::expectedManifest(leaves);
-    test::checkWithPython(QStringLiteral("read_npz.py"), output, manifest);
-    if (QTest::currentTestFailed())
-        return;
-    test::checkRoundTrip(output, manifest);
+    QVERIFY(writeNpzFile(output, leaves).ok());
+    checkReadBack(output, leaves);
 }
 
 void TestNpzWriter::forcedZip64IsReadable()
@@ -117,11 +122,7 @@ void TestNpzWriter::forcedZip64IsReadable()
     // ZIP64 locator right before the 22-byte end record.
     QCOMPARE(littleEndianAt(bytes, bytes.size() - 22 - 20, 4), 0x07064b50u);
 
-    const QJsonObject manifest = test::expectedManifest(leaves);
-    test::checkWithPython(QStringLiteral("read_npz.py"), output, manifest);
-    if (QTest::currentTestFailed())
-        return;
-    test::checkRoundTrip(output, manifest);
+    checkReadBack(output, leaves);
 }
 
 // The output sink gathers small writes in a 1 MiB buffer and sends big ones straight to the
@@ -143,16 +144,10 @@ void TestNpzWriter::bigMembersAmongSmallOnes()
     }
     QTemporaryDir dir;
     const QString output = dir.filePath(QStringLiteral("sizes.npz"));
-    WriteOptions options;
-    options.format = OutputFormat::Npz;
-    Result<WriteSummary> summary = writeCheckpoint(output, leaves, options);
+    Result<WriteSummary> summary = writeNpzFile(output, leaves);
     QVERIFY2(summary.ok(), summary.ok() ? "" : qPrintable(summary.error().toString()));
     QCOMPARE(summary->bytes, QFileInfo(output).size());
-    const QJsonObject manifest = test::expectedManifest(leaves);
-    test::checkWithPython(QStringLiteral("read_npz.py"), output, manifest);
-    if (QTest::currentTestFailed())
-        return;
-    test::checkRoundTrip(output, manifest);
+    checkReadBack(output, leaves);
 }
 
 void TestNpzWriter::moreThan65535EntriesUseZip64()
@@ -170,9 +165,7 @@ void TestNpzWriter::moreThan65535EntriesUseZip64()
         leaves.push_back({QStringLiteral("leaf%1").arg(i), TensorSpec{DType::Float32, {}}, [&source, scalar] { return source.read(scalar); }});
     QTemporaryDir dir;
     const QString output = dir.filePath(QStringLiteral("many.npz"));
-    WriteOptions options;
-    options.format = OutputFormat::Npz;
-    Result<WriteSummary> summary = writeCheckpoint(output, leaves, options);
+    Result<WriteSummary> summary = writeNpzFile(output, leaves);
     QVERIFY2(summary.ok(), summary.ok() ? "" : qPrintable(summary.error().toString()));
 
     const QByteArray bytes = readAll(output);
@@ -183,11 +176,7 @@ void TestNpzWriter::moreThan65535EntriesUseZip64()
     QCOMPARE(littleEndianAt(bytes, end - 20 - 56, 4), 0x06064b50u);
     QCOMPARE(littleEndianAt(bytes, end - 20 - 56 + 32, 8), static_cast<quint64>(count));
 
-    const QJsonObject manifest = test::expectedManifest(leaves);
-    test::checkWithPython(QStringLiteral("read_npz.py"), output, manifest);
-    if (QTest::currentTestFailed())
-        return;
-    test::checkRoundTrip(output, manifest);
+    checkReadBack(output, leaves);
 }
 
 void TestNpzWriter::refusesDuplicateKeys()
@@ -197,9 +186,7 @@ void TestNpzWriter::refusesDuplicateKeys()
     leaves[1].key = leaves[0].key;
     QTemporaryDir dir;
     const QString output = dir.filePath(QStringLiteral("dup.npz"));
-    WriteOptions options;
-    options.format = OutputFormat::Npz;
-    Result<WriteSummary> summary = writeCheckpoint(output, leaves, options);
+    Result<WriteSummary> summary = writeNpzFile(output, leaves);
     QVERIFY(!summary.ok());
     QCOMPARE(summary.error().file, output);
     QVERIFY2(summary.error().message.contains(QStringLiteral("two leaves are named '%1'").arg(leaves[0].key)),
