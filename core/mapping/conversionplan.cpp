@@ -34,8 +34,8 @@ std::function<Result<TensorBytes>()> transformFrom(const Checkpoint &source, std
         if (preservesBytes(chain))
             return held.front(); // reshape only: the bytes are already right
         if (inputs.size() == 1) {
-            if (std::optional<TensorBytes> widened = widenExactly(inputs.front(), chain))
-                return std::move(*widened); // bf16/fp16 -> float32, without LibTorch
+            if (std::optional<WidenedTensor> widened = applyExactWidening(inputs.front(), chain))
+                return std::move(widened->bytes); // bf16/fp16 -> float32, without LibTorch
         }
         Result<TensorEngine *> engine = tensorEngine();
         if (!engine)

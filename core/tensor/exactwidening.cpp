@@ -64,19 +64,7 @@ void widen(const TensorInput &input, float *out)
 
 } // namespace
 
-std::optional<TensorOutput> applyExactWidening(const TensorInput &input, const TransformChain &chain)
-{
-    std::optional<TensorSpec> spec = wideningSpec(input, chain);
-    if (!spec)
-        return std::nullopt;
-    TensorOutput output;
-    output.spec = *spec;
-    output.bytes.resize(static_cast<size_t>(checkedNumel(spec->shape, std::numeric_limits<qint64>::max() / 4)) * 4);
-    widen(input, reinterpret_cast<float *>(output.bytes.data()));
-    return output;
-}
-
-std::optional<TensorBytes> widenExactly(const TensorInput &input, const TransformChain &chain)
+std::optional<WidenedTensor> applyExactWidening(const TensorInput &input, const TransformChain &chain)
 {
     std::optional<TensorSpec> spec = wideningSpec(input, chain);
     if (!spec)
@@ -86,7 +74,7 @@ std::optional<TensorBytes> widenExactly(const TensorInput &input, const Transfor
     // of casting a 100k-leaf bf16 model onto a float32 skeleton).
     std::unique_ptr<uchar[]> buffer(new uchar[static_cast<size_t>(std::max<qint64>(size, 1))]);
     widen(input, reinterpret_cast<float *>(buffer.get()));
-    return TensorBytes::owned(std::move(buffer), size);
+    return WidenedTensor{*spec, TensorBytes::owned(std::move(buffer), size)};
 }
 
 } // namespace graft

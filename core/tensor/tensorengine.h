@@ -48,15 +48,19 @@ Result<TensorEngine *> tensorEngine();
 /// True once tensorEngine() has loaded the module (tests check that listing never does).
 bool tensorEngineLoaded();
 
+/// What applyExactWidening() makes: the output's spec and its bytes (not zeroed before the cast
+/// wrote them).
+struct WidenedTensor {
+    TensorSpec spec;
+    TensorBytes bytes;
+};
+
 /// `chain` applied without the engine, when it is reshapes around exactly one cast from bfloat16
 /// or float16 to float32 on one contiguous little-endian input: the bytes LibTorch's cast gives,
 /// bit for bit (tst_transform compares every 16-bit pattern). nullopt for any other chain or
 /// input. A bf16 checkpoint converted onto a float32 skeleton (the usual Equinox port) needs
 /// nothing else, and loading the engine costs 0.44 s and 157 MB (exactwidening.cpp).
-std::optional<TensorOutput> applyExactWidening(const TensorInput &input, const TransformChain &chain);
-/// The same bytes as applyExactWidening(), owned by a TensorBytes and not zeroed before the cast
-/// writes them (what a writer streams).
-std::optional<TensorBytes> widenExactly(const TensorInput &input, const TransformChain &chain);
+std::optional<WidenedTensor> applyExactWidening(const TensorInput &input, const TransformChain &chain);
 
 } // namespace graft
 

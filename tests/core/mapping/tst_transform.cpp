@@ -525,16 +525,10 @@ void TestTransform::exactWideningMatchesTheEngine()
     const TransformChain chain{Transform::reshape({256, 256}), Transform::cast(DType::Float32), Transform::reshape({65536, 1})};
     const TensorOutput byEngine = run({data}, {from + QStringLiteral("[65536]")}, chain);
     QCOMPARE(byEngine.bytes.size(), size_t(65536 * 4));
-    const std::optional<TensorOutput> byHand = applyExactWidening({data.data(), spec(from + QStringLiteral("[65536]"))}, chain);
+    const std::optional<WidenedTensor> byHand = applyExactWidening({data.data(), spec(from + QStringLiteral("[65536]"))}, chain);
     QVERIFY(byHand.has_value());
     QVERIFY(byHand->spec == byEngine.spec);
-    QCOMPARE(byHand->bytes.size(), byEngine.bytes.size());
-    // What a write streams (widenExactly: a buffer the cast fills without zeroing it first): the
-    // same bytes again.
-    const std::optional<TensorBytes> streamed = widenExactly({data.data(), spec(from + QStringLiteral("[65536]"))}, chain);
-    QVERIFY(streamed.has_value());
-    QCOMPARE(streamed->size(), qint64(byEngine.bytes.size()));
-    QVERIFY(std::memcmp(streamed->data(), byEngine.bytes.data(), byEngine.bytes.size()) == 0);
+    QCOMPARE(byHand->bytes.size(), qint64(byEngine.bytes.size()));
     for (size_t i = 0; i < 65536; ++i) {
         quint32 hand = 0, engine = 0;
         std::memcpy(&hand, byHand->bytes.data() + 4 * i, 4);
@@ -550,10 +544,7 @@ void TestTransform::exactWideningTakesOnlyWidenings()
 {
     std::vector<uchar> data(8 * 4, 0);
     const auto takes = [&](const QString &input, const TransformChain &chain) {
-        const bool taken = applyExactWidening({data.data(), spec(input)}, chain).has_value();
-        if (widenExactly({data.data(), spec(input)}, chain).has_value() != taken)
-            qFatal("widenExactly and applyExactWidening disagree on %s", qPrintable(input));
-        return taken;
+        return applyExactWidening({data.data(), spec(input)}, chain).has_value();
     };
     QVERIFY(takes(QStringLiteral("bfloat16[2, 4]"), {Transform::cast(DType::Float32)}));
     QVERIFY(takes(QStringLiteral("float16[8]"), {Transform::cast(DType::Float32), Transform::reshape({2, 4})}));
