@@ -395,14 +395,15 @@ MappingResult Matcher::run()
     for (const KeySpec &target : m_targets)
         targetKeys.push_back(target.key);
     // A checkpoint matched onto itself: one list of keys, read once.
-    m_targetNames = targetKeys == m_renamed ? m_sourceNames : keysAsNamesRead(targetKeys);
+    const bool sameKeys = targetKeys == m_renamed;
+    m_targetNames = sameKeys ? m_sourceNames : keysAsNamesRead(targetKeys);
     // Canonical names once per key: the name passes (exact, loose, fused) all start from them.
     if (m_options.useNames) {
         m_sourceCanonical.resize(m_sources.size());
         parallelFor(m_sources.size(), [this](size_t s) { m_sourceCanonical[s] = canonicalKey(m_sourceNames[s]); });
         // A checkpoint matched onto itself (re-saved in another format) has one list of names:
         // read once (the comparison costs a pass of pointer and character compares).
-        const bool sameNames = m_sourceNames == m_targetNames;
+        const bool sameNames = sameKeys || m_sourceNames == m_targetNames;
         if (sameNames) {
             m_targetCanonical = m_sourceCanonical;
         } else {

@@ -4,6 +4,7 @@
 // Every proposed mapping is applied to the real source bytes through the tensor engine.
 
 #include "checkpoint/checkpointopener.h"
+#include "checkpoint/checkpointwriter.h"
 #include "hostilebuilders.h"
 #include "hostileinput.h"
 #include "mapping/keynames.h"
@@ -67,6 +68,8 @@ private Q_SLOTS:
 
     void detectsConvention_data();
     void detectsConvention();
+    void detectsConventionFromKeyNames_data();
+    void detectsConventionFromKeyNames();
 
     void ambiguityIsReportedNotGuessed();
     void nameAmbiguityIsReported();
@@ -417,6 +420,39 @@ void TestAutoMatcher::detectsConvention()
     QFETCH(QString, file);
     QFETCH(int, convention);
     QCOMPARE(int(detectConvention(openOrFail(file))), convention);
+}
+
+void TestAutoMatcher::detectsConventionFromKeyNames_data()
+{
+    // A Flax "kernel" token in any case makes a Flax target; the word inside another token does
+    // not. Keys with a non-ASCII character go through Qt's Unicode case folding.
+    QTest::addColumn<QString>("key");
+    QTest::addColumn<int>("convention");
+    QTest::newRow("kernel") << QStringLiteral("Dense_0.kernel") << int(Convention::Flax);
+    QTest::newRow("Kernel") << QStringLiteral("Dense_0.Kernel") << int(Convention::Flax);
+    QTest::newRow("KERNEL") << QStringLiteral("Dense_0.KERNEL") << int(Convention::Flax);
+    QTest::newRow("inside a token") << QStringLiteral("encoder.kernelnet.weight") << int(Convention::Torch);
+    QTest::newRow("non-ASCII key, Kernel") << QStringLiteral("modèle.Kernel") << int(Convention::Flax);
+    QTest::newRow("non-ASCII key, weight") << QStringLiteral("modèle.weight") << int(Convention::Torch);
+    QTest::newRow("weight") << QStringLiteral("encoder.layer.weight") << int(Convention::Torch);
+}
+
+void TestAutoMatcher::detectsConventionFromKeyNames()
+{
+    QFETCH(QString, key);
+    QFETCH(int, convention);
+    // A real safetensors file holding the key (and a torch-named neighbour).
+    std::vector<OutputLeaf> leaves;
+    for (const QString &name : {QStringLiteral("head.bias"), key}) {
+        leaves.push_back({name, TensorSpec{DType::Float32, {2}}, [] { return Result<TensorBytes>(TensorBytes::owned(std::vector<uchar>(8, 0))); }});
+    }
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("target.safetensors"));
+    WriteOptions options;
+    options.format = OutputFormat::Safetensors;
+    const Result<WriteSummary> written = writeCheckpoint(path, leaves, options);
+    QVERIFY2(written.ok(), written.ok() ? "" : qPrintable(written.error().toString()));
+    QCOMPARE(int(detectConvention(openOrFail(path))), convention);
 }
 
 void TestAutoMatcher::ambiguityIsReportedNotGuessed()
