@@ -7,7 +7,7 @@
 
 namespace graft {
 
-enum class DType {
+enum class DType : quint8 {
     Bool,
     UInt8,
     Int8,

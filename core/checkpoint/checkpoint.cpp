@@ -164,7 +164,7 @@ void Checkpoint::reserve(size_t tensors, size_t segments)
 {
     Data &data = buildableData();
     data.tensors.reserve(data.tensors.size() + tensors);
-    data.byKey.reserve(static_cast<qsizetype>(data.tensors.size() + tensors));
+    data.byKey.reserve(data.tensors.size() + tensors, data.tensors);
     data.segments.reserve(data.segments.size() + segments);
     data.checked.reserve(data.checked.size() + segments);
 }
@@ -278,11 +278,11 @@ Status Checkpoint::addTensor(TensorEntry entry)
     }
     // Two tensors under one key: which one a mapping or a diff would mean is a guess (Python
     // keeps the last of a dict's repeated keys; {'a': {'b': t}} and {'a.b': u} flatten alike).
-    if (data().byKey.contains(entry.key))
+    if (indexOf(entry.key) >= 0)
         return Error{m_path, where() + QStringLiteral(" appears twice: two entries of the file have this key")};
     Data &data = buildableData();
-    data.byKey.insert(entry.key, static_cast<int>(data.tensors.size()));
     data.tensors.push_back(std::move(entry));
+    data.byKey.addLast(data.tensors);
     return Status::success();
 }
 

@@ -6,6 +6,7 @@
 #include "base/dtype.h"
 #include "base/mappedfile.h"
 #include "base/result.h"
+#include "checkpoint/tensorkeyindex.h"
 
 #include <QByteArray>
 #include <QHash>
@@ -38,34 +39,37 @@ QString formatName(CheckpointFormat format);
 /// (an npz member written by np.savez_compressed) that is inflated when a tensor is read, or
 /// several pieces of the file joined in order (a chunked Flax msgpack array).
 struct Segment {
-    int file = 0;             ///< index into Checkpoint::files()
+    // (Fields ordered widest first: a 100k-tensor checkpoint holds 100k segments.)
     qint64 offset = 0;        ///< start of the region in that file (unused with pieces)
     qint64 size = 0;          ///< bytes of the region in the file (with pieces: their sum)
-    bool deflated = false;    ///< raw deflate stream
     qint64 inflatedSize = 0;  ///< bytes after inflating (deflated segments only)
     /// (offset, size) regions of the file whose concatenation is the segment; empty for one region.
     std::vector<std::pair<qint64, qint64>> pieces;
+    QString record;           ///< the zip record's name, for messages (zip records only)
+    int file = 0;             ///< index into Checkpoint::files()
     /// A whole zip record: `crc32` is the CRC-32 its directory declares for the (inflated)
     /// bytes, checked once, the first time a tensor's bytes are read from it.
-    bool hasCrc32 = false;
     quint32 crc32 = 0;
-    QString record;           ///< the zip record's name, for messages (zip records only)
+    bool hasCrc32 = false;
+    bool deflated = false;    ///< raw deflate stream
 
     qint64 logicalSize() const { return deflated ? inflatedSize : size; }
 };
+static_assert(sizeof(Segment) <= 88, "Segment grew: a 100k-tensor checkpoint holds 100k of them");
 
 /// Whether an Equinox skeleton leaf is an array or a Python/numpy scalar saved as a 0-d record.
-enum class LeafKind { Array, Scalar };
+enum class LeafKind : quint8 { Array, Scalar };
 
 /// One tensor of the index. Element (i0, i1, ...) lives at byte
 /// `byteOffset + itemsize * sum(ik * strides[k])` of the segment's (inflated) bytes.
 struct TensorEntry {
+    // (Fields ordered widest first: 88 bytes, not 104, each of a 100k-key index.)
     QString key;
-    DType dtype = DType::Float32;
     Shape shape;
     Shape strides;            ///< in elements, like torch
-    int segment = 0;          ///< index into Checkpoint::segments()
     qint64 byteOffset = 0;    ///< bytes from segment start to element 0
+    int segment = 0;          ///< index into Checkpoint::segments()
+    DType dtype = DType::Float32;
     bool bigEndian = false;   ///< stored big-endian (some .npy files); read() converts
     LeafKind kind = LeafKind::Array;
 
@@ -73,6 +77,7 @@ struct TensorEntry {
     qint64 nbytes() const { return numel() * dtypeSize(dtype); }
     bool isContiguous() const;
 };
+static_assert(sizeof(TensorEntry) <= 88, "TensorEntry grew: a 100k-key checkpoint holds 100k of them");
 
 /// A non-tensor object found in a checkpoint (an epoch number, argparse.Namespace, a numpy
 /// scalar...). Never executed; shown with a readable summary.
@@ -146,7 +151,7 @@ public:
     const std::vector<std::pair<QString, QString>> &metadata() const { return data().metadata; }
 
     /// Index of the tensor with this key, or -1. O(1). Keys are unique (addTensor refuses a repeat).
-    int indexOf(const QString &key) const { return data().byKey.value(key, -1); }
+    int indexOf(const QString &key) const { return data().byKey.find(key, data().tensors); }
     /// Total bytes of all tensors.
     qint64 totalBytes() const;
 
@@ -217,7 +222,7 @@ private:
         std::vector<Segment> segments;
         mutable std::vector<CheckState> checked; ///< per segment
         std::vector<TensorEntry> tensors;
-        QHash<QString, int> byKey; ///< key -> position in tensors
+        TensorKeyIndex byKey; ///< key -> position in tensors
         std::vector<OtherEntry> others;
         std::vector<std::pair<QString, QString>> metadata;
     };

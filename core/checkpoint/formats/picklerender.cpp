@@ -93,7 +93,8 @@ QString summarise(const PickleValue *value, int depth, int &budget)
     case PickleKind::String: return quoted(value->text());
     case PickleKind::Bytes: return QStringLiteral("<%1 bytes>").arg(value->bytes().size());
     case PickleKind::Global: return value->text().left(kMaxSummaryText);
-    case PickleKind::Tensor: return QStringLiteral("tensor%1").arg(shapeToString(value->tensor()->shape));
+    case PickleKind::Tensor: // its shape moved into the index when the walk made an entry of it
+        return value->tensor()->emittedAs >= 0 ? QStringLiteral("tensor") : QStringLiteral("tensor%1").arg(shapeToString(value->tensor()->shape));
     case PickleKind::PersistentId: return QStringLiteral("<persistent id>");
     case PickleKind::Mark: return QString();
     case PickleKind::List:

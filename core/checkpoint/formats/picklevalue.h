@@ -47,10 +47,31 @@ enum class PickleSlot : quint8 { Live, Marked, Free };
 /// went 114 -> 105 MB).
 struct PickledStorageId {
     QString className;                   ///< the storage class's Global, e.g. "torch.FloatStorage"
-    QString key;                         ///< the storage's key (its record's name)
+    /// The storage's key (its record's name) as torch.save writes it, a number "0", "1"...: kept
+    /// as that number (the key's string then dies with its value: 100k strings of a 100k-tensor
+    /// pickle), as text otherwise (number -1).
+    qint64 number = -1;
+    QString key;                         ///< the key, when it is not a number
     const PickleValue *numel = nullptr;  ///< as pickled: the reader checks that it is an Int
     bool isView = false;                 ///< a sixth item that is a tuple (legacy storage views)
+
+    QString keyText() const { return number >= 0 ? QString::number(number) : key; }
 };
+
+/// The number a storage key written as torch writes them ("0", "17"; no sign, no leading zero,
+/// at most 9 digits) stands for; -1 for any other key.
+inline qint64 storageKeyNumber(QStringView key)
+{
+    if (key.isEmpty() || key.size() > 9 || (key.size() > 1 && key.front() == u'0'))
+        return -1;
+    qint64 value = 0;
+    for (QChar c : key) {
+        if (c < u'0' || c > u'9')
+            return -1;
+        value = value * 10 + (c.unicode() - u'0');
+    }
+    return value;
+}
 
 /// What a tensor rebuild call described (not yet resolved to bytes).
 struct PickledTensor {
@@ -64,6 +85,9 @@ struct PickledTensor {
     Shape strides;
     std::optional<DType> dtype;           ///< an explicit dtype (torch's _rebuild_tensor_v3)
     bool isParameter = false;
+    /// The checkpoint index entry the walk (collectTorchObjects) made of this tensor and moved
+    /// its shape and strides into; -1 until then.
+    qint64 emittedAs = -1;
 };
 
 /// Object: the class, its constructor args (a Tuple) and its BUILD state. PersistentId: the

@@ -43,7 +43,11 @@ std::optional<PickledStorageId> torchStorageId(const PickleValue *id)
     if (parts.size() < 5 || parts[0]->kind != PickleKind::String || parts[0]->text() != QLatin1String("storage")
         || parts[1]->kind != PickleKind::Global || parts[2]->kind != PickleKind::String)
         return std::nullopt;
-    return PickledStorageId{parts[1]->text(), parts[2]->text(), parts[4], parts.size() >= 6 && parts[5]->kind == PickleKind::Tuple};
+    PickledStorageId storage{parts[1]->text(), storageKeyNumber(parts[2]->text()), QString(), parts[4],
+                             parts.size() >= 6 && parts[5]->kind == PickleKind::Tuple};
+    if (storage.number < 0)
+        storage.key = parts[2]->text();
+    return storage;
 }
 
 namespace {

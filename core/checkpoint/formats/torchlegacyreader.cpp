@@ -88,8 +88,8 @@ Result<Checkpoint> readTorchLegacy(const MappedFilePtr &file)
             return fail(QStringLiteral("unknown storage class %1").arg(id->className));
         const PickleValue *declared = id->numel;
         if (declared->kind != PickleKind::Int || declared->integerOverflow || declared->integer < 0)
-            return fail(QStringLiteral("storage '%1' has an invalid size").arg(id->key));
-        references.insert(id->key, {*dtype, id->className == QLatin1String("torch.UntypedStorage"), declared->integer});
+            return fail(QStringLiteral("storage '%1' has an invalid size").arg(id->keyText()));
+        references.insert(id->keyText(), {*dtype, id->className == QLatin1String("torch.UntypedStorage"), declared->integer});
     }
 
     Checkpoint checkpoint(path, CheckpointFormat::PyTorchLegacy);
@@ -125,7 +125,7 @@ Result<Checkpoint> readTorchLegacy(const MappedFilePtr &file)
     StorageResolver resolve = [&](const PickledTensor &tensor) -> Result<ResolvedStorage> {
         if (!tensor.storageId)
             return Error{path, QStringLiteral("unexpected storage reference")};
-        const QString &key = tensor.storageId->key;
+        const QString key = tensor.storageId->keyText();
         const auto segment = segments.constFind(key);
         if (segment == segments.constEnd())
             return Error{path, QStringLiteral("storage '%1' has no data in the file").arg(key)};

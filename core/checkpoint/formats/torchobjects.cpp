@@ -25,7 +25,7 @@ constexpr qint64 kMinKeyChars = qint64(1) << 20;
 
 class ObjectWalker {
 public:
-    ObjectWalker(const StorageResolver &resolve, Checkpoint &checkpoint, const Unpickled &unpickled, ScriptClasses *script)
+    ObjectWalker(const StorageResolver &resolve, Checkpoint &checkpoint, Unpickled &unpickled, ScriptClasses *script)
         : m_resolve(resolve), m_checkpoint(checkpoint), m_script(script),
           m_maxSteps(kMinWalkSteps + kWalkStepsPerValue * static_cast<qint64>(unpickled.arena->size())),
           m_maxKeyChars(kMinKeyChars + kKeyCharsPerPickleByte * unpickled.bytesConsumed)
@@ -106,7 +106,17 @@ bool ObjectWalker::containsTensor(const PickleValue *value, int depth)
 
 Status ObjectWalker::addTensor(const PickleValue *value, const QString &key)
 {
-    const PickledTensor &pickled = *value->tensor();
+    // The walk has the values to itself (collectTorchObjects takes the Unpickled, which owns
+    // them): a tensor's shape and strides move into its index entry rather than being copied
+    // (two small blocks per tensor, 200k for a 100k-tensor state dict, alive until the pickle
+    // is freed). A tensor reached again (tied weights, {'model': sd, 'ema': sd}) copies the
+    // entry its first visit made.
+    PickledTensor &pickled = const_cast<PickledTensor &>(*value->tensor());
+    if (pickled.emittedAs >= 0) {
+        TensorEntry entry = m_checkpoint.tensors()[static_cast<size_t>(pickled.emittedAs)];
+        entry.key = key;
+        return m_checkpoint.addTensor(std::move(entry));
+    }
     Result<ResolvedStorage> storage = m_resolve(pickled);
     if (!storage)
         return Error{storage.error().file, QStringLiteral("tensor '%1': %2").arg(key, storage.error().message)};
@@ -115,14 +125,18 @@ Status ObjectWalker::addTensor(const PickleValue *value, const QString &key)
     entry.dtype = storage->untyped ? pickled.dtype.value_or(DType::UInt8) : storage->dtype;
     if (pickled.dtype && !storage->untyped && *pickled.dtype != storage->dtype)
         entry.dtype = *pickled.dtype; // v3 states the dtype; a typed storage of bytes is reinterpreted
-    entry.shape = pickled.shape;
-    entry.strides = pickled.strides;
     entry.segment = storage->segment;
     entry.bigEndian = storage->bigEndian && dtypeSize(entry.dtype) > 1;
     if (pickled.storageOffset < 0 || pickled.storageOffset > (std::numeric_limits<qint64>::max() / 16))
         return Error{m_checkpoint.path(), QStringLiteral("tensor '%1': invalid storage offset %2").arg(key).arg(pickled.storageOffset)};
     entry.byteOffset = pickled.storageOffset * dtypeSize(entry.dtype);
-    return m_checkpoint.addTensor(std::move(entry));
+    entry.shape = std::move(pickled.shape);
+    entry.strides = std::move(pickled.strides);
+    const qint64 index = static_cast<qint64>(m_checkpoint.tensors().size());
+    Status added = m_checkpoint.addTensor(std::move(entry));
+    if (added)
+        pickled.emittedAs = index; // (a failure ends the read: the moved shape is never looked at)
+    return added;
 }
 
 Status ObjectWalker::countStep(const QString &key, qint64 steps)
@@ -265,7 +279,7 @@ std::optional<DType> dtypeOfStorageClass(const QString &qualifiedName)
     return std::nullopt;
 }
 
-Status collectTorchObjects(const Unpickled &unpickled, const StorageResolver &resolve, Checkpoint &checkpoint, ScriptClasses *script)
+Status collectTorchObjects(Unpickled &unpickled, const StorageResolver &resolve, Checkpoint &checkpoint, ScriptClasses *script)
 {
     ObjectWalker walker(resolve, checkpoint, unpickled, script);
     Status status = walker.walk(unpickled.root, QString(), 0);

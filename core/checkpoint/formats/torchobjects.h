@@ -32,8 +32,9 @@ std::optional<DType> dtypeOfStorageClass(const QString &qualifiedName);
 /// containers appear under each of their keys, within a budget of steps proportional to the
 /// pickle's size (errors name the file). An eager nn.Module met on the way sets the format to
 /// PyTorchModule. `script`: a TorchScript archive's classes (its `__torch__.` objects are then
-/// modules), or nullptr.
-Status collectTorchObjects(const Unpickled &unpickled, const StorageResolver &resolve, Checkpoint &checkpoint,
+/// modules), or nullptr. Each tensor's shape and strides move from `unpickled` into the index
+/// (PickledTensor::emittedAs says where): walk an Unpickled once.
+Status collectTorchObjects(Unpickled &unpickled, const StorageResolver &resolve, Checkpoint &checkpoint,
                            ScriptClasses *script = nullptr);
 
 } // namespace graft

@@ -74,22 +74,9 @@ ZipStorages::ZipStorages(const MappedFilePtr &file, const ZipArchive &archive, Q
 namespace {
 
 // The number a decimal storage key names ("0", "4711"; not "007", "+1" or "1e3"), or -1.
-qint64 decimalKey(QStringView key)
-{
-    if (key.isEmpty() || key.size() > 9 || (key.size() > 1 && key.front() == u'0'))
-        return -1;
-    qint64 value = 0;
-    for (QChar c : key) {
-        if (c < u'0' || c > u'9')
-            return -1;
-        value = value * 10 + (c.unicode() - u'0');
-    }
-    return value;
-}
-
 } // namespace
 
-const ZipEntry *ZipStorages::record(const QString &storageKey)
+const ZipEntry *ZipStorages::record(const PickledStorageId &storage)
 {
     // torch.save numbers its storages 0, 1, 2...: the records "<folder><n>" are listed once by
     // number, and a numbered key is found without building its record's name and hashing it
@@ -100,7 +87,7 @@ const ZipEntry *ZipStorages::record(const QString &storageKey)
         for (const ZipEntry &entry : entries) {
             if (!entry.name.startsWith(m_folder))
                 continue;
-            const qint64 number = decimalKey(QStringView(entry.name).mid(m_folder.size()));
+            const qint64 number = storageKeyNumber(QStringView(entry.name).mid(m_folder.size()));
             if (number < 0 || number >= static_cast<qint64>(entries.size()))
                 continue;
             if (m_numbered.size() <= static_cast<size_t>(number))
@@ -108,10 +95,10 @@ const ZipEntry *ZipStorages::record(const QString &storageKey)
             m_numbered[static_cast<size_t>(number)] = &entry;
         }
     }
-    const qint64 number = decimalKey(storageKey);
+    const qint64 number = storage.number;
     if (number >= 0 && static_cast<size_t>(number) < m_numbered.size() && m_numbered[static_cast<size_t>(number)] != nullptr)
         return m_numbered[static_cast<size_t>(number)];
-    return m_archive.find(m_folder + storageKey); // not numbered, or numbered past the listing
+    return m_archive.find(m_folder + storage.keyText()); // not numbered, or numbered past the listing
 }
 
 Result<ResolvedStorage> ZipStorages::resolve(const PickledTensor &tensor)
@@ -120,14 +107,14 @@ Result<ResolvedStorage> ZipStorages::resolve(const PickledTensor &tensor)
     // ('storage', storage_class, key, location, numel)
     if (!tensor.storageId)
         return Error{path, QStringLiteral("unexpected storage reference %1").arg(pickleSummary(tensor.storage, 100))};
-    const QString &storageKey = tensor.storageId->key;
     const QString &className = tensor.storageId->className;
-    const ZipEntry *data = record(storageKey);
+    const ZipEntry *data = record(*tensor.storageId);
+    const auto storageKey = [&tensor] { return tensor.storageId->keyText(); }; // for messages
     const std::optional<DType> dtype = dtypeOfStorageClass(className);
     if (!dtype)
         return Error{path, QStringLiteral("unknown storage class %1").arg(className)};
     if (data == nullptr)
-        return Error{path, QStringLiteral("storage '%1' is missing from the archive (no record %2)").arg(storageKey, m_folder + storageKey)};
+        return Error{path, QStringLiteral("storage '%1' is missing from the archive (no record %2)").arg(storageKey(), m_folder + storageKey())};
     const bool untyped = className == QLatin1String("torch.UntypedStorage");
     const size_t slot = static_cast<size_t>(data - m_archive.entries().data());
     if (m_known.empty())
@@ -141,7 +128,7 @@ Result<ResolvedStorage> ZipStorages::resolve(const PickledTensor &tensor)
     if (numel->kind != PickleKind::Int || numel->integerOverflow || numel->integer < 0 || numel->integer > data->uncompressedSize / itemSize
         || numel->integer * itemSize != data->uncompressedSize)
         return Error{path, QStringLiteral("storage '%1' declares %2 elements of %3 bytes, but its record holds %4 bytes")
-                               .arg(storageKey, pickleSummary(numel))
+                               .arg(storageKey(), pickleSummary(numel))
                                .arg(itemSize)
                                .arg(data->uncompressedSize)};
     ResolvedStorage resolved;

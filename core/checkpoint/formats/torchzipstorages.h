@@ -40,7 +40,7 @@ public:
 
 private:
     /// The record of storage `storageKey` (<folder><key>), or nullptr.
-    const ZipEntry *record(const QString &storageKey);
+    const ZipEntry *record(const PickledStorageId &storage);
 
     const MappedFilePtr &m_file;
     const ZipArchive &m_archive;

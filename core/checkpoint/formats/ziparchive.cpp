@@ -4,6 +4,7 @@
 #include "base/parallelfor.h"
 #include "checkpoint/formats/bytereader.h"
 
+#include <algorithm>
 #include <array>
 
 namespace graft {
@@ -135,7 +136,7 @@ Result<ZipArchive> ZipArchive::read(const MappedFilePtr &filePtr)
 
     ZipArchive archive;
     archive.m_entries.reserve(static_cast<size_t>(end->entryCount));
-    archive.m_index.reserve(static_cast<qsizetype>(end->entryCount));
+    archive.m_index.reserve(static_cast<size_t>(end->entryCount));
     ByteReader reader(file.data() + end->directoryOffset, end->directorySize);
     for (qint64 i = 0; i < end->entryCount; ++i) {
         if (reader.u32() != kCentralSignature)
@@ -179,6 +180,7 @@ Result<ZipArchive> ZipArchive::read(const MappedFilePtr &filePtr)
                                       .arg(entry.name).arg(method));
 
         entry.dataOffset = static_cast<qint64>(localOffset); // the local header's, until read below
+        archive.m_index.push_back({qHash(entry.name, QHashSeed::globalSeed()), static_cast<quint32>(i)});
         archive.m_entries.push_back(std::move(entry));
     }
     // The entries hold what they need (names are copied): the directory's pages are done with
@@ -225,6 +227,26 @@ Result<ZipArchive> ZipArchive::read(const MappedFilePtr &filePtr)
             }
         },
         1);
+    // A name listed twice: which member a reader would take is a guess. The entries of equal
+    // names are neighbours in the sorted hash table, the first listed first: every later one
+    // is a duplicate (reported below in directory order, with the other checks).
+    // (Names are compared only where hashes are equal; the hash is seeded per process, so a
+    // file cannot make many names collide.)
+    const std::vector<ZipEntry> &entries = archive.m_entries;
+    std::sort(archive.m_index.begin(), archive.m_index.end(), [&entries](const NameHash &a, const NameHash &b) {
+        if (a.hash != b.hash)
+            return a.hash < b.hash;
+        if (const int order = entries[a.entry].name.compare(entries[b.entry].name); order != 0)
+            return order < 0;
+        return a.entry < b.entry;
+    });
+    std::vector<bool> duplicate(count, false);
+    for (size_t at = 1; at < archive.m_index.size(); ++at) {
+        const NameHash &previous = archive.m_index[at - 1];
+        const NameHash &current = archive.m_index[at];
+        if (current.hash == previous.hash && entries[current.entry].name == entries[previous.entry].name)
+            duplicate[current.entry] = true;
+    }
     for (size_t i = 0; i < archive.m_entries.size(); ++i) {
         const ZipEntry &entry = archive.m_entries[i];
         switch (headers[i]) {
@@ -237,17 +259,21 @@ Result<ZipArchive> ZipArchive::read(const MappedFilePtr &filePtr)
         if (!file.contains(entry.dataOffset, entry.compressedSize))
             return zipError(file, QStringLiteral("entry '%1' (%2 bytes at offset %3) runs past the end of the %4-byte file")
                                       .arg(entry.name).arg(entry.compressedSize).arg(entry.dataOffset).arg(file.size()));
-        if (archive.m_index.contains(entry.name))
+        if (duplicate[i])
             return zipError(file, QStringLiteral("duplicate entry '%1'").arg(entry.name));
-        archive.m_index.insert(entry.name, static_cast<qsizetype>(i));
     }
     return archive;
 }
 
 const ZipEntry *ZipArchive::find(const QString &name) const
 {
-    const auto it = m_index.constFind(name);
-    return it == m_index.constEnd() ? nullptr : &m_entries[static_cast<size_t>(*it)];
+    const size_t hash = qHash(name, QHashSeed::globalSeed());
+    auto it = std::lower_bound(m_index.begin(), m_index.end(), hash, [](const NameHash &entry, size_t wanted) { return entry.hash < wanted; });
+    for (; it != m_index.end() && it->hash == hash; ++it) {
+        if (m_entries[it->entry].name == name)
+            return &m_entries[it->entry];
+    }
+    return nullptr;
 }
 
 } // namespace graft

@@ -24,11 +24,11 @@ namespace graft {
 
 struct ZipEntry {
     QString name;
-    quint16 method = 0;          ///< 0 stored, 8 deflated
     qint64 compressedSize = 0;
     qint64 uncompressedSize = 0;
     qint64 dataOffset = 0;       ///< absolute offset of the member's data in the file
     quint32 crc32 = 0;
+    quint16 method = 0;          ///< 0 stored, 8 deflated
 };
 
 class ZipArchive {
@@ -41,13 +41,18 @@ public:
     static bool looksLikeZip(const MappedFile &file);
 
     const std::vector<ZipEntry> &entries() const { return m_entries; }
-    /// Entry with exactly this name, or nullptr. O(1): a torch.save file of a 100k-key
-    /// model has 100k entries and looks every storage up by name.
+    /// Entry with exactly this name, or nullptr. O(log n) in a sorted table of the names'
+    /// hashes: a torch.save file of a 100k-key model has 100k entries, whose QHash index took
+    /// 4 MB in 3k blocks (the table: 1.6 MB in one).
     const ZipEntry *find(const QString &name) const;
 
 private:
+    struct NameHash {
+        size_t hash;
+        quint32 entry; ///< position in m_entries (at most kMaxEntries)
+    };
     std::vector<ZipEntry> m_entries;
-    QHash<QString, qsizetype> m_index; ///< name -> position in m_entries
+    std::vector<NameHash> m_index; ///< every entry's name hash, sorted by hash, then name, then position
 };
 
 } // namespace graft

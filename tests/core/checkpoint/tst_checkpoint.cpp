@@ -51,6 +51,8 @@ private Q_SLOTS:
     void copiesShareTheIndex();
     void buildingOnACopyLeavesTheOtherAlone();
     void emptyAndMovedFromReadAsEmpty();
+    void everyKeyIsFoundAsTheIndexGrows_data();
+    void everyKeyIsFoundAsTheIndexGrows();
 };
 
 void TestCheckpoint::copiesShareTheIndex()
@@ -121,6 +123,54 @@ void TestCheckpoint::emptyAndMovedFromReadAsEmpty()
     QCOMPARE(static_cast<int>(moved.tensors().size()), 2);
     QVERIFY(opened->tensors().empty()); // NOLINT(bugprone-use-after-move): moved-from is valid and empty
     QCOMPARE(opened->indexOf(QStringLiteral("t.0")), -1);
+}
+
+void TestCheckpoint::everyKeyIsFoundAsTheIndexGrows_data()
+{
+    QTest::addColumn<int>("reserved"); // room asked for before adding
+    QTest::newRow("grown one key at a time") << 0;
+    QTest::newRow("reserved for all") << 5000;
+    QTest::newRow("reserved for some") << 700;
+}
+
+void TestCheckpoint::everyKeyIsFoundAsTheIndexGrows()
+{
+    // 5000 keys, some alike (a prefix of another, differing in case or by one non-ASCII
+    // letter), added to one index: after every growth each is found at its position, a key
+    // not added is not, and adding one again is refused without changing anything.
+    QFETCH(int, reserved);
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    Result<Checkpoint> opened = openCheckpoint(writeSmall(dir, 1));
+    QVERIFY(opened);
+    Checkpoint checkpoint = *opened;
+    checkpoint.reserve(static_cast<size_t>(reserved), 0);
+    const auto keyOf = [](int i) {
+        switch (i % 4) {
+        case 0: return QStringLiteral("layers.%1.weight").arg(i);
+        case 1: return QStringLiteral("layers.%1.weight.x").arg(i - 1);
+        case 2: return QStringLiteral("LAYERS.%1.WEIGHT").arg(i - 2);
+        default: return QStringLiteral("layers.%1.wéight").arg(i - 3);
+        }
+    };
+    TensorEntry entry = checkpoint.tensors()[0];
+    for (int i = 0; i < 5000; ++i) {
+        entry.key = keyOf(i);
+        QVERIFY(checkpoint.addTensor(entry));
+        if ((i & (i + 1)) == 0 || i == 4999) { // after 1, 2, 4, 8... keys: every growth
+            for (int j = 0; j <= i; ++j)
+                QCOMPARE(checkpoint.indexOf(keyOf(j)), j + 1);
+            QCOMPARE(checkpoint.indexOf(keyOf(i + 1)), -1);
+        }
+    }
+    QCOMPARE(checkpoint.indexOf(QStringLiteral("t.0")), 0);
+    for (const QString &absent : {QStringLiteral("layers.1.weight"), QStringLiteral("layers.0.weigh"), QString()})
+        QCOMPARE(checkpoint.indexOf(absent), -1);
+    entry.key = keyOf(1234);
+    QVERIFY(!checkpoint.addTensor(entry));
+    QCOMPARE(static_cast<int>(checkpoint.tensors().size()), 5001);
+    QCOMPARE(checkpoint.indexOf(keyOf(1234)), 1235);
+    QCOMPARE(opened->indexOf(keyOf(0)), -1); // the opened checkpoint's index is its own
 }
 
 QTEST_GUILESS_MAIN(TestCheckpoint)

@@ -203,11 +203,24 @@ void TestPickle::tensorsComeFromTheReducer()
     QVERIFY(!tensor.dtype.has_value());
     QVERIFY(tensor.storageId.has_value());
     QCOMPARE(tensor.storageId->className, QStringLiteral("torch.FloatStorage"));
-    QCOMPARE(tensor.storageId->key, QStringLiteral("0"));
+    QCOMPARE(tensor.storageId->number, qint64(0)); // torch's numbered key, kept as its number
+    QCOMPARE(tensor.storageId->keyText(), QStringLiteral("0"));
     QCOMPARE(tensor.storageId->numel->integer, qint64(6));
     QVERIFY(!tensor.storageId->isView);
     QCOMPARE(tensor.storage, nullptr); // the id's tuple is not kept
     QCOMPARE(pickleSummary(torch->root), QStringLiteral("tensor[2, 3]"));
+
+    // A key that is not written as torch numbers storages ("007": a leading zero) stays text.
+    for (const char *key : {"007", "w0", "1234567890"}) {
+        QByteArray named = p;
+        named.replace(shortString("0"), shortString(key));
+        Result<Unpickled> namedTorch = unpickleTorch(reinterpret_cast<const uchar *>(named.constData()), named.size());
+        QVERIFY2(namedTorch.ok(), namedTorch.ok() ? "" : qPrintable(namedTorch.error().message));
+        const PickledStorageId &id = *namedTorch->root->tensor()->storageId;
+        QCOMPARE(id.number, qint64(-1));
+        QCOMPARE(id.key, QString::fromLatin1(key));
+        QCOMPARE(id.keyText(), QString::fromLatin1(key));
+    }
 
     // An id of another form is kept whole, for the reader's message.
     QByteArray odd = p;
