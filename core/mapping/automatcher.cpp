@@ -2,6 +2,7 @@
 #include "mapping/automatcher.h"
 
 #include "checkpoint/checkpoint.h"
+#include "mapping/fusedattention.h"
 #include "mapping/keynames.h"
 #include "mapping/layoutevidence.h"
 #include "mapping/matcher.h"
@@ -222,6 +223,7 @@ void Matcher::matchByName(bool loose)
 void Matcher::matchFused()
 {
     QHash<QString, int> byName; // built for the first target that could be fused (none, often)
+    std::vector<QString> perHead; // likewise (fusedattention.h)
     for (size_t t = 0; t < m_targets.size(); ++t) {
         if (m_decided[t])
             continue;
@@ -232,10 +234,15 @@ void Matcher::matchFused()
             byName.reserve(static_cast<qsizetype>(m_sources.size()));
             for (size_t s = 0; s < m_sources.size(); ++s)
                 byName.insert(m_sourceCanonical[s], static_cast<int>(s));
+            // As the name passes read the keys (after the rename rules).
+            std::vector<KeySpec> named = m_sources;
+            for (size_t s = 0; s < named.size(); ++s)
+                named[s].key = m_sourceNames[s];
+            perHead = perHeadFusedReasons(named);
         }
         for (const QString &candidate : fused->second) {
             const int s = byName.value(candidate, -1);
-            if (s < 0 || m_ignored.contains(s))
+            if (s < 0 || m_ignored.contains(s) || !perHead[static_cast<size_t>(s)].isEmpty())
                 continue;
             const TensorSpec &source = m_sources[static_cast<size_t>(s)].spec;
             const TensorSpec &target = m_targets[t].spec;

@@ -1,6 +1,7 @@
 #include "mapping/structurematcher.h"
 
 #include "base/parallelfor.h"
+#include "mapping/fusedattention.h"
 
 #include "mapping/namingtable.h"
 #include "mapping/partsanalysis.h"
@@ -54,7 +55,7 @@ public:
     StructureMatcher(const std::vector<KeySpec> &sources, const std::vector<bool> &sourceAvailable, const std::vector<KeySpec> &targets,
                      const std::vector<bool> &targetOpen, Convention convention)
         : m_sources(sources), m_available(sourceAvailable), m_targets(targets), m_open(targetOpen), m_convention(convention),
-          m_used(sources.size(), false)
+          m_used(sources.size(), false), m_sourcePerHead(perHeadFusedReasons(sources)), m_targetPerHead(perHeadFusedReasons(targets))
     {
     }
 
@@ -84,6 +85,9 @@ private:
     /// of target block i fits another source block, not i: a diffusers VAE's up blocks run in the
     /// reverse of latent diffusion's): nothing is decided through them, equal widths included.
     QSet<QString> m_contradicted;
+    /// Fused q/k/v tensors never cut into thirds nor made of them, with why (fusedattention.h).
+    std::vector<QString> m_sourcePerHead;
+    std::vector<QString> m_targetPerHead;
 };
 
 QStringList StructureMatcher::filled(const QStringList &head, const QStringList &numbers) const
@@ -239,7 +243,7 @@ std::optional<StructureCandidate> StructureMatcher::attempt(int target, const Ru
             out = {direct};
             return true;
         }
-        if (tail.size() >= 2) {
+        if (tail.size() >= 2 && m_targetPerHead[static_cast<size_t>(target)].isEmpty()) {
             const QStringList parts = fusedParts(tail[tail.size() - 2]);
             std::vector<int> found;
             for (const QString &part : parts) {
@@ -301,6 +305,8 @@ std::optional<StructureCandidate> StructureMatcher::attempt(int target, const Ru
             if (const auto whole = fusedWhole(tail[tail.size() - 2])) {
                 const int s = lookup(withModule(prefix + tail, whole->first));
                 if (s >= 0 && !m_used[static_cast<size_t>(s)]) {
+                    if (const QString &perHead = m_sourcePerHead[static_cast<size_t>(s)]; !perHead.isEmpty())
+                        return finish({s}, PairAnalysis{MatchStatus::Incompatible, {}, perHead}, MatchOrigin::FusedSlice);
                     PairAnalysis analysis = analyseFusedSlice(m_sources[static_cast<size_t>(s)].spec, leaf.spec, whole->second,
                                                               static_cast<int>(fusedParts(whole->first).size()), m_convention, leaf.key);
                     return finish({s}, analysis, MatchOrigin::FusedSlice);
@@ -350,6 +356,8 @@ std::optional<StructureCandidate> StructureMatcher::attempt(int target, const Ru
             for (int s : found) {
                 if (!(m_sources[static_cast<size_t>(s)].spec == first))
                     return std::nullopt;
+                if (const QString &perHead = m_sourcePerHead[static_cast<size_t>(s)]; !perHead.isEmpty())
+                    return finish(found, PairAnalysis{MatchStatus::Incompatible, {}, perHead}, MatchOrigin::Stacked);
             }
             const qint64 count = static_cast<qint64>(found.size());
             if (leaf.spec.shape[0] != count) {

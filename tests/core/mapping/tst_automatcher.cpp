@@ -82,6 +82,8 @@ private Q_SLOTS:
     void incompatibleNameMatchIsReported();
     void oneBasedNumberedNamesAreNotListIndexes();
     void perHeadFusedQkvIsNeverSliced();
+    void linearLayoutCAttnIsCutOnlyWhenItsLayoutIsKnown_data();
+    void linearLayoutCAttnIsCutOnlyWhenItsLayoutIsKnown();
     void blocksInAnotherOrderAreNotPairedByIndex();
     void towersNeverLearnFromEachOther();
     void blocksNeverLearnFromOtherBlocks();
@@ -667,6 +669,64 @@ void TestAutoMatcher::perHeadFusedQkvIsNeverSliced()
             QVERIFY2(!mapping.sources.join(QLatin1Char(',')).contains(QStringLiteral("query_key_value")),
                      qPrintable(mapping.target + QStringLiteral(" <- ") + mapping.sources.join(QLatin1Char(',')) + QStringLiteral(": ")
                                 + mapping.reason));
+    }
+}
+
+// A `c_attn` (3D, D) in torch's Linear layout is GPTBigCode's (rows head by head, multi_query
+// False), nanoGPT's or Qwen-1's (three blocks): the same names and shapes. Cut into thirds, the
+// GPTBigCode one filled q, k and v with rows of all three. It is cut (or made of q, k, v) only
+// where the layout is known: GPT-2's Conv1D (D, 3D), or a checkpoint whose blocks hold Qwen-1's
+// mlp.w1 and mlp.w2.
+void TestAutoMatcher::linearLayoutCAttnIsCutOnlyWhenItsLayoutIsKnown_data()
+{
+    QTest::addColumn<QString>("fusedShape");  // the c_attn weight's
+    QTest::addColumn<bool>("qwenMlp");        // the checkpoint holding c_attn has h.0.mlp.w1 / w2
+    QTest::addColumn<bool>("fusedIsSource");  // c_attn is the source (cut) or the target (made)
+    QTest::addColumn<bool>("cut");            // q, k, v taken from / put into c_attn
+    QTest::newRow("GPTBigCode / nanoGPT source: left alone") << "float32[96,32]" << false << true << false;
+    QTest::newRow("GPT-2 Conv1D source: cut") << "float32[32,96]" << false << true << true;
+    QTest::newRow("Qwen-1 source: cut") << "float32[96,32]" << true << true << true;
+    QTest::newRow("GPTBigCode / nanoGPT target: not made") << "float32[96,32]" << false << false << false;
+    QTest::newRow("Qwen-1 target: made") << "float32[96,32]" << true << false << true;
+}
+
+void TestAutoMatcher::linearLayoutCAttnIsCutOnlyWhenItsLayoutIsKnown()
+{
+    QFETCH(QString, fusedShape);
+    QFETCH(bool, qwenMlp);
+    QFETCH(bool, fusedIsSource);
+    QFETCH(bool, cut);
+    std::vector<KeySpec> fused{key("transformer.h.0.attn.c_attn.weight", fusedShape), key("transformer.h.0.attn.c_attn.bias", "float32[96]"),
+                               key("transformer.h.0.attn.c_proj.weight", "float32[32,32]")};
+    if (qwenMlp) {
+        fused.push_back(key("transformer.h.0.mlp.w1.weight", "float32[48,32]"));
+        fused.push_back(key("transformer.h.0.mlp.w2.weight", "float32[48,32]"));
+    }
+    std::vector<KeySpec> separate;
+    for (const char *projection : {"q_proj", "k_proj", "v_proj"}) {
+        separate.push_back(key(QStringLiteral("model.layers.0.self_attn.%1.weight").arg(QLatin1String(projection)), "float32[32,32]"));
+        separate.push_back(key(QStringLiteral("model.layers.0.self_attn.%1.bias").arg(QLatin1String(projection)), "float32[32]"));
+    }
+    separate.push_back(key("model.layers.0.self_attn.o_proj.weight", "float32[32,32]"));
+    if (qwenMlp) {
+        separate.push_back(key("model.layers.0.mlp.up_proj.weight", "float32[48,32]"));
+        separate.push_back(key("model.layers.0.mlp.gate_proj.weight", "float32[48,32]"));
+    }
+    const MappingResult result = fusedIsSource ? autoMatch(fused, separate, {}, Convention::Torch)
+                                               : autoMatch(separate, fused, {}, Convention::Torch);
+    int made = 0;
+    for (const Mapping &mapping : result.mappings) {
+        const bool decided = mapping.status == MatchStatus::Exact || mapping.status == MatchStatus::Fixable;
+        const bool throughFused = (fusedIsSource ? mapping.sources.join(QLatin1Char(',')) : mapping.target).contains(QStringLiteral("c_attn"));
+        if (decided && throughFused && (fusedIsSource ? mapping.target.contains(QStringLiteral("_proj")) : mapping.sources.size() == 3))
+            ++made;
+    }
+    // Cut: q, k, v weights and biases each from their third (6); made: the weight and the bias
+    // of c_attn each from three (2).
+    QCOMPARE(made, cut ? (fusedIsSource ? 6 : 2) : 0);
+    if (!cut && fusedIsSource) {
+        const Mapping &query = mappingFor(result, QStringLiteral("model.layers.0.self_attn.q_proj.weight"));
+        QVERIFY2(query.reason.contains(QStringLiteral("GPTBigCode holds its rows head by head")), qPrintable(query.reason));
     }
 }
 
