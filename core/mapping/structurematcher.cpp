@@ -2,7 +2,6 @@
 
 #include "base/parallelfor.h"
 #include "mapping/fusedattention.h"
-
 #include "mapping/namingtable.h"
 #include "mapping/partsanalysis.h"
 
@@ -85,9 +84,7 @@ private:
     /// of target block i fits another source block, not i: a diffusers VAE's up blocks run in the
     /// reverse of latent diffusion's): nothing is decided through them, equal widths included.
     QSet<QString> m_contradicted;
-    /// Fused q/k/v tensors never cut into thirds nor made of them, with why (fusedattention.h).
-    std::vector<QString> m_sourcePerHead;
-    std::vector<QString> m_targetPerHead;
+    std::vector<QString> m_sourcePerHead, m_targetPerHead; ///< why a fused q/k/v is never cut / made (fusedattention.h)
 };
 
 QStringList StructureMatcher::filled(const QStringList &head, const QStringList &numbers) const
@@ -356,8 +353,8 @@ std::optional<StructureCandidate> StructureMatcher::attempt(int target, const Ru
             for (int s : found) {
                 if (!(m_sources[static_cast<size_t>(s)].spec == first))
                     return std::nullopt;
-                if (const QString &perHead = m_sourcePerHead[static_cast<size_t>(s)]; !perHead.isEmpty())
-                    return finish(found, PairAnalysis{MatchStatus::Incompatible, {}, perHead}, MatchOrigin::Stacked);
+                if (!m_sourcePerHead[static_cast<size_t>(s)].isEmpty())
+                    return finish(found, PairAnalysis{MatchStatus::Incompatible, {}, m_sourcePerHead[static_cast<size_t>(s)]}, MatchOrigin::Stacked);
             }
             const qint64 count = static_cast<qint64>(found.size());
             if (leaf.spec.shape[0] != count) {
