@@ -45,17 +45,20 @@ enum class PickleSlot : quint8 { Live, Marked, Free };
 /// kept as the parts the readers use: the id's tuple and its key string are then dropped (two
 /// values and a heap block per tensor of a torch pickle: the heap peak of a 100k-tensor inspect
 /// went 114 -> 105 MB).
+/// The parts are pointers to the pickle's values (the unpickler's collector keeps them): a
+/// 100k-tensor pickle keeps 100k of these, and two QStrings each were 4.8 MB of its peak.
 struct PickledStorageId {
-    QString className;                   ///< the storage class's Global, e.g. "torch.FloatStorage"
+    const PickleValue *storageClass = nullptr; ///< the storage class's Global, e.g. torch.FloatStorage
     /// The storage's key (its record's name) as torch.save writes it, a number "0", "1"...: kept
-    /// as that number (the key's string then dies with its value: 100k strings of a 100k-tensor
-    /// pickle), as text otherwise (number -1).
+    /// as that number (the key's value is then garbage: 100k strings of a 100k-tensor pickle),
+    /// and as its String value otherwise (number -1).
     qint64 number = -1;
-    QString key;                         ///< the key, when it is not a number
-    const PickleValue *numel = nullptr;  ///< as pickled: the reader checks that it is an Int
-    bool isView = false;                 ///< a sixth item that is a tuple (legacy storage views)
+    const PickleValue *key = nullptr;          ///< the key's String, when it is not a number
+    const PickleValue *numel = nullptr;        ///< as pickled: the reader checks that it is an Int
+    bool isView = false;                       ///< a sixth item that is a tuple (legacy storage views)
 
-    QString keyText() const { return number >= 0 ? QString::number(number) : key; }
+    QString className() const;
+    QString keyText() const;
 };
 
 /// The number a storage key written as torch writes them ("0", "17"; no sign, no leading zero,
@@ -87,7 +90,7 @@ struct PickledTensor {
     bool isParameter = false;
     /// The checkpoint index entry the walk (collectTorchObjects) made of this tensor and moved
     /// its shape and strides into; -1 until then.
-    qint64 emittedAs = -1;
+    qint32 emittedAs = -1;
 };
 
 /// Object: the class, its constructor args (a Tuple) and its BUILD state. PersistentId: the
@@ -220,6 +223,13 @@ private:
 };
 
 static_assert(sizeof(PickleValue) <= 48, "PickleValue grew: a 100k-tensor pickle keeps ~500k of them");
+static_assert(sizeof(PickledTensor) <= 120, "PickledTensor grew: a 100k-tensor pickle keeps 100k of them");
+
+inline QString PickledStorageId::className() const { return storageClass != nullptr ? storageClass->text() : QString(); }
+inline QString PickledStorageId::keyText() const
+{
+    return number >= 0 ? QString::number(number) : key != nullptr ? key->text() : QString();
+}
 
 /// "module.name" of a Global or an Object's class; empty for other kinds.
 inline QString qualifiedName(const PickleValue *value)

@@ -43,10 +43,10 @@ std::optional<PickledStorageId> torchStorageId(const PickleValue *id)
     if (parts.size() < 5 || parts[0]->kind != PickleKind::String || parts[0]->text() != QLatin1String("storage")
         || parts[1]->kind != PickleKind::Global || parts[2]->kind != PickleKind::String)
         return std::nullopt;
-    PickledStorageId storage{parts[1]->text(), storageKeyNumber(parts[2]->text()), QString(), parts[4],
+    PickledStorageId storage{parts[1], storageKeyNumber(parts[2]->text()), nullptr, parts[4],
                              parts.size() >= 6 && parts[5]->kind == PickleKind::Tuple};
     if (storage.number < 0)
-        storage.key = parts[2]->text();
+        storage.key = parts[2];
     return storage;
 }
 

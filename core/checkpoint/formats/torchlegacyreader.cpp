@@ -83,13 +83,13 @@ Result<Checkpoint> readTorchLegacy(const MappedFilePtr &file)
         }
         if (!id)
             return fail(QStringLiteral("unexpected storage reference %1").arg(pickleSummary(unreadable)));
-        const std::optional<DType> dtype = dtypeOfStorageClass(id->className);
+        const std::optional<DType> dtype = dtypeOfStorageClass(id->className());
         if (!dtype)
-            return fail(QStringLiteral("unknown storage class %1").arg(id->className));
+            return fail(QStringLiteral("unknown storage class %1").arg(id->className()));
         const PickleValue *declared = id->numel;
         if (declared->kind != PickleKind::Int || declared->integerOverflow || declared->integer < 0)
             return fail(QStringLiteral("storage '%1' has an invalid size").arg(id->keyText()));
-        references.insert(id->keyText(), {*dtype, id->className == QLatin1String("torch.UntypedStorage"), declared->integer});
+        references.insert(id->keyText(), {*dtype, id->className() == QLatin1String("torch.UntypedStorage"), declared->integer});
     }
 
     Checkpoint checkpoint(path, CheckpointFormat::PyTorchLegacy);

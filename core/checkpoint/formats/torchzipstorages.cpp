@@ -71,11 +71,6 @@ ZipStorages::ZipStorages(const MappedFilePtr &file, const ZipArchive &archive, Q
         m_fileIndex = m_checkpoint.addFile(m_file);
 }
 
-namespace {
-
-// The number a decimal storage key names ("0", "4711"; not "007", "+1" or "1e3"), or -1.
-} // namespace
-
 const ZipEntry *ZipStorages::record(const PickledStorageId &storage)
 {
     // torch.save numbers its storages 0, 1, 2...: the records "<folder><n>" are listed once by
@@ -91,13 +86,13 @@ const ZipEntry *ZipStorages::record(const PickledStorageId &storage)
             if (number < 0 || number >= static_cast<qint64>(entries.size()))
                 continue;
             if (m_numbered.size() <= static_cast<size_t>(number))
-                m_numbered.resize(static_cast<size_t>(number) + 1, nullptr);
-            m_numbered[static_cast<size_t>(number)] = &entry;
+                m_numbered.resize(static_cast<size_t>(number) + 1, -1);
+            m_numbered[static_cast<size_t>(number)] = static_cast<qint32>(&entry - entries.data());
         }
     }
     const qint64 number = storage.number;
-    if (number >= 0 && static_cast<size_t>(number) < m_numbered.size() && m_numbered[static_cast<size_t>(number)] != nullptr)
-        return m_numbered[static_cast<size_t>(number)];
+    if (number >= 0 && static_cast<size_t>(number) < m_numbered.size() && m_numbered[static_cast<size_t>(number)] >= 0)
+        return &m_archive.entries()[static_cast<size_t>(m_numbered[static_cast<size_t>(number)])];
     return m_archive.find(m_folder + storage.keyText()); // not numbered, or numbered past the listing
 }
 
@@ -107,7 +102,7 @@ Result<ResolvedStorage> ZipStorages::resolve(const PickledTensor &tensor)
     // ('storage', storage_class, key, location, numel)
     if (!tensor.storageId)
         return Error{path, QStringLiteral("unexpected storage reference %1").arg(pickleSummary(tensor.storage, 100))};
-    const QString &className = tensor.storageId->className;
+    const QString className = tensor.storageId->className();
     const ZipEntry *data = record(*tensor.storageId);
     const auto storageKey = [&tensor] { return tensor.storageId->keyText(); }; // for messages
     const std::optional<DType> dtype = dtypeOfStorageClass(className);
@@ -119,8 +114,8 @@ Result<ResolvedStorage> ZipStorages::resolve(const PickledTensor &tensor)
     const size_t slot = static_cast<size_t>(data - m_archive.entries().data());
     if (m_known.empty())
         m_known.resize(m_archive.entries().size());
-    if (const Known &known = m_known[slot]; known.set && known.storage.dtype == *dtype && known.storage.untyped == untyped)
-        return known.storage;
+    if (const Known &known = m_known[slot]; known.set && known.dtype == *dtype && known.untyped == untyped)
+        return ResolvedStorage{known.segment, known.dtype, known.untyped, known.bigEndian};
     // The record must hold exactly the storage the pickle declares (torch.save writes
     // numel * itemsize bytes; numel counts bytes for an UntypedStorage).
     const PickleValue *numel = tensor.storageId->numel;
@@ -149,7 +144,7 @@ Result<ResolvedStorage> ZipStorages::resolve(const PickledTensor &tensor)
     resolved.bigEndian = m_bigEndian;
     // A record read as two element types keeps the first in the table (the second resolves each time).
     if (!m_known[slot].set)
-        m_known[slot] = Known{resolved, true};
+        m_known[slot] = Known{resolved.segment, resolved.dtype, resolved.untyped, resolved.bigEndian, true};
     return resolved;
 }
 

@@ -182,8 +182,11 @@ bool Unpickler::collect()
         reach(value->state());
         if (const PickledTensor *tensor = value->tensor()) {
             reach(tensor->storage);
-            if (tensor->storageId)
+            if (tensor->storageId) {
+                reach(tensor->storageId->storageClass);
+                reach(tensor->storageId->key);
                 reach(tensor->storageId->numel);
+            }
         }
     }
     m_arena->sweep();
