@@ -273,6 +273,10 @@ void Matcher::matchStructureStep()
         available[s] = !m_sourceUsed[s] && m_bufferReason[s].isEmpty();
     for (size_t t = 0; t < m_targets.size(); ++t)
         open[t] = !m_decided[t] && m_targets[t].kind == LeafKind::Array;
+    // Rules are learned from open targets and available sources only: without either (a
+    // checkpoint matched onto itself), there is nothing to learn or decide.
+    if (std::find(open.begin(), open.end(), true) == open.end() || std::find(available.begin(), available.end(), true) == available.end())
+        return;
     // The names the other passes read (the targets' computed once in run()), on the raw source
     // keys (rename rules are the name passes' business); results are indexes: real keys stand.
     std::vector<QString> rawSourceNames;

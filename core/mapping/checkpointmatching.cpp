@@ -22,31 +22,6 @@ std::vector<KeySpec> keySpecs(const Checkpoint &checkpoint)
     return specs;
 }
 
-namespace {
-
-// Whether `text` may hold the lower-case ASCII `word` in any case. Qt's case-insensitive search
-// folds every character through its Unicode tables (a tenth of matching 100k keys onto
-// themselves); ASCII is compared here directly, in one pass, and a key with any other character
-// goes to Qt (a Kelvin sign folds to 'k'). An ASCII match is a match for Qt too. A prefilter:
-// keyTokens() decides.
-bool mayContainCaseless(const QString &text, QLatin1StringView word)
-{
-    const auto lower = [](char16_t c) { return c >= u'A' && c <= u'Z' ? static_cast<char16_t>(c + 32) : c; };
-    const char16_t *chars = reinterpret_cast<const char16_t *>(text.constData());
-    for (qsizetype i = 0; i < text.size(); ++i) {
-        if (chars[i] > 127)
-            return text.contains(word, Qt::CaseInsensitive);
-        qsizetype j = 0;
-        while (j < word.size() && i + j < text.size() && lower(chars[i + j]) == static_cast<char16_t>(word[j].unicode()))
-            ++j;
-        if (j == word.size())
-            return true;
-    }
-    return false;
-}
-
-} // namespace
-
 Convention detectConvention(const Checkpoint &target)
 {
     if (target.format() == CheckpointFormat::GraftSkeleton || target.format() == CheckpointFormat::Eqx)

@@ -12,7 +12,7 @@ std::vector<QString> perHeadFusedReasons(const std::vector<KeySpec> &keys)
     const QLatin1String fusedName("c_attn");
     bool any = false;
     for (const KeySpec &key : keys)
-        any = any || key.key.contains(fusedName, Qt::CaseInsensitive);
+        any = any || mayContainCaseless(key.key, fusedName);
     if (!any)
         return reasons; // most checkpoints: one pass, no tokens
 
@@ -26,8 +26,7 @@ std::vector<QString> perHeadFusedReasons(const std::vector<KeySpec> &keys)
     QHash<QString, int> qwenMlp;                // block -> 1: has mlp.w1, 2: has mlp.w2
     for (size_t i = 0; i < keys.size(); ++i) {
         const QString &key = keys[i].key;
-        const bool mlp = key.contains(QLatin1String("mlp"), Qt::CaseInsensitive);
-        if (!mlp && !key.contains(fusedName, Qt::CaseInsensitive))
+        if (!mayContainCaseless(key, QLatin1String("mlp")) && !mayContainCaseless(key, fusedName))
             continue;
         const QStringList tokens = keyTokens(key);
         const qsizetype n = tokens.size();

@@ -14,6 +14,10 @@
 
 namespace graft {
 
+/// Whether `text` may hold the lower-case ASCII `word` in any case: a fast prefilter for
+/// keyTokens() (an ASCII key is compared directly, any other goes to Qt's Unicode folding).
+bool mayContainCaseless(const QString &text, QLatin1StringView word);
+
 /// Tokens of a key: split on . / [ ] quotes, lower-cased, `name_3` split into name, 3.
 QStringList keyTokens(const QString &key);
 /// keyTokens() as views into `lower`, the key already lower-cased (QString::toLower(), which
