@@ -62,7 +62,7 @@ bool Matcher::assign(int target, int source, const PairAnalysis &analysis, Match
 void Matcher::applyKeptAndIgnored()
 {
     for (const QString &key : m_options.ignoredSources) {
-        if (const int s = m_sourceIndex.value(key, -1); s >= 0) {
+        if (const int s = sourceIndex().value(key, -1); s >= 0) {
             m_ignored.insert(s);
             m_sourceUsed[static_cast<size_t>(s)] = true;
         } else {
@@ -71,7 +71,7 @@ void Matcher::applyKeptAndIgnored()
     }
     const QSet<QString> kept(m_options.keptTargets.begin(), m_options.keptTargets.end());
     for (const QString &key : m_options.keptTargets) {
-        if (!m_targetIndex.contains(key))
+        if (!targetIndex().contains(key))
             m_result.stale.push_back({QStringLiteral("kept target %1").arg(key), QStringLiteral("target key '%1' is gone").arg(key)});
     }
     for (size_t t = 0; t < m_targets.size(); ++t) {
@@ -91,7 +91,7 @@ void Matcher::applyExplicit()
 {
     for (const ExplicitMapping &explicitMapping : m_options.explicitMappings) {
         const QString entry = QStringLiteral("mapping %1 <- %2").arg(explicitMapping.target, explicitMapping.sources.join(QStringLiteral(", ")));
-        const int target = m_targetIndex.value(explicitMapping.target, -1);
+        const int target = targetIndex().value(explicitMapping.target, -1);
         if (target < 0) {
             m_result.stale.push_back({entry, QStringLiteral("target key '%1' is gone").arg(explicitMapping.target)});
             continue;
@@ -99,7 +99,7 @@ void Matcher::applyExplicit()
         std::vector<int> sources;
         QString missing;
         for (const QString &key : explicitMapping.sources) {
-            const int s = m_sourceIndex.value(key, -1);
+            const int s = sourceIndex().value(key, -1);
             if (s < 0 && missing.isEmpty())
                 missing = key;
             sources.push_back(s);
@@ -330,7 +330,7 @@ void Matcher::markBuffersAndFlags()
             continue;
         // `<bn>.first_time_index` / `<bn>.ema_first_time_index` (equinox 0.13's modes).
         const QString owner = leaf.key.section(QLatin1Char('.'), 0, -2);
-        const int statistics = m_targetIndex.value(owner + QStringLiteral(".running_mean"), -1);
+        const int statistics = targetIndex().value(owner + QStringLiteral(".running_mean"), -1);
         if (statistics < 0 || m_matchedSource[static_cast<size_t>(statistics)] < 0)
             continue;
         Mapping &mapping = m_result.mappings[t];
@@ -444,7 +444,10 @@ MappingResult Matcher::run()
                                                     if (m_options.useOrder)
                                                         matchByOrder(true);
                                                 },
-                                                [this] { applyLayoutEvidence(m_result, m_sources, m_sourceIndex, m_targets); }};
+                                                [this] {
+                                                    if (layoutEvidenceApplies(m_result))
+                                                        applyLayoutEvidence(m_result, m_sources, sourceIndex(), m_targets);
+                                                }};
         for (const std::function<void()> &pass : passes) {
             if (stopped())
                 return std::move(m_result);

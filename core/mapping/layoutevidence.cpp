@@ -136,17 +136,21 @@ struct Evidence {
 
 } // namespace
 
-void applyLayoutEvidence(MappingResult &result, const std::vector<KeySpec> &sources, const QHash<QString, int> &sourceIndex,
-                         const std::vector<KeySpec> &targets)
+bool layoutEvidenceApplies(const MappingResult &result)
 {
     // Evidence changes a square only towards the layout its siblings share; with no transpose
     // anywhere every sibling is plain and every square already is (a checkpoint onto itself, an
     // Equinox target): nothing to tally, and 100k subjects are not built.
-    const bool anyTranspose = std::any_of(result.mappings.begin(), result.mappings.end(), [](const Mapping &mapping) {
+    return std::any_of(result.mappings.begin(), result.mappings.end(), [](const Mapping &mapping) {
         return std::any_of(mapping.transforms.begin(), mapping.transforms.end(),
                            [](const Transform &transform) { return transform.op == TransformOp::Transpose; });
     });
-    if (!anyTranspose)
+}
+
+void applyLayoutEvidence(MappingResult &result, const std::vector<KeySpec> &sources, const QHash<QString, int> &sourceIndex,
+                         const std::vector<KeySpec> &targets)
+{
+    if (!layoutEvidenceApplies(result))
         return;
     // Each mapping's subject on every core (each depends on its mapping alone), then tallied in order.
     std::vector<std::optional<Subject>> subjects(result.mappings.size());

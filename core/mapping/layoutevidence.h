@@ -13,6 +13,9 @@
 
 namespace graft {
 
+/// Whether any mapping transposes: without one, applyLayoutEvidence() has nothing to do.
+bool layoutEvidenceApplies(const MappingResult &result);
+
 /// Rewrites the chains of square 2-D weight mappings in `result` to follow the layout their
 /// non-square siblings show, and says so in their reasons. `sourceIndex` maps a key to its
 /// position in `sources`.
