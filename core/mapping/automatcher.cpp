@@ -320,6 +320,21 @@ void Matcher::matchStructureStep()
     }
 }
 
+void Matcher::rejectRotaryOrderConflicts()
+{
+    for (size_t t = 0; t < m_targets.size(); ++t) {
+        Mapping &mapping = m_result.mappings[t];
+        if (mapping.sources.size() != 1 || mapping.origin == MatchOrigin::Explicit
+            || (mapping.status != MatchStatus::Exact && mapping.status != MatchStatus::Fixable && mapping.status != MatchStatus::Guessed))
+            continue;
+        if (const QString why = rotaryLayoutConflict(mapping.sources.front(), m_targets[t].key); !why.isEmpty()) {
+            mapping.status = MatchStatus::Incompatible; // its source stays taken: no later guess re-pairs the two
+            mapping.transforms.clear();
+            mapping.reason = why;
+        }
+    }
+}
+
 void Matcher::markBuffersAndFlags()
 {
     // An Equinox BatchNorm whose statistics come from the source must not treat its first call
@@ -459,6 +474,7 @@ MappingResult Matcher::run()
         return std::move(m_result);
     if (m_options.useOrder)
         matchByOrder(false);
+    rejectRotaryOrderConflicts();
     finish();
     return std::move(m_result); // run() is called once: no copy of 100k mappings
 }

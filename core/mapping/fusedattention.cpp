@@ -59,4 +59,59 @@ std::vector<QString> perHeadFusedReasons(const std::vector<KeySpec> &keys)
     return reasons;
 }
 
+namespace {
+
+enum class RotaryOrder { Unknown, HuggingFace, Interleaved };
+
+// The last tokens of a key (split on . / [ ] and quotes), read from its end without building a
+// list: this runs on every decided leaf (100k of them) and most keys are no projection.
+QStringView tokenBefore(const QString &key, qsizetype &end)
+{
+    const auto separator = [](QChar c) {
+        return c == u'.' || c == u'/' || c == u'[' || c == u']' || c == u'\'' || c == u'"';
+    };
+    while (end > 0 && separator(key[end - 1]))
+        --end;
+    qsizetype begin = end;
+    while (begin > 0 && !separator(key[begin - 1]))
+        --begin;
+    const QStringView token = QStringView(key).mid(begin, end - begin);
+    end = begin;
+    return token;
+}
+
+// The role (q / k) and row order a projection's key names, from its module token.
+std::pair<QChar, RotaryOrder> rotaryProjection(const QString &key)
+{
+    qsizetype end = key.size();
+    QStringView module = tokenBefore(key, end);
+    if (module.compare(QLatin1String("weight"), Qt::CaseInsensitive) == 0 || module.compare(QLatin1String("bias"), Qt::CaseInsensitive) == 0
+        || module.compare(QLatin1String("kernel"), Qt::CaseInsensitive) == 0)
+        module = tokenBefore(key, end);
+    const auto is = [&module](const char *word) { return module.compare(QLatin1String(word), Qt::CaseInsensitive) == 0; };
+    if (is("q_proj") || is("k_proj"))
+        return {module[0].toLower(), RotaryOrder::HuggingFace};
+    if (is("wq") || is("wk"))
+        return {module[1].toLower(), RotaryOrder::Interleaved};
+    if (is("attn_q") || is("attn_k"))
+        return {module[5].toLower(), RotaryOrder::Interleaved};
+    return {QChar(), RotaryOrder::Unknown};
+}
+
+} // namespace
+
+QString rotaryLayoutConflict(const QString &sourceKey, const QString &targetKey)
+{
+    const auto [targetRole, targetOrder] = rotaryProjection(targetKey);
+    if (targetOrder == RotaryOrder::Unknown)
+        return QString();
+    const auto [sourceRole, sourceOrder] = rotaryProjection(sourceKey);
+    if (sourceOrder == RotaryOrder::Unknown || sourceOrder == targetOrder || sourceRole != targetRole)
+        return QString();
+    return QStringLiteral("%1 and %2 order a head's rows for different rotary embeddings (Hugging Face's q_proj / k_proj for "
+                          "rotate_half, wq / wk and attn_q / attn_k for interleaved pairs): their converters permute the rows "
+                          "head by head, and the head count is in no file (not copied; map it by hand if you know the model)")
+        .arg(sourceKey, targetKey);
+}
+
 } // namespace graft

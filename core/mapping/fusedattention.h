@@ -1,5 +1,6 @@
 #pragma once
-// Fused q/k/v tensors whose rows may not be three contiguous blocks.
+// Attention projections whose rows the names cannot order: fused q/k/v tensors that may not be
+// three contiguous blocks, and q/k projections whose rows two code bases order differently.
 
 #include "mapping/mapping.h"
 
@@ -15,5 +16,14 @@ namespace graft {
 /// Blocks that also hold Qwen-1's `mlp.w1` and `mlp.w2` read as Qwen-1 (contiguous); GPT-2's
 /// Conv1D `c_attn` (D, 3D) is contiguous (its split is torch's `split(D, dim=2)`).
 std::vector<QString> perHeadFusedReasons(const std::vector<KeySpec> &keys);
+
+/// Why the q or k projection `sourceKey` must not be copied into `targetKey` as it is, or an
+/// empty string. Hugging Face's Llama-family code (`q_proj` / `k_proj`) holds each head's rows in
+/// the order its rotate_half rotary wants; Meta's reference code, mistral-inference, EasyLM and
+/// llama.cpp (`wq` / `wk`, `attn_q` / `attn_k`) rotate interleaved pairs, and the converters
+/// between them permute the rows head by head (convert_llama_weights_to_hf.py's `permute`,
+/// convert_hf_to_gguf.py's). The head count is in no file: copied as they are, HF's q and k filled
+/// mistral-inference's and llama.cpp's leaves with wrong tensors under "exact".
+QString rotaryLayoutConflict(const QString &sourceKey, const QString &targetKey);
 
 } // namespace graft

@@ -47,6 +47,9 @@ private:
     void matchFused();
     void matchStructureStep();
     void markBuffersAndFlags();
+    /// Decided q/k copies between Hugging Face's and Meta's row orders become incompatible
+    /// (fusedattention.h: rotaryLayoutConflict).
+    void rejectRotaryOrderConflicts();
     void matchByOrder(bool isomorphicOnly); // matcherorder.cpp
     void finish();
     bool assign(int target, int source, const PairAnalysis &analysis, MatchOrigin origin, double confidence, const QString &prefix);

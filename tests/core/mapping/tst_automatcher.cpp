@@ -84,6 +84,8 @@ private Q_SLOTS:
     void perHeadFusedQkvIsNeverSliced();
     void linearLayoutCAttnIsCutOnlyWhenItsLayoutIsKnown_data();
     void linearLayoutCAttnIsCutOnlyWhenItsLayoutIsKnown();
+    void qkRowsAreNotCopiedBetweenRotaryOrders_data();
+    void qkRowsAreNotCopiedBetweenRotaryOrders();
     void blocksInAnotherOrderAreNotPairedByIndex();
     void towersNeverLearnFromEachOther();
     void blocksNeverLearnFromOtherBlocks();
@@ -727,6 +729,55 @@ void TestAutoMatcher::linearLayoutCAttnIsCutOnlyWhenItsLayoutIsKnown()
     if (!cut && fusedIsSource) {
         const Mapping &query = mappingFor(result, QStringLiteral("model.layers.0.self_attn.q_proj.weight"));
         QVERIFY2(query.reason.contains(QStringLiteral("GPTBigCode holds its rows head by head")), qPrintable(query.reason));
+    }
+}
+
+// Hugging Face's Llama-family q_proj / k_proj order each head's rows for rotate_half; Meta's code,
+// mistral-inference, EasyLM and llama.cpp (wq / wk, attn_q / attn_k) for interleaved pairs, and
+// their converters permute the rows head by head. Copied as they were, HF's q and k filled
+// mistral-inference's wq / wk and llama.cpp's attn_k under "exact". v and o are never permuted.
+void TestAutoMatcher::qkRowsAreNotCopiedBetweenRotaryOrders_data()
+{
+    QTest::addColumn<QStringList>("sourceNames"); // q, k, v, o module paths of layer 0
+    QTest::addColumn<QStringList>("targetNames");
+    QTest::addColumn<bool>("qkCopied");
+    const QStringList hf{"model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.k_proj", "model.layers.0.self_attn.v_proj",
+                         "model.layers.0.self_attn.o_proj"};
+    const QStringList meta{"layers.0.attention.wq", "layers.0.attention.wk", "layers.0.attention.wv", "layers.0.attention.wo"};
+    const QStringList gguf{"blk.0.attn_q", "blk.0.attn_k", "blk.0.attn_v", "blk.0.attn_output"};
+    const QStringList equinoxHf{".layers[0].self_attn.q_proj", ".layers[0].self_attn.k_proj", ".layers[0].self_attn.v_proj",
+                                ".layers[0].self_attn.o_proj"};
+    QTest::newRow("HF -> mistral-inference: not copied") << hf << meta << false;
+    QTest::newRow("HF -> llama.cpp: not copied") << hf << gguf << false;
+    QTest::newRow("Meta -> HF names: not copied") << meta << equinoxHf << false;
+    QTest::newRow("HF -> HF names: copied") << hf << equinoxHf << true;
+    QTest::newRow("Meta -> llama.cpp: copied") << meta << gguf << true;
+}
+
+void TestAutoMatcher::qkRowsAreNotCopiedBetweenRotaryOrders()
+{
+    QFETCH(QStringList, sourceNames);
+    QFETCH(QStringList, targetNames);
+    QFETCH(bool, qkCopied);
+    const char *shapes[] = {"float32[32,32]", "float32[16,32]", "float32[16,32]", "float32[32,32]"}; // q, k (2 kv heads), v, o
+    std::vector<KeySpec> sources;
+    std::vector<KeySpec> targets;
+    for (int i = 0; i < 4; ++i) {
+        sources.push_back(key(sourceNames[i] + QStringLiteral(".weight"), QLatin1String(shapes[i])));
+        targets.push_back(key(targetNames[i] + QStringLiteral(".weight"), QLatin1String(shapes[i])));
+    }
+    const MappingResult result = autoMatch(sources, targets, {}, Convention::Torch);
+    for (int i = 0; i < 4; ++i) {
+        const Mapping &mapping = mappingFor(result, targets[static_cast<size_t>(i)].key);
+        const bool copied = mapping.status == MatchStatus::Exact || mapping.status == MatchStatus::Fixable
+                            || mapping.status == MatchStatus::Guessed;
+        const QString what = mapping.target + QStringLiteral(" <- ") + mapping.sources.join(QLatin1Char(',')) + QStringLiteral(": ") + mapping.reason;
+        if (i >= 2 || qkCopied) { // v and o, or q and k of one row order: the same tensor
+            QVERIFY2(copied && mapping.sources == QStringList{sources[static_cast<size_t>(i)].key}, qPrintable(what));
+        } else {
+            QVERIFY2(!copied, qPrintable(what));
+            QVERIFY2(mapping.reason.contains(QStringLiteral("the head count is in no file")), qPrintable(what));
+        }
     }
 }
 
