@@ -6,9 +6,31 @@
 
 namespace graft {
 
+namespace {
+
+// InternLM2's `attention.wqkv`: rows grouped per key/value head, [q heads of the group; k; v]
+// (MPT's `attn.Wqkv` is three blocks).
+void markGroupedWqkv(const std::vector<KeySpec> &keys, std::vector<QString> &reasons)
+{
+    for (size_t i = 0; i < keys.size(); ++i) {
+        if (!mayContainCaseless(keys[i].key, QLatin1String("wqkv")))
+            continue;
+        const QStringList tokens = keyTokens(keys[i].key);
+        const qsizetype n = tokens.size();
+        if (n >= 3 && tokens[n - 2] == QLatin1String("wqkv") && tokens[n - 3] == QLatin1String("attention"))
+            reasons[i] = QStringLiteral("%1 is InternLM2's fused q/k/v: its rows are grouped per key/value head (the group's q "
+                                        "heads, then its k and v), and the head counts are in no file: not cut into q, k, v nor "
+                                        "made of them (map it by hand if you know the model)")
+                             .arg(keys[i].key);
+    }
+}
+
+} // namespace
+
 std::vector<QString> perHeadFusedReasons(const std::vector<KeySpec> &keys)
 {
     std::vector<QString> reasons(keys.size());
+    markGroupedWqkv(keys, reasons);
     const QLatin1String fusedName("c_attn");
     bool any = false;
     for (const KeySpec &key : keys)

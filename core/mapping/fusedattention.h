@@ -14,7 +14,8 @@ namespace graft {
 /// by head ([q_h; k_h; v_h]), nanoGPT and Qwen-1 as [q; k; v], and the names, the shapes and the
 /// file are the same. Contiguous thirds of GPTBigCode's were wrong tensors under the right names.
 /// Blocks that also hold Qwen-1's `mlp.w1` and `mlp.w2` read as Qwen-1 (contiguous); GPT-2's
-/// Conv1D `c_attn` (D, 3D) is contiguous (its split is torch's `split(D, dim=2)`).
+/// Conv1D `c_attn` (D, 3D) is contiguous (its split is torch's `split(D, dim=2)`). InternLM2's
+/// `attention.wqkv` groups its rows per key/value head: never cut nor made either.
 std::vector<QString> perHeadFusedReasons(const std::vector<KeySpec> &keys);
 
 /// Why the q or k projection `sourceKey` must not be copied into `targetKey` as it is, or an
