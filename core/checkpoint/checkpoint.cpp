@@ -278,11 +278,12 @@ Status Checkpoint::addTensor(TensorEntry entry)
     }
     // Two tensors under one key: which one a mapping or a diff would mean is a guess (Python
     // keeps the last of a dict's repeated keys; {'a': {'b': t}} and {'a.b': u} flatten alike).
-    if (indexOf(entry.key) >= 0)
+    const size_t hash = TensorKeyIndex::hashOf(entry.key); // hashed once: checked, then added
+    if (data().byKey.find(entry.key, hash, data().tensors) >= 0)
         return Error{m_path, where() + QStringLiteral(" appears twice: two entries of the file have this key")};
     Data &data = buildableData();
     data.tensors.push_back(std::move(entry));
-    data.byKey.addLast(data.tensors);
+    data.byKey.addLast(data.tensors, hash);
     return Status::success();
 }
 

@@ -10,9 +10,12 @@ namespace graft {
 namespace {
 
 size_t keyHash(const QString &key) { return qHash(key, QHashSeed::globalSeed()); }
+
 quint32 tagOf(size_t hash) { return static_cast<quint32>(static_cast<quint64>(hash) >> 32); }
 
 } // namespace
+
+size_t TensorKeyIndex::hashOf(const QString &key) { return keyHash(key); }
 
 void TensorKeyIndex::reserve(size_t count, const std::vector<TensorEntry> &tensors)
 {
@@ -21,11 +24,10 @@ void TensorKeyIndex::reserve(size_t count, const std::vector<TensorEntry> &tenso
         rebuild(wanted, tensors);
 }
 
-int TensorKeyIndex::find(const QString &key, const std::vector<TensorEntry> &tensors) const
+int TensorKeyIndex::find(const QString &key, size_t hash, const std::vector<TensorEntry> &tensors) const
 {
     if (m_slots.empty())
         return -1;
-    const size_t hash = keyHash(key);
     const quint32 tag = tagOf(hash);
     const size_t mask = m_slots.size() - 1;
     for (size_t at = hash & mask;; at = (at + 1) & mask) {
@@ -37,11 +39,11 @@ int TensorKeyIndex::find(const QString &key, const std::vector<TensorEntry> &ten
     }
 }
 
-void TensorKeyIndex::addLast(const std::vector<TensorEntry> &tensors)
+void TensorKeyIndex::addLast(const std::vector<TensorEntry> &tensors, size_t hash)
 {
     if (2 * (m_count + 1) > m_slots.size())
         rebuild(std::max<size_t>(16, 2 * m_slots.size()), tensors); // places all but the last
-    place(keyHash(tensors.back().key), static_cast<qint32>(tensors.size() - 1));
+    place(hash, static_cast<qint32>(tensors.size() - 1));
     ++m_count;
 }
 

@@ -20,10 +20,13 @@ class TensorKeyIndex {
 public:
     /// Room for `count` keys without growing.
     void reserve(size_t count, const std::vector<TensorEntry> &tensors);
-    /// Position of the tensor with this key in `tensors`, or -1.
-    int find(const QString &key, const std::vector<TensorEntry> &tensors) const;
-    /// Adds tensors.back(), whose key find() did not find.
-    void addLast(const std::vector<TensorEntry> &tensors);
+    /// The hash find() and addLast() take: a key checked and then added is hashed once.
+    static size_t hashOf(const QString &key);
+    /// Position of the tensor with this key (whose hashOf() is `hash`) in `tensors`, or -1.
+    int find(const QString &key, size_t hash, const std::vector<TensorEntry> &tensors) const;
+    int find(const QString &key, const std::vector<TensorEntry> &tensors) const { return find(key, hashOf(key), tensors); }
+    /// Adds tensors.back(), whose key (of hash `hash`) find() did not find.
+    void addLast(const std::vector<TensorEntry> &tensors, size_t hash);
 
 private:
     struct Slot {
