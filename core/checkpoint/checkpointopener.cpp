@@ -1,5 +1,6 @@
 #include "checkpoint/checkpointopener.h"
 
+#include "checkpoint/formats/earlypickle.h"
 #include "checkpoint/formats/readers.h"
 
 #include <QFileInfo>
@@ -69,12 +70,14 @@ static Result<Checkpoint> openCheckpointUnguarded(const QString &path)
         return Error{path, QStringLiteral("the file is empty")};
 
     if (ZipArchive::looksLikeZip(*file)) {
-        Result<ZipArchive> archive = ZipArchive::read(file);
+        // torch.save's data.pkl comes first: unpickled while another core reads the directory.
+        std::optional<EarlyPickle> early;
+        Result<ZipArchive> archive = readZipUnpicklingFirst(file, early);
         if (!archive)
             return archive.error();
         for (const ZipEntry &entry : archive->entries()) {
             if (entry.name == QLatin1String("data.pkl") || entry.name.endsWith(QLatin1String("/data.pkl")) || isTorchScriptMember(entry.name))
-                return readTorchZip(file, *archive);
+                return readTorchZip(file, *archive, early ? &*early : nullptr);
         }
         return readNpz(file, *archive);
     }

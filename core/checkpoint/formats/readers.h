@@ -8,9 +8,12 @@
 
 namespace graft {
 
+struct EarlyPickle;
+
 /// torch.save zip (>= 1.6, incl. 2.x): data.pkl through the allowlist unpickler, data/N storages;
-/// a TorchScript archive goes on to readTorchScript().
-Result<Checkpoint> readTorchZip(const MappedFilePtr &file, const ZipArchive &archive);
+/// a TorchScript archive goes on to readTorchScript(). `early`: data.pkl's unpickling started
+/// before the directory was read (earlypickle.h), used when it is the member the directory names.
+Result<Checkpoint> readTorchZip(const MappedFilePtr &file, const ZipArchive &archive, EarlyPickle *early = nullptr);
 /// torch.jit.save archive whose folder prefix is `root` ("" or "name/"): data.pkl's modules
 /// listed as state_dict() names them, with their classes' code/ declarations; constants.pkl's
 /// tensors as other entries.

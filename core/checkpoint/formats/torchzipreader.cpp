@@ -11,6 +11,7 @@
 
 #include "checkpoint/formats/readers.h"
 
+#include "checkpoint/formats/earlypickle.h"
 #include "checkpoint/formats/torchglobals.h"
 #include "checkpoint/formats/torchobjects.h"
 #include "checkpoint/formats/torchzipstorages.h"
@@ -23,7 +24,7 @@ bool isTorchScriptMember(const QString &name)
         || name.contains(QLatin1String("/code/__torch__/"));
 }
 
-Result<Checkpoint> readTorchZip(const MappedFilePtr &file, const ZipArchive &archive)
+Result<Checkpoint> readTorchZip(const MappedFilePtr &file, const ZipArchive &archive, EarlyPickle *early)
 {
     const QString &path = file->path();
     const ZipEntry *pickleEntry = nullptr;
@@ -45,7 +46,8 @@ Result<Checkpoint> readTorchZip(const MappedFilePtr &file, const ZipArchive &arc
         return readTorchScript(file, archive, root);
 
     Checkpoint checkpoint(path, CheckpointFormat::PyTorchZip);
-    Result<Unpickled> unpickled = unpickleZipMember(file, *pickleEntry);
+    std::optional<Result<Unpickled>> taken = early != nullptr ? early->take(*pickleEntry) : std::nullopt;
+    Result<Unpickled> unpickled = taken ? std::move(*taken) : unpickleZipMember(file, *pickleEntry);
     if (!unpickled)
         return unpickled.error();
 
