@@ -60,23 +60,52 @@ void PickleArena::addBlock()
     m_allocatedBytes += block.bytes;
 }
 
-void PickleArena::sweep()
+void PickleArena::startGeneration()
+{
+    for (const Remembered &entry : m_remembered) {
+        if (entry.container->slot == PickleSlot::Remembered)
+            const_cast<PickleValue *>(entry.container)->slot = PickleSlot::Old;
+    }
+    m_remembered.clear();
+    m_youngReused.clear();
+    m_youngStart = m_size;
+}
+
+void PickleArena::sweepYoung()
+{
+    // Reclaimed slots made again, then the slots made since (a reused one is never among those).
+    for (PickleValue *value : m_youngReused)
+        settle(*value);
+    for (size_t b = 0; b < m_blocks.size(); ++b) {
+        const size_t start = m_blockStart[b];
+        const size_t used = std::min(m_blocks[b].capacity, m_size - start);
+        for (size_t i = m_youngStart > start ? m_youngStart - start : 0; i < used; ++i)
+            settle(m_blocks[b].values[i]);
+    }
+    startGeneration();
+}
+
+void PickleArena::demoteOld()
 {
     for (size_t b = 0; b < m_blocks.size(); ++b) {
         const size_t used = std::min(m_blocks[b].capacity, m_size - m_blockStart[b]);
         PickleValue *values = m_blocks[b].values;
         for (size_t i = 0; i < used; ++i) {
-            PickleValue &value = values[i];
-            if (value.slot == PickleSlot::Marked) {
-                value.slot = PickleSlot::Live;
-            } else if (value.slot == PickleSlot::Live) {
-                value = PickleValue(); // frees its text, bytes, items, entries and tensor
-                value.slot = PickleSlot::Free;
-                poison(&value);
-                m_free.push_back(&value);
-            }
+            if (values[i].slot == PickleSlot::Old || values[i].slot == PickleSlot::Remembered)
+                values[i].slot = PickleSlot::Live;
         }
     }
+}
+
+void PickleArena::sweep()
+{
+    for (size_t b = 0; b < m_blocks.size(); ++b) {
+        const size_t used = std::min(m_blocks[b].capacity, m_size - m_blockStart[b]);
+        PickleValue *values = m_blocks[b].values;
+        for (size_t i = 0; i < used; ++i)
+            settle(values[i]);
+    }
+    startGeneration();
 }
 
 const PickleValue &PickleArena::at(size_t i) const

@@ -25,10 +25,15 @@ namespace graft {
 /// so sharing (memo), cycles and deep nesting are harmless to destroy.
 ///
 /// Garbage: a pickle may make values and drop them (`]0` repeated: make a list, POP it), which
-/// Python frees by reference counting. The unpickler marks what it can still reach (its stack
-/// and memo) and calls sweep(): every value left unmarked is reset (its strings and vectors
-/// freed) and its slot is made again by the next make(). So the blocks hold at most what was
-/// live at a collection plus what was made since, never what the file dropped.
+/// Python frees by reference counting; a torch pickle drops a few values per tensor (the
+/// arguments of its rebuild call). The unpickler marks what it can still reach (its stack and
+/// memo) and the arena reclaims the rest: a reclaimed value is reset (its strings and vectors
+/// freed) and its slot is made again by the next make(). Collections are generational, as
+/// values die young here: a minor one reads only what was made since the last collection (the
+/// young values) and keeps every value an earlier one kept (Old), so a growing state_dict is
+/// not marked again at each; a major one (demoteOld(), mark everything, sweep()) reclaims old
+/// garbage too. An old container given new items is Remembered (remember()): its new items
+/// are roots of the next minor collection.
 class PickleArena {
 public:
     PickleArena() = default;
@@ -43,6 +48,7 @@ public:
         if (!m_free.empty()) {
             PickleValue *value = m_free.back();
             m_free.pop_back();
+            m_youngReused.push_back(value);
             unpoison(value);
             value->kind = kind;
             value->slot = PickleSlot::Live;
@@ -65,16 +71,41 @@ public:
     /// before the arena dies). Does not count what values own (strings, item vectors).
     size_t allocatedBytes() const { return m_allocatedBytes; }
 
-    /// Marks `value` reached; false when it was already marked (the caller stops there).
+    /// Values made since the last collection (the young ones).
+    size_t youngCount() const { return m_size - m_youngStart + m_youngReused.size(); }
+
+    /// Marks `value` reached; false when the caller stops there: it was marked already, or it
+    /// is old (a minor collection keeps it and what it reaches; a major one demoted it first).
     static bool mark(const PickleValue *value)
     {
-        if (value->slot == PickleSlot::Marked)
+        if (value->slot != PickleSlot::Live)
             return false;
         const_cast<PickleValue *>(value)->slot = PickleSlot::Marked;
         return true;
     }
-    /// Reclaims every live value not marked since the last sweep and clears the marks. The
-    /// caller must have marked everything it still points to (roots and what they reach).
+
+    /// An old container about to get new items or state: recorded once per collection with
+    /// its sizes now, so the next minor collection reaches what is added after them.
+    struct Remembered {
+        const PickleValue *container;
+        size_t itemsFrom;
+        size_t entriesFrom;
+    };
+    void remember(PickleValue *container)
+    {
+        if (container->slot != PickleSlot::Old)
+            return; // young (read whole by the collection) or remembered already
+        container->slot = PickleSlot::Remembered;
+        m_remembered.push_back({container, container->items().size(), container->entries().size()});
+    }
+    const std::vector<Remembered> &remembered() const { return m_remembered; }
+
+    /// Minor collection: reclaims every young value not marked, makes the marked ones old.
+    /// The caller must have marked what its roots and the remembered containers' new items reach.
+    void sweepYoung();
+    /// Before a major collection's marking: every old value is unmarked again.
+    void demoteOld();
+    /// Major collection: reclaims every value not marked, makes the marked ones old.
     void sweep();
 
 private:
@@ -95,6 +126,20 @@ private:
         bool huge = false;
     };
     void addBlock();
+    /// Reclaims `value` unless marked; a marked one becomes old.
+    void settle(PickleValue &value)
+    {
+        if (value.slot == PickleSlot::Marked) {
+            value.slot = PickleSlot::Old;
+        } else if (value.slot == PickleSlot::Live) {
+            value = PickleValue(); // frees its text, bytes, items, entries and tensor
+            value.slot = PickleSlot::Free;
+            poison(&value);
+            m_free.push_back(&value);
+        }
+    }
+    /// Forgets the young values and remembered containers: a collection has read them.
+    void startGeneration();
 
     // Under AddressSanitizer a reclaimed value's fields past its header (kind, flags, slot, nesting) are
     // poisoned until it is made again: a pointer the collector wrongly took for unreachable
@@ -119,6 +164,10 @@ private:
     std::vector<Block> m_blocks;
     std::vector<size_t> m_blockStart; // index of each block's first value
     std::vector<PickleValue *> m_free; // reclaimed slots, made again first
+    // The young values: the slots from m_youngStart on, and the reclaimed ones made again.
+    size_t m_youngStart = 0;
+    std::vector<PickleValue *> m_youngReused;
+    std::vector<Remembered> m_remembered;
     size_t m_size = 0;
     size_t m_allocatedBytes = 0;
 };

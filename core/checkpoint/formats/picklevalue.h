@@ -39,7 +39,11 @@ struct PickleValue;
 
 /// Where a value stands with the unpickler's collector (PickleArena): in use, found reachable
 /// by the current mark, or reclaimed (reset, waiting in the free list to be made again).
-enum class PickleSlot : quint8 { Live, Marked, Free };
+/// The arena's collector state of a value (picklearena.h): Live (made since the last collection,
+/// not reached yet), Marked (reached by the collection under way), Free (reclaimed), Old (kept
+/// by a collection), Remembered (Old, and given new items since: the next minor collection
+/// reads those).
+enum class PickleSlot : quint8 { Live, Marked, Free, Old, Remembered };
 
 /// A storage's persistent id in torch's form, ('storage', class, key, location, numel[, view]),
 /// kept as the parts the readers use: the id's tuple and its key string are then dropped (two
@@ -118,7 +122,7 @@ struct PickleValue {
     PickleKind kind = PickleKind::None;
     bool boolean = false;
     bool integerOverflow = false;  ///< LONG wider than 64 bits (text keeps its hex)
-    /// The arena's collector state (PickleArena::sweep): live, reached by the last mark, or free.
+    /// The arena's collector state (PickleArena).
     PickleSlot slot = PickleSlot::Live;
     int nesting = 0;               ///< levels of containers below this one (the unpickler caps it)
     // One slot for the two numbers: a value is an Int or a Float, never both.

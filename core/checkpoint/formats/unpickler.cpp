@@ -6,7 +6,7 @@ Result<Unpickled> Unpickler::run()
 {
     while (true) {
         m_opcodeStart = m_reader.position();
-        if (m_arena->live() >= m_nextCollection && !collect())
+        if (m_arena->youngCount() >= kFirstCollection && !collect())
             return fail(QStringLiteral("more than %1 values in use").arg(kMaxLiveValues));
         if (m_reader.atEnd())
             return fail(QStringLiteral("data ends before STOP"));
@@ -151,6 +151,11 @@ bool Unpickler::memoPut(quint64 index, const PickleValue *value)
 
 bool Unpickler::collect()
 {
+    // Minor, unless the values in use doubled since the last major collection (so dropped old
+    // values never take more than the live ones, as with a full collection each time).
+    const bool major = m_arena->live() >= m_nextMajorCollection;
+    if (major)
+        m_arena->demoteOld();
     std::vector<const PickleValue *> pending;
     const auto reach = [&pending](const PickleValue *value) {
         if (value != nullptr && PickleArena::mark(value))
@@ -167,15 +172,16 @@ bool Unpickler::collect()
     for (const PickleValue *value : {m_true, m_false, m_none, m_emptyTuple})
         reach(value);
     // Every pointer a value holds (picklevalue.h): items, entries, callable, args, state and a
-    // tensor's storage id (or its numel). A field added there must be added here.
-    while (!pending.empty()) {
-        const PickleValue *value = pending.back();
-        pending.pop_back();
-        for (const PickleValue *item : value->items())
-            reach(item);
-        for (const auto &[key, item] : value->entries()) {
-            reach(key);
-            reach(item);
+    // tensor's storage id (or its numel). A field added there must be added here, and a value
+    // given new pointers after it is made must be remembered first (PickleArena::remember).
+    const auto reachChildren = [&reach](const PickleValue *value, size_t itemsFrom, size_t entriesFrom) {
+        const std::span<const PickleValue *const> items = value->items();
+        for (size_t i = itemsFrom; i < items.size(); ++i)
+            reach(items[i]);
+        const PickleEntries &entries = value->entries();
+        for (size_t i = entriesFrom; i < entries.size(); ++i) {
+            reach(entries[i].first);
+            reach(entries[i].second);
         }
         reach(value->callable());
         reach(value->args());
@@ -188,11 +194,33 @@ bool Unpickler::collect()
                 reach(tensor->storageId->numel);
             }
         }
+    };
+    // A minor collection keeps every old value: only the new items of old containers lead
+    // from them to young values.
+    if (!major) {
+        for (const PickleArena::Remembered &entry : m_arena->remembered())
+            reachChildren(entry.container, entry.itemsFrom, entry.entriesFrom);
+    }
+    while (!pending.empty()) {
+        const PickleValue *value = pending.back();
+        pending.pop_back();
+        reachChildren(value, 0, 0);
+    }
+    if (!major) {
+        m_arena->sweepYoung();
+        // Old garbage past the cap: a major collection tells what is really in use.
+        return m_arena->live() <= kMaxLiveValues || collectMajor();
     }
     m_arena->sweep();
     const size_t live = m_arena->live();
-    m_nextCollection = live + std::max(kFirstCollection, live);
+    m_nextMajorCollection = live + std::max(kFirstCollection, live);
     return live <= kMaxLiveValues;
+}
+
+bool Unpickler::collectMajor()
+{
+    m_nextMajorCollection = 0;
+    return collect();
 }
 
 Unpickler::Step Unpickler::memoOpcode(uchar opcode)

@@ -35,10 +35,11 @@ private:
     // Memo indexes out of sequence cost a hash node each (~50 bytes): Python's picklers never
     // write them, so a million is plenty.
     static constexpr size_t kMaxSparseMemo = size_t(1) << 20;
-    // The collector (collect()) runs when this many values are in use beyond what was live at
-    // the last collection (at least kFirstCollection: 64k values are 10 MB), so dropped values
-    // never take more than the live ones. Values still in use after a collection are capped:
-    // 8M values are 1.3 GB (a 100k-tensor state_dict keeps ~1M).
+    // The collector (collect()) runs each time kFirstCollection values were made (64k values
+    // are 3 MB, plus what they hold): a minor collection of those, or a major one of all when
+    // the values in use doubled since the last major one (at least kFirstCollection), so
+    // dropped values never take more than the live ones. Values still in use after a
+    // collection are capped: 8M values are 400 MB and more (a 100k-tensor state_dict keeps ~200k).
 #ifdef GRAFT_PICKLE_FIRST_COLLECTION // the fuzzers collect after a few values, to exercise it
     static constexpr size_t kFirstCollection = GRAFT_PICKLE_FIRST_COLLECTION;
 #else
@@ -71,8 +72,10 @@ private:
     }
     /// Marks what the machine still reaches (stack, memo, shared values) and lets the arena
     /// reclaim the rest. Runs between opcodes only: no value is then held anywhere else.
+    /// Minor (the values made since the last collection) or major (all values): picklearena.h.
     /// False when more than kMaxLiveValues values remain in use.
     bool collect();
+    bool collectMajor();
 
     Error tooDeep() const { return fail(QStringLiteral("containers nested deeper than %1 levels").arg(kMaxNesting)); }
 
@@ -218,7 +221,7 @@ private:
     qint64 m_opcodeStart = 0;
     const PickleReducer *m_reducer;
     std::unique_ptr<PickleArena> m_arena;
-    size_t m_nextCollection = kFirstCollection; // collect() when the arena has this many live values
+    size_t m_nextMajorCollection = kFirstCollection; // a collection is major from this many values in use
     std::vector<const PickleValue *> m_stack;
     std::vector<size_t> m_marks;
     size_t m_memoCount = 0;

@@ -81,6 +81,7 @@ Unpickler::Step Unpickler::addItemsOpcode(uchar opcode)
         return fail(QStringLiteral("no container to add items to"));
     // Only values made by this unpickler are on the stack; the arena owns them mutably.
     PickleValue *container = const_cast<PickleValue *>(m_stack.back());
+    m_arena->remember(container); // an old container's new items are young values' roots
     if (opcode == SETITEM || opcode == SETITEMS) {
         if (items.size() % 2 != 0)
             return fail(QStringLiteral("SETITEMS with an odd item count"));

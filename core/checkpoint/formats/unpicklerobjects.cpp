@@ -117,6 +117,7 @@ Unpickler::Step Unpickler::objectOpcode(uchar opcode)
         // Objects keep their state for display; containers and tensors ignore it
         // (an OrderedDict's _metadata, a tensor's hooks) — nothing is ever called.
         if (target->kind == PickleKind::Object) {
+            m_arena->remember(target); // its new state may be young
             if (!nest(target, state))
                 return tooDeep();
             target->callToFill().state = state;

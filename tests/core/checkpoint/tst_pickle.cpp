@@ -49,6 +49,9 @@ private Q_SLOTS:
     void droppedValuesAreReclaimed_data();
     void droppedValuesAreReclaimed();
     void liveValuesSurviveCollections();
+    void youngValuesInOldContainersSurvive_data();
+    void youngValuesInOldContainersSurvive();
+    void droppedOldValuesAreReclaimed();
     void outOfSequenceMemoIsCapped();
     void memoReadsAreFoundBeforeTheRun();
     void memoReadsOfAnUnreadablePickleKeepEverything_data();
@@ -323,6 +326,51 @@ void TestPickle::liveValuesSurviveCollections()
     QCOMPARE(root->entries()[1].first->text(), QStringLiteral("tail"));
     QCOMPARE(root->entries()[1].second, kept); // the memo's list, not a copy
     QVERIFY(result->arena->allocatedBytes() <= (size_t(40) << 20));
+}
+
+// Collections are generational (picklearena.h): a value kept by one collection is old, and a
+// minor collection does not read it again. A container kept so and then given new items, or an
+// object given its state (BUILD), holds young values reachable only through it: two more
+// collections must keep them and what they hold. 200k lists in use underneath keep the major
+// collections away (they come when the values in use double), so these collections are minor.
+void TestPickle::youngValuesInOldContainersSurvive_data()
+{
+    QTest::addColumn<QByteArray>("container"); // memoized as 0, then filled below
+    QTest::addColumn<QByteArray>("fill");      // with the container on the stack
+    QTest::addColumn<QString>("summary");
+    const QByteArray young = shortString("k") + raw("]") + shortString("deep") + raw("a");
+    QTest::newRow("BUILD: an old object's state") << raw("c__main__\nThing\n)\x81") << raw("}(") + young + raw("ub")
+                                                 << "{'k': ['deep']}";
+    QTest::newRow("APPENDS to an old list") << raw("]") << raw("(") + young + raw("e") << "['k', ['deep']]";
+    QTest::newRow("SETITEMS to an old dict") << raw("}") << raw("(") + young + raw("u") << "{'k': ['deep']}";
+}
+
+void TestPickle::youngValuesInOldContainersSurvive()
+{
+    QFETCH(QByteArray, container);
+    QFETCH(QByteArray, fill);
+    QFETCH(QString, summary);
+    QByteArray p = raw("\x80\x02(") + raw("]").repeated(200'000) + raw("l") + container + raw("q\x00");
+    p += raw("]0").repeated(300'000) + raw("h\x00") + fill + raw("0") + raw("]0").repeated(300'000) + raw("0h\x00.");
+    Result<Unpickled> result = unpickleBytes(p);
+    QVERIFY2(result.ok(), result.ok() ? "" : qPrintable(result.error().message));
+    const PickleValue *filled = result->root;
+    QCOMPARE(pickleSummary(filled->kind == PickleKind::Object ? filled->state() : filled), summary);
+}
+
+// Values a collection keeps and the pickle drops later are old garbage: minor collections do
+// not read them, major ones (when the values in use doubled) reclaim them. 40 rounds of a
+// 100k-item list held across a collection, then dropped: 4M old values if never reclaimed
+// (190 MB of slots); the arena must stay near twice what is in use.
+void TestPickle::droppedOldValuesAreReclaimed()
+{
+    const QByteArray round = raw("(") + raw("N").repeated(1) + raw("]").repeated(100'000) + raw("l0");
+    const QByteArray p = raw("\x80\x02") + round.repeated(40) + raw("}.");
+    Result<Unpickled> result = unpickleBytes(p);
+    QVERIFY2(result.ok(), result.ok() ? "" : qPrintable(result.error().message));
+    QCOMPARE(result->root->kind, PickleKind::Dict);
+    QVERIFY2(result->arena->allocatedBytes() <= (size_t(40) << 20),
+             qPrintable(QStringLiteral("arena high-water mark %1 bytes").arg(result->arena->allocatedBytes())));
 }
 
 // Memo indexes out of sequence cost a hash node each: capped (Python's picklers never write them).
