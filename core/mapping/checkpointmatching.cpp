@@ -3,6 +3,7 @@
 // autoMatch() (automatcher.cpp holds the matcher's passes).
 #include "mapping/automatcher.h"
 
+#include "base/parallelfor.h"
 #include "checkpoint/checkpoint.h"
 #include "mapping/keynames.h"
 
@@ -15,10 +16,9 @@ namespace graft {
 
 std::vector<KeySpec> keySpecs(const Checkpoint &checkpoint)
 {
-    std::vector<KeySpec> specs;
-    specs.reserve(checkpoint.tensors().size());
-    for (const TensorEntry &tensor : checkpoint.tensors())
-        specs.push_back({tensor.key, {tensor.dtype, tensor.shape}, tensor.kind});
+    const std::vector<TensorEntry> &tensors = checkpoint.tensors();
+    std::vector<KeySpec> specs(tensors.size());
+    parallelFor(tensors.size(), [&](size_t i) { specs[i] = {tensors[i].key, {tensors[i].dtype, tensors[i].shape}, tensors[i].kind}; });
     return specs;
 }
 
@@ -84,7 +84,10 @@ std::vector<QStringList> tiedTensors(const Checkpoint &checkpoint)
 MappingResult matchCheckpoints(const Checkpoint &source, const Checkpoint &target, const MatchOptions &options)
 {
     const Convention convention = options.convention.value_or(detectConvention(target));
-    MappingResult result = autoMatch(keySpecs(source), keySpecs(target), options, convention);
+    // A checkpoint matched onto itself (a re-save, a format change): one list of its keys.
+    const std::vector<KeySpec> sources = keySpecs(source);
+    const std::vector<KeySpec> targets = source.sharesIndexWith(target) ? std::vector<KeySpec>() : keySpecs(target);
+    MappingResult result = autoMatch(sources, source.sharesIndexWith(target) ? sources : targets, options, convention);
     if (result.cancelled)
         return result;
     result.tiedSources = tiedTensors(source);

@@ -89,17 +89,21 @@ enum class RotaryOrder { Unknown, HuggingFace, Interleaved };
 // list: this runs on every decided leaf (100k of them) and most keys are no projection.
 QStringView tokenBefore(const QString &key, qsizetype &end)
 {
-    const auto separator = [](QChar c) {
-        return c == u'.' || c == u'/' || c == u'[' || c == u']' || c == u'\'' || c == u'"';
-    };
-    while (end > 0 && separator(key[end - 1]))
+    const char16_t *chars = reinterpret_cast<const char16_t *>(key.constData());
+    const auto separator = [](char16_t c) { return c == u'.' || c == u'/' || c == u'[' || c == u']' || c == u'\'' || c == u'"'; };
+    while (end > 0 && separator(chars[end - 1]))
         --end;
     qsizetype begin = end;
-    while (begin > 0 && !separator(key[begin - 1]))
+    while (begin > 0 && !separator(chars[begin - 1]))
         --begin;
     const QStringView token = QStringView(key).mid(begin, end - begin);
     end = begin;
     return token;
+}
+
+bool equalsCaseless(QStringView token, QLatin1StringView word)
+{
+    return token.size() == word.size() && token.compare(word, Qt::CaseInsensitive) == 0;
 }
 
 // The role (q / k) and row order a projection's key names, from its module token.
@@ -107,10 +111,12 @@ std::pair<QChar, RotaryOrder> rotaryProjection(const QString &key)
 {
     qsizetype end = key.size();
     QStringView module = tokenBefore(key, end);
-    if (module.compare(QLatin1String("weight"), Qt::CaseInsensitive) == 0 || module.compare(QLatin1String("bias"), Qt::CaseInsensitive) == 0
-        || module.compare(QLatin1String("kernel"), Qt::CaseInsensitive) == 0)
+    if (equalsCaseless(module, QLatin1String("weight")) || equalsCaseless(module, QLatin1String("bias"))
+        || equalsCaseless(module, QLatin1String("kernel")))
         module = tokenBefore(key, end);
-    const auto is = [&module](const char *word) { return module.compare(QLatin1String(word), Qt::CaseInsensitive) == 0; };
+    if (module.size() != 2 && module.size() != 6) // every name below: most modules are none of them
+        return {QChar(), RotaryOrder::Unknown};
+    const auto is = [&module](const char *word) { return equalsCaseless(module, QLatin1String(word)); };
     if (is("q_proj") || is("k_proj"))
         return {module[0].toLower(), RotaryOrder::HuggingFace};
     if (is("wq") || is("wk"))

@@ -56,6 +56,8 @@ private:
 
     const std::vector<KeySpec> &m_sources;
     const std::vector<KeySpec> &m_targets;
+    std::pair<QString, QString> m_lastReasonParts; ///< assign()'s last (prefix, analysis reason)
+    QString m_lastReason;                          ///< and the reason made of them
     const MatchOptions &m_options;
     Convention m_convention;
     MappingResult m_result;

@@ -192,6 +192,18 @@ void TestNpzWriter::refusesDuplicateKeys()
     QVERIFY2(summary.error().message.contains(QStringLiteral("two leaves are named '%1'").arg(leaves[0].key)),
              qPrintable(summary.error().message));
     QCOMPARE(test::directoryListing(dir.path()), QStringList());
+
+    // Several names written twice: the one reported is the first written again (leaf 4 repeats
+    // leaf 3, before leaf 6 repeats leaf 0), whatever the order the check finds them in.
+    leaves = test::leavesOf(source);
+    QVERIFY(leaves.size() >= 7);
+    leaves[6].key = leaves[0].key;
+    leaves[4].key = leaves[3].key;
+    summary = writeNpzFile(output, leaves);
+    QVERIFY(!summary.ok());
+    QVERIFY2(summary.error().message.contains(QStringLiteral("two leaves are named '%1'").arg(leaves[3].key)),
+             qPrintable(summary.error().message));
+    QCOMPARE(test::directoryListing(dir.path()), QStringList());
 }
 
 QTEST_GUILESS_MAIN(TestNpzWriter)
