@@ -13,13 +13,13 @@
 
 #include "checkpoint/formats/eqxreader.h"
 #include "checkpoint/formats/readers.h"
+#include "base/firstrepeat.h"
 #include "base/strictjson.h"
 
 #include <QDir>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonObject>
-#include <QSet>
 
 #include <future>
 
@@ -121,17 +121,21 @@ Result<std::vector<Leaf>> parseLeaves(const QJsonArray &array)
 {
     std::vector<Leaf> leaves;
     leaves.reserve(static_cast<size_t>(array.size()));
-    QSet<QString> paths;
-    paths.reserve(array.size());
-    for (qsizetype i = 0; i < array.size(); ++i) {
+    // Parsed up to the first broken leaf; a path repeated before it is reported first, as a
+    // check leaf by leaf would (firstrepeat.h: sorted hashes, no set of 100k paths).
+    std::optional<Error> broken;
+    for (qsizetype i = 0; i < array.size() && !broken; ++i) {
         Result<Leaf> leaf = parseLeaf(array.at(i), i);
-        if (!leaf)
-            return leaf.error();
-        if (paths.contains(leaf->path))
-            return Error{QString(), QStringLiteral("duplicate leaf path '%1'").arg(leaf->path)};
-        paths.insert(leaf->path);
-        leaves.push_back(std::move(leaf).value());
+        if (leaf)
+            leaves.push_back(std::move(leaf).value());
+        else
+            broken = leaf.error();
     }
+    const size_t repeat = firstRepeatedName(leaves.size(), [&leaves](size_t i) -> const QString & { return leaves[i].path; });
+    if (repeat < leaves.size())
+        return Error{QString(), QStringLiteral("duplicate leaf path '%1'").arg(leaves[repeat].path)};
+    if (broken)
+        return *broken;
     return leaves;
 }
 

@@ -156,6 +156,15 @@ void TestSkeletonReader::refusesBrokenSkeletons_data()
         }), QStringLiteral("leaves[2] is not a JSON object"));
     row("duplicate leaf path", skeletonWith(leafField(2, QStringLiteral("path"), QStringLiteral(".features[0].bias"))),
         QStringLiteral("duplicate leaf path '.features[0].bias'"));
+    // Leaf by leaf, whichever fault comes first in the list is the one reported.
+    const auto both = [](int repeated, int broken) {
+        return skeletonWith([=](QJsonObject &r) {
+            leafField(repeated, QStringLiteral("path"), QStringLiteral(".features[0].bias"))(r);
+            leafField(broken, QStringLiteral("dtype"), QStringLiteral("float128"))(r);
+        });
+    };
+    row("duplicate leaf path before a broken leaf", both(2, 4), QStringLiteral("duplicate leaf path '.features[0].bias'"));
+    row("broken leaf before a duplicate leaf path", both(4, 2), QStringLiteral("unknown dtype 'float128'"));
     row("unknown dtype", skeletonWith(leafField(0, QStringLiteral("dtype"), QStringLiteral("float128"))),
         QStringLiteral("leaf '.features[0].weight': unknown dtype 'float128'"));
     row("unknown kind", skeletonWith(leafField(0, QStringLiteral("kind"), QStringLiteral("tensor"))),
