@@ -151,9 +151,10 @@ bool Unpickler::memoPut(quint64 index, const PickleValue *value)
 
 bool Unpickler::collect()
 {
-    // Minor, unless the values in use doubled since the last major collection (so dropped old
-    // values never take more than the live ones, as with a full collection each time).
-    const bool major = m_arena->live() >= m_nextMajorCollection;
+    // Minor, unless the old values (those earlier collections kept, dropped ones included) have
+    // doubled since the last major collection: dropped old values then never take more than the
+    // live ones, as with a full collection each time.
+    const bool major = m_arena->live() - m_arena->youngCount() >= m_nextMajorCollection;
     if (major)
         m_arena->demoteOld();
     std::vector<const PickleValue *> pending;
@@ -213,7 +214,7 @@ bool Unpickler::collect()
     }
     m_arena->sweep();
     const size_t live = m_arena->live();
-    m_nextMajorCollection = live + std::max(kFirstCollection, live);
+    m_nextMajorCollection = std::max(kFirstCollection, 2 * live);
     return live <= kMaxLiveValues;
 }
 

@@ -37,8 +37,8 @@ private:
     static constexpr size_t kMaxSparseMemo = size_t(1) << 20;
     // The collector (collect()) runs each time kFirstCollection values were made (64k values
     // are 3 MB, plus what they hold): a minor collection of those, or a major one of all when
-    // the values in use doubled since the last major one (at least kFirstCollection), so
-    // dropped values never take more than the live ones. Values still in use after a
+    // the old values (kept by earlier collections) reach twice what the last major one kept (at
+    // least kFirstCollection), so dropped values never take more than the live ones. Values still in use after a
     // collection are capped: 8M values are 400 MB and more (a 100k-tensor state_dict keeps ~200k).
 #ifdef GRAFT_PICKLE_FIRST_COLLECTION // the fuzzers collect after a few values, to exercise it
     static constexpr size_t kFirstCollection = GRAFT_PICKLE_FIRST_COLLECTION;
@@ -221,7 +221,7 @@ private:
     qint64 m_opcodeStart = 0;
     const PickleReducer *m_reducer;
     std::unique_ptr<PickleArena> m_arena;
-    size_t m_nextMajorCollection = kFirstCollection; // a collection is major from this many values in use
+    size_t m_nextMajorCollection = kFirstCollection; // a collection is major from this many old values
     std::vector<const PickleValue *> m_stack;
     std::vector<size_t> m_marks;
     size_t m_memoCount = 0;

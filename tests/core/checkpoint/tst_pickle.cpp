@@ -359,7 +359,7 @@ void TestPickle::youngValuesInOldContainersSurvive()
 }
 
 // Values a collection keeps and the pickle drops later are old garbage: minor collections do
-// not read them, major ones (when the values in use doubled) reclaim them. 40 rounds of a
+// not read them, major ones (when the old values doubled) reclaim them. 40 rounds of a
 // 100k-item list held across a collection, then dropped: 4M old values if never reclaimed
 // (190 MB of slots); the arena must stay near twice what is in use.
 void TestPickle::droppedOldValuesAreReclaimed()
