@@ -53,7 +53,7 @@ bool sameInode(const QString &a, const QString &b)
 
 } // namespace
 
-Status OutputSink::writeThrough(const char *data, qint64 size, const QString &what)
+Status OutputSink::writeThrough(const char *data, qint64 size, const WriteSubject &what)
 {
     // A large write goes in writeback steps, each handed to the kernel as soon as it is written
     // (startWriteback): the disk writes one while the next is copied.
@@ -62,7 +62,7 @@ Status OutputSink::writeThrough(const char *data, qint64 size, const QString &wh
         const qint64 written = m_device.write(data + done, std::min(size - done, kWritebackStep));
         if (written <= 0)
             return Error{m_path, QStringLiteral("cannot write %1 at byte %2: %3")
-                                     .arg(what).arg(m_position - m_buffered + done).arg(m_device.errorString())};
+                                     .arg(what.text()).arg(m_position - m_buffered + done).arg(m_device.errorString())};
         done += written;
         startWriteback(m_position - m_buffered + done);
     }
@@ -99,7 +99,7 @@ Status OutputSink::flush()
     return written;
 }
 
-Status OutputSink::write(const char *data, qint64 size, const QString &what)
+Status OutputSink::write(const char *data, qint64 size, const WriteSubject &what)
 {
     if (size == 0)
         return Status::success(); // an empty tensor's data may be a null pointer (memcpy must not see it)
@@ -123,7 +123,7 @@ Status OutputSink::write(const char *data, qint64 size, const QString &what)
     return Status::success();
 }
 
-Status OutputSink::write(const TensorBytes &bytes, const QString &what)
+Status OutputSink::write(const TensorBytes &bytes, const WriteSubject &what)
 {
 #ifdef Q_OS_LINUX
     // Small tensors aren't worth the flush and the extra system calls.
@@ -134,7 +134,7 @@ Status OutputSink::write(const TensorBytes &bytes, const QString &what)
         if (Status flushed = flush(); !flushed)
             return flushed;
         if (!m_device.flush())
-            return Error{m_path, QStringLiteral("cannot write %1 at byte %2: %3").arg(what).arg(m_position).arg(m_device.errorString())};
+            return Error{m_path, QStringLiteral("cannot write %1 at byte %2: %3").arg(what.text()).arg(m_position).arg(m_device.errorString())};
         loff_t offset = bytes.fileOffset();
         // In writeback steps: a 411 MB tensor copied whole and then handed to writeback blocked
         // on the disk's queue for 180 ms with nothing left to overlap (W2).
@@ -155,12 +155,12 @@ Status OutputSink::write(const TensorBytes &bytes, const QString &what)
             if (copied == 0)
                 break; // the input shrank under us: write() from the map reports what is left
             return Error{m_path, QStringLiteral("cannot write %1 at byte %2: %3")
-                                     .arg(what).arg(m_position + done).arg(QString::fromLocal8Bit(std::strerror(errno)))};
+                                     .arg(what.text()).arg(m_position + done).arg(QString::fromLocal8Bit(std::strerror(errno)))};
         }
         m_position += done;
         // The descriptor moved past what QFileDevice knows: tell it where the file ends.
         if (done > 0 && !m_device.seek(m_position))
-            return Error{m_path, QStringLiteral("cannot write %1 at byte %2: %3").arg(what).arg(m_position).arg(m_device.errorString())};
+            return Error{m_path, QStringLiteral("cannot write %1 at byte %2: %3").arg(what.text()).arg(m_position).arg(m_device.errorString())};
     }
     if (file != nullptr && done == 0 && bytes.size() > 0 && bytes.size() < kFileCopyMinimum) {
         if (m_buffered + bytes.size() > kBufferBytes) {
@@ -191,12 +191,12 @@ void OutputSink::copyFromMap(const MappedFilePtr &file, const uchar *data, qint6
     m_position += size;
 }
 
-Status OutputSink::patch(qint64 position, const QByteArray &bytes, const QString &what)
+Status OutputSink::patch(qint64 position, const QByteArray &bytes, const WriteSubject &what)
 {
     if (Status flushed = flush(); !flushed)
         return flushed;
     if (!m_device.seek(position) || m_device.write(bytes) != bytes.size() || !m_device.seek(m_position))
-        return Error{m_path, QStringLiteral("cannot update %1 at byte %2: %3").arg(what).arg(position).arg(m_device.errorString())};
+        return Error{m_path, QStringLiteral("cannot update %1 at byte %2: %3").arg(what.text()).arg(position).arg(m_device.errorString())};
     return Status::success();
 }
 

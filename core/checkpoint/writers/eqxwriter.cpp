@@ -16,7 +16,7 @@ namespace graft::writers {
 
 Status writeEqx(OutputSink &sink, const LeafStream &stream)
 {
-    return stream.writeEach([&sink](size_t, const OutputLeaf &leaf, const TensorBytes &bytes, const QString &what) {
+    return stream.writeEach([&sink](size_t, const OutputLeaf &leaf, const TensorBytes &bytes, const WriteSubject &what) {
         if (Status status = sink.write(formatNpyHeader(leaf.spec.dtype, leaf.spec.shape), what); !status)
             return status;
         return sink.write(bytes, what);

@@ -128,7 +128,6 @@ Status LeafStream::writeEach(const LeafWriter &write) const
         producer.join();
     });
 
-    QString what; // "leaf 'key'", its buffer reused from leaf to leaf
     for (size_t i = 0; i < m_leaves.size(); ++i) {
         ProducedLeaf leaf;
         {
@@ -145,9 +144,7 @@ Status LeafStream::writeEach(const LeafWriter &write) const
             std::rethrow_exception(leaf.thrown);
         if (!*leaf.bytes)
             return leaf.bytes->error();
-        what.truncate(0);
-        what += QLatin1String("leaf '") + m_leaves[i].key + QLatin1Char('\'');
-        Status status = write(i, m_leaves[i], **leaf.bytes, what);
+        Status status = write(i, m_leaves[i], **leaf.bytes, WriteSubject::leaf(m_leaves[i].key));
         leaf.bytes.reset(); // this leaf's bytes are dropped before it is reported
         if (status)
             status = finished(i);

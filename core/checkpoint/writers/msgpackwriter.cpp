@@ -239,7 +239,7 @@ Result<MsgpackPlan> planMsgpack(const QString &path, const std::vector<OutputLea
 
 Status writeMsgpack(OutputSink &sink, const LeafStream &stream, const MsgpackPlan &plan, qint64 chunkBytes)
 {
-    Status written = stream.writeEach([&](size_t index, const OutputLeaf &leaf, const TensorBytes &bytes, const QString &what) {
+    Status written = stream.writeEach([&](size_t index, const OutputLeaf &leaf, const TensorBytes &bytes, const WriteSubject &what) {
         if (Status status = sink.write(plan.before[index], what); !status)
             return status;
         const qint64 nbytes = bytes.size();

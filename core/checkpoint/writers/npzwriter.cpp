@@ -34,7 +34,7 @@ Status checkNpz(const QString &path, const std::vector<OutputLeaf> &leaves)
 Status writeNpz(OutputSink &sink, const LeafStream &stream, const NpzOptions &options)
 {
     ZipWriter zip(sink, ZipWriter::Options{options.forceZip64, 0});
-    Status written = stream.writeEach([&zip](size_t, const OutputLeaf &leaf, const TensorBytes &bytes, const QString &what) {
+    Status written = stream.writeEach([&zip](size_t, const OutputLeaf &leaf, const TensorBytes &bytes, const WriteSubject &what) {
         return zip.addMember(memberName(leaf), formatNpyHeader(leaf.spec.dtype, leaf.spec.shape), bytes, what);
     });
     if (!written)

@@ -116,7 +116,7 @@ Status writeSafetensors(OutputSink &sink, const LeafStream &stream, const QByteA
 {
     if (Status status = sink.write(header, QStringLiteral("the header")); !status)
         return status;
-    return stream.writeEach([&sink](size_t, const OutputLeaf &, const TensorBytes &bytes, const QString &what) {
+    return stream.writeEach([&sink](size_t, const OutputLeaf &, const TensorBytes &bytes, const WriteSubject &what) {
         return sink.write(bytes, what);
     });
 }

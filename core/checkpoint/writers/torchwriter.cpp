@@ -178,7 +178,7 @@ Status writeTorch(OutputSink &sink, const LeafStream &stream)
         return status;
     if (Status status = zip.addMember(kArchive + "byteorder", QByteArrayLiteral("little")); !status)
         return status;
-    Status written = stream.writeEach([&zip](size_t index, const OutputLeaf &, const TensorBytes &bytes, const QString &what) {
+    Status written = stream.writeEach([&zip](size_t index, const OutputLeaf &, const TensorBytes &bytes, const WriteSubject &what) {
         return zip.addMember(kArchive + "data/" + QByteArray::number(static_cast<qulonglong>(index)), QByteArray(), bytes, what);
     });
     if (!written)

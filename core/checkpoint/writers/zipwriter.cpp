@@ -96,7 +96,7 @@ Status ZipWriter::openMember(const QByteArray &name, qint64 size, quint32 header
     return Status::success();
 }
 
-Status ZipWriter::write(const char *data, qint64 size, const QString &what)
+Status ZipWriter::write(const char *data, qint64 size, const WriteSubject &what)
 {
     Member &member = m_members.back();
     for (qint64 done = 0; done < size; done += kChunk) {
@@ -120,7 +120,7 @@ Status ZipWriter::endMember()
                         QStringLiteral("the CRC of '%1'").arg(name));
 }
 
-Status ZipWriter::addMember(const QByteArray &name, const char *data, qint64 size, const QString &what)
+Status ZipWriter::addMember(const QByteArray &name, const char *data, qint64 size, const WriteSubject &what)
 {
     if (size > kChunk) { // one pass over the bytes: CRC while writing, then patched
         if (Status status = beginMember(name, size); !status)
@@ -148,7 +148,7 @@ Status ZipWriter::addMember(const QByteArray &name, const QByteArray &bytes)
     return addMember(name, bytes.constData(), bytes.size(), QStringLiteral("'%1'").arg(QString::fromUtf8(name)));
 }
 
-Status ZipWriter::addMember(const QByteArray &name, const QByteArray &header, const TensorBytes &bytes, const QString &what)
+Status ZipWriter::addMember(const QByteArray &name, const QByteArray &header, const TensorBytes &bytes, const WriteSubject &what)
 {
     const char *data = reinterpret_cast<const char *>(bytes.data());
     const qint64 size = bytes.size();

@@ -31,21 +31,21 @@ public:
     /// Writes the local header of a member of exactly `size` bytes (UTF-8 `name`).
     Status beginMember(const QByteArray &name, qint64 size);
     /// Appends data to the open member; `what` names it in errors.
-    Status write(const char *data, qint64 size, const QString &what);
-    Status write(const QByteArray &bytes, const QString &what) { return write(bytes.constData(), bytes.size(), what); }
+    Status write(const char *data, qint64 size, const WriteSubject &what);
+    Status write(const QByteArray &bytes, const WriteSubject &what) { return write(bytes.constData(), bytes.size(), what); }
     /// Closes the member: checks the declared size was written, patches the CRC.
     Status endMember();
     /// A whole member at once; `what` names it in errors. When it is small (≤ 4 MiB) its CRC is
     /// computed first and written with the local header: nothing to patch (for 100k small
     /// tensors, a patch's seek back and forth costs more than the bytes). The bytes written are
     /// the same as beginMember/write/endMember's.
-    Status addMember(const QByteArray &name, const char *data, qint64 size, const QString &what);
+    Status addMember(const QByteArray &name, const char *data, qint64 size, const WriteSubject &what);
     Status addMember(const QByteArray &name, const QByteArray &bytes);
     /// A whole member of `header` (may be empty) followed by a tensor's bytes. When the bytes are
     /// a whole zip record of the source (TensorBytes::recordCrc32) the member's CRC comes from
     /// the record's and the header's, the bytes are never read here, and a big record is copied
     /// file to file by the kernel (OutputSink::write): a .pth re-saved reads nothing twice.
-    Status addMember(const QByteArray &name, const QByteArray &header, const TensorBytes &bytes, const QString &what);
+    Status addMember(const QByteArray &name, const QByteArray &header, const TensorBytes &bytes, const WriteSubject &what);
     /// Writes the central directory and end records. No member may be open.
     Status finish();
 
