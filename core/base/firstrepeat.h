@@ -3,7 +3,7 @@
 //
 // What a set filled in list order would find (the first position whose name is already in it),
 // without the set: one block of (hash, position) pairs instead of a node per name (100k output
-// names: 24 ms and 100k allocations with a QSet, 6 ms sorted). The hash is seeded per process
+// names, perf samples of a save: ~24 ms with a QSet, ~9 ms sorted). The hash is seeded per process
 // (QHashSeed::globalSeed()), so no input can make many names collide; names are compared only
 // where hashes are equal.
 
