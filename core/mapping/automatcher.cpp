@@ -415,6 +415,8 @@ MappingResult Matcher::run()
         m_result.cancelled = true;
         return true;
     };
+    if (matchOntoItself())
+        return std::move(m_result);
     m_renamed.reserve(m_sources.size());
     for (const KeySpec &source : m_sources) {
         QString key = source.key;

@@ -51,6 +51,9 @@ private:
     /// (fusedattention.h: rotaryLayoutConflict).
     void rejectRotaryOrderConflicts();
     void matchByOrder(bool isomorphicOnly); // matcherorder.cpp
+    /// A checkpoint matched onto itself, every leaf its own source (matcherself.cpp); false,
+    /// deciding nothing, when that is not what the passes would give.
+    bool matchOntoItself();
     void finish();
     bool assign(int target, int source, const PairAnalysis &analysis, MatchOrigin origin, double confidence, const QString &prefix);
 

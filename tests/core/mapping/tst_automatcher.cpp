@@ -85,6 +85,9 @@ private Q_SLOTS:
     void linearLayoutCAttnIsCutOnlyWhenItsLayoutIsKnown_data();
     void linearLayoutCAttnIsCutOnlyWhenItsLayoutIsKnown();
     void groupedWqkvIsNeverMadeOfQkv();
+    void aCheckpointOntoItselfIsMatchedAsByThePasses_data();
+    void aCheckpointOntoItselfIsMatchedAsByThePasses();
+    void ontoItselfEveryLeafIsItsOwnSource();
     void qkRowsAreNotCopiedBetweenRotaryOrders_data();
     void qkRowsAreNotCopiedBetweenRotaryOrders();
     void blocksInAnotherOrderAreNotPairedByIndex();
@@ -1211,6 +1214,76 @@ void TestAutoMatcher::stopBetweenPasses()
     QCOMPARE(asked, 2);
     QCOMPARE(stopped.mappings[0].origin, MatchOrigin::Name);
     QCOMPARE(stopped.mappings[1].origin, MatchOrigin::Name);
+}
+
+// A checkpoint onto itself (one index on both sides: a re-save, a format change) is matched
+// leaf to leaf without the passes (matcherself.cpp). The same file opened twice (two indexes)
+// goes through the passes: both results must be the same, field by field, on every kind of
+// fixture (torch, legacy, modules, TorchScript, safetensors, npz, .eqx, skeletons, Flax).
+void TestAutoMatcher::aCheckpointOntoItselfIsMatchedAsByThePasses_data()
+{
+    QTest::addColumn<QString>("name");
+    for (const char *name : {"resnet18.pth", "tiny_vgg.pth", "dtypes.pth", "views.pth", "shared.pth", "nested.pth", "params.pth",
+                             "torch2_style.pth", "legacy_resnet18.pth", "module_mobilenet.pth", "module_dataparallel.pth",
+                             "script_mobilenet.pt", "trace_custom.pt", "tiny_vgg.safetensors", "dtypes.safetensors",
+                             "stored.npz", "deflated.npz", "tiny_vgg.eqx", "tiny_vgg.skeleton.json", "bf16_skeleton.skeleton.json",
+                             "flax_cnn.msgpack", "flax_mixed.msgpack", "scalar.npy", "empty_tensor.pth"})
+        QTest::newRow(name) << QString::fromLatin1(name);
+}
+
+void TestAutoMatcher::aCheckpointOntoItselfIsMatchedAsByThePasses()
+{
+    QFETCH(QString, name);
+    const Checkpoint once = openOrFail(test::fixturePath(name));
+    const Checkpoint again = openOrFail(test::fixturePath(name));
+    QVERIFY(once.sharesIndexWith(once) && !once.sharesIndexWith(again));
+    const MappingResult itself = matchCheckpoints(once, once, {});
+    const MappingResult passes = matchCheckpoints(once, again, {});
+    QCOMPARE(itself.mappings.size(), passes.mappings.size());
+    for (size_t t = 0; t < passes.mappings.size(); ++t) {
+        const Mapping &a = itself.mappings[t];
+        const Mapping &b = passes.mappings[t];
+        QCOMPARE(a.target, b.target);
+        QCOMPARE(a.sources, b.sources);
+        QCOMPARE(int(a.status), int(b.status));
+        QCOMPARE(int(a.origin), int(b.origin));
+        QCOMPARE(a.confidence, b.confidence);
+        QCOMPARE(a.reason, b.reason);
+        QCOMPARE(chainText(a.transforms), chainText(b.transforms));
+    }
+    QCOMPARE(itself.unusedSources, passes.unusedSources);
+    QCOMPARE(itself.unusedBuffers.size(), passes.unusedBuffers.size());
+    for (size_t i = 0; i < passes.unusedBuffers.size(); ++i) {
+        QCOMPARE(itself.unusedBuffers[i].key, passes.unusedBuffers[i].key);
+        QCOMPARE(itself.unusedBuffers[i].reason, passes.unusedBuffers[i].reason);
+    }
+    QCOMPARE(itself.tiedSources, passes.tiedSources);
+    QCOMPARE(itself.ambiguous.size(), passes.ambiguous.size());
+    QCOMPARE(int(itself.convention), int(passes.convention));
+}
+
+// Where the passes see two keys of one normalised name (`fc.weight` and `module.fc.weight`:
+// the wrapper prefix is dropped), onto itself each key is its own leaf, as it plainly is.
+void TestAutoMatcher::ontoItselfEveryLeafIsItsOwnSource()
+{
+    QTemporaryDir dir;
+    const QByteArray record = test::hostile::npyHeader("<f4", "(2, 2)") + QByteArray(16, '\0');
+    const QString path = test::writeFile(dir, QStringLiteral("twins.npz"),
+                                         test::hostile::storedZip({{"fc.weight.npy", record}, {"module.fc.weight.npy", record}}));
+    const Checkpoint once = openOrFail(path);
+    const MappingResult itself = matchCheckpoints(once, once, {});
+    QCOMPARE(itself.mappings.size(), size_t(2));
+    for (const Mapping &mapping : itself.mappings) {
+        QCOMPARE(mapping.sources, QStringList{mapping.target});
+        QCOMPARE(int(mapping.status), int(MatchStatus::Exact));
+    }
+    QVERIFY(itself.ambiguous.empty());
+    // The passes (the same file opened twice) do not pair them so: the shortcut really ran.
+    const MappingResult passes = matchCheckpoints(once, openOrFail(path), {});
+    bool allOwn = passes.ambiguous.empty();
+    for (const Mapping &mapping : passes.mappings)
+        allOwn = allOwn && mapping.sources == QStringList{mapping.target} && mapping.status == MatchStatus::Exact;
+    QVERIFY2(!allOwn, "the passes pair the twins as the shortcut does: this test no longer shows the shortcut ran");
 }
 
 QTEST_GUILESS_MAIN(TestAutoMatcher)
