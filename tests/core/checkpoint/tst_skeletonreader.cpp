@@ -2,6 +2,7 @@
 // and one broken skeleton or leaves file per failure kind.
 
 #include "checkpoint/formats/npyheader.h"
+#include "hostilebuilders.h"
 #include "hostileinput.h"
 #include "manifestcheck.h"
 
@@ -13,6 +14,7 @@
 #include <QTest>
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
 
 using namespace graft;
@@ -62,6 +64,8 @@ private Q_SLOTS:
     void refusesOversizedJson();
     void refusesADirectory();
     void voidRecordsTakeTheDtypeTheirLeafNames();
+    void manyLeavesAreReadInOrder_data();
+    void manyLeavesAreReadInOrder();
 };
 
 void TestSkeletonReader::listingMatchesNumpy_data()
@@ -227,6 +231,62 @@ void TestSkeletonReader::refusesBrokenSkeletons()
     const QString path = test::writeFile(dir, QStringLiteral("model.skeleton.json"), json);
     QVERIFY(!leavesPath.isEmpty() && !path.isEmpty());
     test::verifyRefused(openCheckpoint(path), faultyFile.isEmpty() ? path : dir.filePath(faultyFile), message);
+}
+
+// A skeleton of 10,000 float32 [1] leaves: the index keeps the leaves' order and each reads its
+// own record; of a broken leaf and a repeated path, the one first in the list is reported
+// (the repeats are found by sorting, after the leaves are parsed: skeletonreader.cpp).
+void TestSkeletonReader::manyLeavesAreReadInOrder_data()
+{
+    QTest::addColumn<int>("brokenAt");   // -1: none
+    QTest::addColumn<int>("repeatedAt"); // a leaf taking leaf 3's path; -1: none
+    QTest::addColumn<QString>("message"); // empty: opens
+    QTest::newRow("all well") << -1 << -1 << QString();
+    QTest::newRow("a repeat before a broken leaf") << 9000 << 7000 << "duplicate leaf path '.w[3]'";
+    QTest::newRow("a broken leaf before a repeat") << 6000 << 8000 << "leaf '.w[6000]': unknown dtype 'float128'";
+    QTest::newRow("the last leaf broken") << 9999 << -1 << "leaf '.w[9999]': unknown dtype 'float128'";
+}
+
+void TestSkeletonReader::manyLeavesAreReadInOrder()
+{
+    QFETCH(int, brokenAt);
+    QFETCH(int, repeatedAt);
+    QFETCH(QString, message);
+    const int count = 10000;
+    QJsonArray leaves;
+    QByteArray eqx;
+    for (int i = 0; i < count; ++i) {
+        QJsonObject leaf{{QStringLiteral("path"), QStringLiteral(".w[%1]").arg(i == repeatedAt ? 3 : i)},
+                         {QStringLiteral("kind"), QStringLiteral("array")},
+                         {QStringLiteral("dtype"), i == brokenAt ? QStringLiteral("float128") : QStringLiteral("float32")},
+                         {QStringLiteral("shape"), QJsonArray{1}}};
+        leaves.append(leaf);
+        QByteArray value(4, '\0');
+        const float number = float(i);
+        std::memcpy(value.data(), &number, 4);
+        eqx += test::hostile::npyHeader("<f4", "(1,)") + value;
+    }
+    QJsonObject root = fixtureSkeleton(kSkeleton);
+    root.insert(QStringLiteral("leaves_file"), kLeaves);
+    root.insert(QStringLiteral("leaves"), leaves);
+    QTemporaryDir dir;
+    QVERIFY(!test::writeFile(dir, kLeaves, eqx).isEmpty());
+    const QString path = test::writeFile(dir, QStringLiteral("many.skeleton.json"), QJsonDocument(root).toJson());
+    Result<Checkpoint> checkpoint = openCheckpoint(path);
+    if (!message.isEmpty()) {
+        test::verifyRefused(checkpoint, path, message);
+        return;
+    }
+    QVERIFY2(checkpoint.ok(), checkpoint.ok() ? "" : qPrintable(checkpoint.error().toString()));
+    QCOMPARE(checkpoint->tensors().size(), size_t(count));
+    for (int i = 0; i < count; i += 997) {
+        QCOMPARE(checkpoint->tensors()[size_t(i)].key, QStringLiteral(".w[%1]").arg(i));
+        Result<TensorBytes> bytes = checkpoint->read(i);
+        QVERIFY(bytes.ok());
+        float value = -1;
+        std::memcpy(&value, bytes->data(), 4);
+        QCOMPARE(value, float(i));
+    }
 }
 
 void TestSkeletonReader::refusesOversizedJson()
