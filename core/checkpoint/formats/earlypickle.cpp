@@ -77,7 +77,7 @@ std::optional<ZipEntry> firstDataPkl(const MappedFile &file, qint64 minimumBytes
     const quint16 extraLength = header.u16();
     const uchar *name = header.take(nameLength);
     header.skip(extraLength);
-    if (file.size() < kLocalHeaderSize || header.failed() || method != 0 || (flags & 0x1) || !isDataPkl(reinterpret_cast<const char *>(name), nameLength))
+    if (header.failed() || method != 0 || (flags & 0x1) || !isDataPkl(reinterpret_cast<const char *>(name), nameLength))
         return std::nullopt;
     ZipEntry member;
     member.name = QString::fromUtf8(reinterpret_cast<const char *>(name), nameLength);

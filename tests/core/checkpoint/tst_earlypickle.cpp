@@ -70,6 +70,39 @@ QStringList describe(const Checkpoint &checkpoint)
     return lines;
 }
 
+// A file mapped and its directory read as openCheckpoint() reads it (data.pkl early when its
+// first member is one of at least `minimumBytes`).
+struct EarlyRead {
+    MappedFilePtr file;
+    std::optional<EarlyPickle> early;
+    Result<ZipArchive> archive = Error{QString(), QStringLiteral("not read")};
+};
+
+EarlyRead readEarly(const QString &path, qint64 minimumBytes = 0)
+{
+    EarlyRead read;
+    Result<MappedFilePtr> mapped = MappedFile::open(path);
+    if (!mapped) {
+        read.archive = mapped.error();
+        return read;
+    }
+    read.file = *mapped;
+    read.archive = readZipUnpicklingFirst(read.file, read.early, minimumBytes);
+    return read;
+}
+
+// The keys of the checkpoint readTorchZip() makes of `read` with its early result, or the error.
+QStringList keysReadWithTheEarlyResult(EarlyRead &read)
+{
+    Result<Checkpoint> checkpoint = readTorchZip(read.file, *read.archive, read.early ? &*read.early : nullptr);
+    if (!checkpoint)
+        return {QStringLiteral("error: ") + checkpoint.error().toString()};
+    QStringList keys;
+    for (const TensorEntry &tensor : checkpoint->tensors())
+        keys << tensor.key;
+    return keys;
+}
+
 } // namespace
 
 class TestEarlyPickle : public QObject {
@@ -83,11 +116,6 @@ private Q_SLOTS:
     void smallPicklesAndOtherArchivesAreReadInTurn();
 
 private:
-    MappedFilePtr map(const QString &path)
-    {
-        Result<MappedFilePtr> mapped = MappedFile::open(path);
-        return mapped ? *mapped : MappedFilePtr();
-    }
     QTemporaryDir m_dir;
 };
 
@@ -101,10 +129,10 @@ void TestEarlyPickle::realTorchFilesAreReadEarly_data()
 void TestEarlyPickle::realTorchFilesAreReadEarly()
 {
     QFETCH(QString, name);
-    const MappedFilePtr file = map(fixturePath(name));
-    QVERIFY(file);
-    std::optional<EarlyPickle> early;
-    Result<ZipArchive> archive = readZipUnpicklingFirst(file, early, 0);
+    EarlyRead read = readEarly(fixturePath(name));
+    const MappedFilePtr &file = read.file;
+    std::optional<EarlyPickle> &early = read.early;
+    const Result<ZipArchive> &archive = read.archive;
     QVERIFY2(archive.ok(), archive.ok() ? "" : qPrintable(archive.error().toString()));
     QVERIFY2(early.has_value(), "torch.save's data.pkl (first member, data descriptor after it) was not read early");
     const ZipEntry *entry = topDataPkl(*archive);
@@ -141,18 +169,12 @@ void TestEarlyPickle::theDirectoryDecidesWhichMemberIsDataPkl()
     zip.replace(central, 16, "archive/data.pkA");
     zip.replace(zip.lastIndexOf("archive/data.pkB"), 16, "archive/data.pkl");
     QVERIFY(central > zip.indexOf("archive/data/0"));
-    const MappedFilePtr file = map(writeFile(m_dir, QStringLiteral("renamed.pth"), zip));
-    QVERIFY(file);
-    std::optional<EarlyPickle> early;
-    Result<ZipArchive> archive = readZipUnpicklingFirst(file, early, 0);
-    QVERIFY(archive.ok());
-    QVERIFY2(early.has_value(), "the first local header's data.pkl was not read early");
-    QCOMPARE(early->member.dataOffset, qint64(30 + 16));
-    QVERIFY(topDataPkl(*archive)->dataOffset != early->member.dataOffset);
-    Result<Checkpoint> checkpoint = readTorchZip(file, *archive, &*early);
-    QVERIFY2(checkpoint.ok(), checkpoint.ok() ? "" : qPrintable(checkpoint.error().toString()));
-    QCOMPARE(checkpoint->tensors().size(), size_t(1));
-    QCOMPARE(checkpoint->tensors().front().key, QStringLiteral("second"));
+    EarlyRead read = readEarly(writeFile(m_dir, QStringLiteral("renamed.pth"), zip));
+    QVERIFY(read.archive.ok());
+    QVERIFY2(read.early.has_value(), "the first local header's data.pkl was not read early");
+    QCOMPARE(read.early->member.dataOffset, qint64(30 + 16));
+    QVERIFY(topDataPkl(*read.archive)->dataOffset != read.early->member.dataOffset);
+    QCOMPARE(keysReadWithTheEarlyResult(read), QStringList{QStringLiteral("second")});
 }
 
 // A key holding "PK\7\8", the CRC of what precedes it and two sizes equal to its distance
@@ -167,19 +189,14 @@ void TestEarlyPickle::aDescriptorLookAlikeInsideThePickleIsNotTrusted()
     const quint32 cutCrc = quint32(::crc32(0, reinterpret_cast<const Bytef *>(pickle.constData()), uInt(at)));
     pickle.replace(at + 4, 12, le(cutCrc, 4) + le(quint64(at), 4) + le(quint64(at), 4));
     const QByteArray zip = describedZip({{"archive/data.pkl", pickle}, {"archive/data/0", QByteArray(64, '\0')}});
-    const MappedFilePtr file = map(writeFile(m_dir, QStringLiteral("lookalike.pth"), zip));
-    QVERIFY(file);
-    std::optional<EarlyPickle> early;
-    Result<ZipArchive> archive = readZipUnpicklingFirst(file, early, 0);
-    QVERIFY(archive.ok());
-    QVERIFY2(early.has_value(), "the look-alike descriptor was not taken: the test no longer tests anything");
-    QCOMPARE(early->member.compressedSize, qint64(at));
-    QVERIFY(!early->unpickled.ok()); // the cut pickle (its CRC right) ends inside the key
-    QVERIFY2(early->unpickled.error().message.contains(QStringLiteral("runs past the end")), qPrintable(early->unpickled.error().message));
-    Result<Checkpoint> checkpoint = readTorchZip(file, *archive, &*early);
-    QVERIFY2(checkpoint.ok(), checkpoint.ok() ? "" : qPrintable(checkpoint.error().toString()));
-    QCOMPARE(checkpoint->tensors().size(), size_t(1));
-    QCOMPARE(checkpoint->tensors().front().key, QString::fromUtf8("key " + pickle.mid(at, 16) + " end"));
+    EarlyRead read = readEarly(writeFile(m_dir, QStringLiteral("lookalike.pth"), zip));
+    QVERIFY(read.archive.ok());
+    QVERIFY2(read.early.has_value(), "the look-alike descriptor was not taken: the test no longer tests anything");
+    QCOMPARE(read.early->member.compressedSize, qint64(at));
+    const Result<Unpickled> &cut = read.early->unpickled;
+    QVERIFY(!cut.ok()); // the cut pickle (its CRC right) ends inside the key
+    QVERIFY2(cut.error().message.contains(QStringLiteral("runs past the end")), qPrintable(cut.error().message));
+    QCOMPARE(keysReadWithTheEarlyResult(read), QStringList{QString::fromUtf8("key " + pickle.mid(at, 16) + " end")});
 }
 
 // Below the size worth a thread, or when the first member is not data.pkl (an .npz, a torch
@@ -193,12 +210,9 @@ void TestEarlyPickle::smallPicklesAndOtherArchivesAreReadInTurn()
         {QStringLiteral("other.npz"), storedZip({{"w.npy", QByteArray(64, '\0')}})},
         {QStringLiteral("deflated.pth"), deflatedZip("archive/data.pkl", pickle, quint64(pickle.size()))}};
     for (const auto &[name, zip] : files) {
-        const MappedFilePtr file = map(writeFile(m_dir, name, zip));
-        QVERIFY(file);
-        std::optional<EarlyPickle> early;
-        Result<ZipArchive> archive = readZipUnpicklingFirst(file, early, name == QLatin1String("small.pth") ? pickle.size() + 1 : 0);
-        QVERIFY2(archive.ok(), qPrintable(name));
-        QVERIFY2(!early.has_value(), qPrintable(name));
+        const EarlyRead read = readEarly(writeFile(m_dir, name, zip), name == QLatin1String("small.pth") ? pickle.size() + 1 : 0);
+        QVERIFY2(read.archive.ok(), qPrintable(name));
+        QVERIFY2(!read.early.has_value(), qPrintable(name));
     }
 }
 
