@@ -60,7 +60,7 @@ set(GRAFT_PACKAGE_MAINTAINER "Graft maintainers <maintainers@users.noreply.r-see
 # Runtime dependencies, Debian 12 package names, with at least the versions dpkg-shlibdeps
 # derives from the binaries (package_install checks both: every library the binaries and the
 # module link is covered, with a version no lower than dpkg-shlibdeps asks, and nothing else is
-# declared but the plugin below). graft-cli links QtCore, zlib and libdeflate; graft adds Widgets, Gui
+# declared but the plugin below). graft-cli links QtCore, zlib, libdeflate and simdjson; graft adds Widgets, Gui
 # (which holds the X11 platform plugin) and Charts (QtConcurrent::run is header-only: no
 # libqt6concurrent6); the LibTorch module links libtorch1.13 (libtorch, libtorch_cpu, libc10).
 # libqt6svg6 is linked by nothing: it holds the SVG image and icon-engine plugins Qt loads to
@@ -71,6 +71,7 @@ set(GRAFT_DEB_DEPENDS
   "libstdc++6 (>= 12)"
   "zlib1g (>= 1:1.2.11.dfsg)"
   "libdeflate0 (>= 1.0)"
+  "libsimdjson14 (>= 3.0.1)"
   "libqt6core6 (>= 6.4.0)"
   "libqt6gui6 (>= 6.4.0)"
   "libqt6widgets6 (>= 6.4.0)"

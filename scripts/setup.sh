@@ -21,7 +21,7 @@ done
 packages=(
   build-essential cmake ninja-build pkg-config
   qt6-base-dev qt6-charts-dev qt6-svg-dev qt6-base-dev-tools libqt6opengl6-dev libgl-dev
-  libtorch-dev xtensor-dev zlib1g-dev libdeflate-dev
+  libtorch-dev xtensor-dev zlib1g-dev libdeflate-dev libsimdjson-dev
   python3 python3-numpy python3-torch python3-torchvision
   xvfb xauth time
   dpkg-dev desktop-file-utils  # package_install: dpkg-shlibdeps, desktop-file-validate

@@ -112,7 +112,7 @@ Result<QJsonDocument> parseStrictJson(const QByteArray &json)
     return document;
 }
 
-Result<QJsonDocument> readStrictJsonFile(const QString &path, qint64 maxBytes)
+Result<QByteArray> readJsonFileBytes(const QString &path, qint64 maxBytes)
 {
     const QFileInfo info(path);
     if (!info.exists())
@@ -143,7 +143,15 @@ Result<QJsonDocument> readStrictJsonFile(const QString &path, qint64 maxBytes)
         return Error{path, QStringLiteral("larger than the %1-byte limit for this JSON file").arg(maxBytes)};
     if (json.isEmpty())
         return Error{path, QStringLiteral("the file is empty")};
-    Result<QJsonDocument> document = parseStrictJson(json);
+    return json;
+}
+
+Result<QJsonDocument> readStrictJsonFile(const QString &path, qint64 maxBytes)
+{
+    Result<QByteArray> json = readJsonFileBytes(path, maxBytes);
+    if (!json)
+        return json.error();
+    Result<QJsonDocument> document = parseStrictJson(*json);
     if (!document)
         return Error{path, document.error().message};
     return document;

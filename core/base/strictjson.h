@@ -18,6 +18,10 @@ namespace graft {
 /// Errors carry no file name; callers add it.
 Result<QJsonDocument> parseStrictJson(const QByteArray &json);
 
+/// The bytes of the JSON file at `path`: at most `maxBytes` (checked before reading), not empty.
+/// Errors name the file.
+Result<QByteArray> readJsonFileBytes(const QString &path, qint64 maxBytes);
+
 /// Reads the whole file at `path` (at most `maxBytes`, checked before reading) and parses it
 /// with parseStrictJson(). Errors name the file.
 Result<QJsonDocument> readStrictJsonFile(const QString &path, qint64 maxBytes);

@@ -14,14 +14,14 @@
 #include "checkpoint/formats/eqxreader.h"
 #include "checkpoint/formats/readers.h"
 #include "base/firstrepeat.h"
-#include "base/strictjson.h"
+#include "base/strictjsondom.h"
 
 #include <QDir>
 #include <QFileInfo>
-#include <QJsonArray>
-#include <QJsonObject>
 
+#include <cmath>
 #include <future>
+#include <optional>
 
 namespace graft {
 namespace {
@@ -37,41 +37,63 @@ struct Leaf {
     DType dtype = DType::Float32;
 };
 
-Result<Leaf> parseLeaf(const QJsonValue &value, qsizetype index)
+// The string at `object[name]`, or nothing when the field is missing or not a string.
+std::optional<std::string_view> stringField(simdjson::dom::object object, std::string_view name)
+{
+    std::string_view text;
+    if (object.at_key(name).get_string().get(text) != simdjson::SUCCESS)
+        return std::nullopt;
+    return text;
+}
+
+// A JSON number that is a whole number representable as qint64 (QJsonValue::toInteger()'s rule:
+// 4 and 4.0 are, 4.5 and 1e30 are not), or -1.
+qint64 wholeNumber(simdjson::dom::element value)
+{
+    if (int64_t whole; value.get_int64().get(whole) == simdjson::SUCCESS)
+        return whole;
+    if (double number; value.is_double() && value.get_double().get(number) == simdjson::SUCCESS) {
+        // 2^63 itself is not representable; every double below it that is whole is.
+        if (number >= -9223372036854775808.0 && number < 9223372036854775808.0 && number == std::trunc(number))
+            return static_cast<qint64>(number);
+    }
+    return -1;
+}
+
+Result<Leaf> parseLeaf(simdjson::dom::element value, qsizetype index)
 {
     // Messages are built only when needed: a 100k-leaf skeleton parses 100k leaves.
     const auto at = [index] { return QStringLiteral("leaves[%1]").arg(index); };
-    if (!value.isObject())
+    simdjson::dom::object object;
+    if (value.get_object().get(object) != simdjson::SUCCESS)
         return Error{QString(), at() + QStringLiteral(" is not a JSON object")};
-    const QJsonObject object = value.toObject();
-    const QJsonValue path = object.value(QLatin1String("path"));
-    if (!path.isString())
+    const std::optional<std::string_view> path = stringField(object, "path");
+    if (!path)
         return Error{QString(), at() + QStringLiteral(" has no 'path' string")};
     Leaf leaf;
-    leaf.path = path.toString();
+    leaf.path = jsonText(*path);
     const auto where = [&leaf] { return QStringLiteral("leaf '%1': ").arg(leaf.path); };
 
-    const QString kind = object.value(QLatin1String("kind")).toString();
-    if (kind == QLatin1String("array"))
+    const std::string_view kind = stringField(object, "kind").value_or(std::string_view());
+    if (kind == "array")
         leaf.kind = LeafKind::Array;
-    else if (kind == QLatin1String("scalar"))
+    else if (kind == "scalar")
         leaf.kind = LeafKind::Scalar;
     else
-        return Error{QString(), where() + QStringLiteral("kind '%1' is neither 'array' nor 'scalar'").arg(kind)};
+        return Error{QString(), where() + QStringLiteral("kind '%1' is neither 'array' nor 'scalar'").arg(jsonText(kind))};
 
-    const QString dtypeText = object.value(QLatin1String("dtype")).toString();
+    const QString dtypeText = jsonText(stringField(object, "dtype").value_or(std::string_view()));
     const std::optional<DType> dtype = dtypeFromName(dtypeText);
     if (!dtype)
         return Error{QString(), where() + QStringLiteral("unknown dtype '%1'").arg(dtypeText)};
     leaf.dtype = *dtype;
 
-    const QJsonValue shape = object.value(QLatin1String("shape"));
-    const QJsonArray dims = shape.toArray();
-    if (!shape.isArray() || dims.size() > kMaxRank)
+    simdjson::dom::array dims;
+    if (object.at_key("shape").get_array().get(dims) != simdjson::SUCCESS || dims.size() > static_cast<size_t>(kMaxRank))
         return Error{QString(), where() + QStringLiteral("'shape' is not an array of at most %1 dimensions").arg(kMaxRank)};
-    leaf.shape.reserve(static_cast<size_t>(dims.size()));
-    for (const QJsonValue &dim : dims) {
-        const qint64 size = dim.isDouble() ? dim.toInteger(-1) : -1;
+    leaf.shape.reserve(dims.size());
+    for (simdjson::dom::element dim : dims) {
+        const qint64 size = wholeNumber(dim);
         if (size < 0)
             return Error{QString(), where() + QStringLiteral("'shape' holds something other than a non-negative integer")};
         leaf.shape.push_back(size);
@@ -82,27 +104,26 @@ Result<Leaf> parseLeaf(const QJsonValue &value, qsizetype index)
 }
 
 // Validates the skeleton's own fields; returns its leaves array and fills the other outputs.
-Result<QJsonArray> parseSkeletonFields(const QJsonDocument &document, QString &framework, QString &leavesFile)
+Result<simdjson::dom::array> parseSkeletonFields(simdjson::dom::element document, QString &framework, QString &leavesFile)
 {
-    if (!document.isObject())
+    simdjson::dom::object root;
+    if (document.get_object().get(root) != simdjson::SUCCESS)
         return Error{QString(), QStringLiteral("not a Graft skeleton (the JSON is not an object)")};
-    const QJsonObject root = document.object();
-    const QJsonValue format = root.value(QLatin1String("format"));
-    if (format.toString() != QLatin1String("graft-skeleton"))
-        return Error{QString(), format.isString()
-                                    ? QStringLiteral("not a Graft skeleton (format is '%1')").arg(format.toString())
-                                    : QStringLiteral("not a Graft skeleton (no 'format': 'graft-skeleton')")};
-    const QJsonValue version = root.value(QLatin1String("version"));
-    if (!version.isDouble())
+    const std::optional<std::string_view> format = stringField(root, "format");
+    if (format != std::optional<std::string_view>("graft-skeleton"))
+        return Error{QString(), format ? QStringLiteral("not a Graft skeleton (format is '%1')").arg(jsonText(*format))
+                                       : QStringLiteral("not a Graft skeleton (no 'format': 'graft-skeleton')")};
+    double version = 0;
+    if (root.at_key("version").get_double().get(version) != simdjson::SUCCESS)
         return Error{QString(), QStringLiteral("unsupported skeleton version (no numeric 'version')")};
-    if (version.toDouble() != kSupportedVersion)
+    if (version != kSupportedVersion)
         return Error{QString(), QStringLiteral("unsupported skeleton version %1 (this Graft reads version %2)")
-                                    .arg(version.toDouble()).arg(kSupportedVersion)};
-    const QJsonValue frameworkValue = root.value(QLatin1String("framework"));
-    if (!frameworkValue.isString())
+                                    .arg(version).arg(kSupportedVersion)};
+    const std::optional<std::string_view> frameworkText = stringField(root, "framework");
+    if (!frameworkText)
         return Error{QString(), QStringLiteral("'framework' is not a string")};
-    framework = frameworkValue.toString();
-    leavesFile = root.value(QLatin1String("leaves_file")).toString();
+    framework = jsonText(*frameworkText);
+    leavesFile = jsonText(stringField(root, "leaves_file").value_or(std::string_view()));
     if (leavesFile.isEmpty())
         return Error{QString(), QStringLiteral("'leaves_file' is missing or not a file name")};
     if (leavesFile.contains(QChar(u'\0'))) // Qt warns; an error naming it is cut at the NUL (fuzz_skeleton)
@@ -110,26 +131,27 @@ Result<QJsonArray> parseSkeletonFields(const QJsonDocument &document, QString &f
     if (QDir::isAbsolutePath(leavesFile))
         return Error{QString(), QStringLiteral("leaves_file '%1' is an absolute path; it must be relative to the "
                                                "skeleton's folder").arg(leavesFile)};
-    const QJsonValue leavesValue = root.value(QLatin1String("leaves"));
-    if (!leavesValue.isArray())
+    simdjson::dom::array leaves;
+    if (root.at_key("leaves").get_array().get(leaves) != simdjson::SUCCESS)
         return Error{QString(), QStringLiteral("'leaves' is not an array")};
-
-    return leavesValue.toArray();
+    return leaves;
 }
 
-Result<std::vector<Leaf>> parseLeaves(const QJsonArray &array)
+Result<std::vector<Leaf>> parseLeaves(simdjson::dom::array array)
 {
     std::vector<Leaf> leaves;
-    leaves.reserve(static_cast<size_t>(array.size()));
+    leaves.reserve(array.size());
     // Parsed up to the first broken leaf; a path repeated before it is reported first, as a
     // check leaf by leaf would (firstrepeat.h: sorted hashes, no set of 100k paths).
     std::optional<Error> broken;
-    for (qsizetype i = 0; i < array.size() && !broken; ++i) {
-        Result<Leaf> leaf = parseLeaf(array.at(i), i);
-        if (leaf)
-            leaves.push_back(std::move(leaf).value());
-        else
+    qsizetype i = 0;
+    for (simdjson::dom::element value : array) {
+        Result<Leaf> leaf = parseLeaf(value, i++);
+        if (!leaf) {
             broken = leaf.error();
+            break;
+        }
+        leaves.push_back(std::move(leaf).value());
     }
     const size_t repeat = firstRepeatedName(leaves.size(), [&leaves](size_t i) -> const QString & { return leaves[i].path; });
     if (repeat < leaves.size())
@@ -143,12 +165,12 @@ Result<std::vector<Leaf>> parseLeaves(const QJsonArray &array)
 
 Result<Checkpoint> readSkeleton(const QString &jsonPath)
 {
-    Result<QJsonDocument> document = readStrictJsonFile(jsonPath, kMaxSkeletonSize);
+    Result<std::unique_ptr<JsonDom>> document = readStrictJsonDomFile(jsonPath, kMaxSkeletonSize);
     if (!document)
         return document.error();
     QString framework;
     QString leavesName;
-    Result<QJsonArray> array = parseSkeletonFields(*document, framework, leavesName);
+    Result<simdjson::dom::array> array = parseSkeletonFields((*document)->root, framework, leavesName);
     if (!array)
         return Error{jsonPath, array.error().message};
 
