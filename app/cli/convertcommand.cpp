@@ -10,6 +10,8 @@
 #include <QElapsedTimer>
 #include <QFileInfo>
 
+#include <algorithm>
+
 namespace graft::cli {
 
 int runConvert(const QStringList &arguments)
@@ -69,8 +71,14 @@ int runConvert(const QStringList &arguments)
         printError(plan.error());
         return ProblemsFound;
     }
-    for (const QString &warning : plan->warnings)
-        printWarning(warning);
+    // One line per kept leaf up to a screenful; a model with thousands of them would bury the
+    // rest of the output (`graft-cli map` lists every leaf with its status).
+    constexpr qsizetype kWarningsShown = 20;
+    for (qsizetype i = 0; i < std::min(plan->warnings.size(), kWarningsShown); ++i)
+        printWarning(plan->warnings[i]);
+    if (plan->warnings.size() > kWarningsShown)
+        printWarning(QStringLiteral("... and %1 more leaves keep the target's values (`graft-cli map` with the same "
+                                    "files, rules and profile lists every leaf)").arg(plan->warnings.size() - kWarningsShown));
 
     const WriteOptions options = combinedWriteOptions(*format, setup->source, files[0], setup->target, files[1]);
     Result<WriteSummary> written = writeCheckpoint(out, plan->leaves, options);

@@ -11,6 +11,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QSet>
 #include <QTemporaryDir>
 #include <QTest>
@@ -70,6 +71,7 @@ private Q_SLOTS:
     void mapBadInput();
     void mapProfileRoundTrip();
     void mapStaleProfileIsReported();
+    void convertListsAScreenfulOfKeptLeaves();
 
 private:
     QTemporaryDir m_dir;
@@ -368,5 +370,32 @@ void TestCliCommands::mapStaleProfileIsReported()
     QCOMPARE(stale[0].toObject().value("reason").toString(), QStringLiteral("source key 'features.0.weight' is gone"));
 }
 
+// A target with a hundred leaves nothing provides, kept with --keep-unmapped: twenty of them are
+// named, one line counts the others, and the file is written with every leaf.
+void TestCliCommands::convertListsAScreenfulOfKeptLeaves()
+{
+    const QString out = m_dir.filePath(QStringLiteral("kept.eqx"));
+    const CliRun run = runCli({QStringLiteral("convert"), graft::test::fixturePath(QStringLiteral("one_key.pth")),
+                               mappingFixture(QStringLiteral("resnet18_eqx.skeleton.json")), QStringLiteral("--keep-unmapped"),
+                               QStringLiteral("-o"), out});
+    QVERIFY2(run.exitCode == 0, qPrintable(describe(run)));
+    QVERIFY(QFileInfo::exists(out));
+    const QStringList lines = QString::fromUtf8(run.err).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+    QCOMPARE(lines.size(), 21);
+    for (qsizetype i = 0; i < 20; ++i)
+        QVERIFY2(lines[i].startsWith(QStringLiteral("graft-cli: warning: ")) && lines[i].endsWith(QStringLiteral("(keeps the target's values)")),
+                 qPrintable(lines[i]));
+    const QRegularExpression more(QStringLiteral("^graft-cli: warning: \\.\\.\\. and (\\d+) more leaves keep the target's values"));
+    const QRegularExpressionMatch match = more.match(lines.last());
+    QVERIFY2(match.hasMatch(), qPrintable(lines.last()));
+    // Every warned leaf is one the summary counts as kept (the scalars and buffers it keeps
+    // deliberately are not warned about).
+    const QRegularExpressionMatch kept = QRegularExpression(QStringLiteral("(\\d+) kept from the target")).match(QString::fromUtf8(run.out));
+    QVERIFY2(kept.hasMatch(), run.out.constData());
+    const int warned = 20 + match.captured(1).toInt();
+    QVERIFY2(warned > 20 && warned <= kept.captured(1).toInt(), qPrintable(describe(run)));
+}
+
 QTEST_GUILESS_MAIN(TestCliCommands)
 #include "tst_clicommands.moc"
+
