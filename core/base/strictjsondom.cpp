@@ -82,7 +82,10 @@ Result<std::unique_ptr<JsonDom>> parseStrictJsonDom(const QByteArray &json)
     auto dom = std::make_unique<JsonDom>();
     // realloc_if_needed: simdjson reads up to SIMDJSON_PADDING bytes past the end; the parser
     // copies the text into a padded buffer of its own.
-    const simdjson::error_code code = dom->parser.parse(json.constData(), static_cast<size_t>(json.size()), true).get(dom->root);
+    simdjson::error_code code = dom->parser.parse(json.constData(), static_cast<size_t>(json.size()), true).get(dom->root);
+    // A document is an object or an array, as for QJsonDocument (simdjson takes a lone scalar).
+    if (code == simdjson::SUCCESS && !dom->root.is_object() && !dom->root.is_array())
+        code = simdjson::INCORRECT_TYPE;
     if (code != simdjson::SUCCESS) {
         // Qt's message gives the byte offset; simdjson's names the kind of error only. Both
         // refuse the same texts but for numbers out of range and nesting beyond 1024.

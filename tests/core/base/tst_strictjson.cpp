@@ -69,6 +69,8 @@ private Q_SLOTS:
         QTest::newRow("truncated") << QByteArray(R"({"a": [1, 2)") << QStringLiteral("not valid JSON: ");
         QTest::newRow("trailing garbage") << QByteArray(R"({"a": 1} x)") << QStringLiteral("not valid JSON: ");
         QTest::newRow("invalid UTF-8") << QByteArray("{\"a\": \"\xff\xfe\"}") << QStringLiteral("not valid JSON: ");
+        QTest::newRow("a lone number") << QByteArray("0") << QStringLiteral("not valid JSON: illegal value at byte 1");
+        QTest::newRow("a lone string") << QByteArray(R"("text")") << QStringLiteral("not valid JSON: ");
         QTest::newRow("deep nesting") << QByteArray(5000, '[') + QByteArray(5000, ']') << QStringLiteral("too deeply nested");
 
         QTest::newRow("top-level repeat") << QByteArray(R"({"a": 1, "b": 2, "a": 3})") << QStringLiteral("duplicate key 'a'");
