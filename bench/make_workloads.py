@@ -28,6 +28,8 @@ Writes into OUTDIR (skips files that already exist with the same generator versi
     keys_N.pth               W6: N small float32 tensors (`blocks.I.weight`, 4x4; storages are
                              holes) for N = 1000, 4000, 20000, 100000 (smoke: 1000, 4000):
                              how convert's time and memory grow with the key count
+    keys_N_eqx.skeleton.json / .eqx   W6: their Equinox twins (`.blocks[I].weight`, plus a
+                             `.blocks[I].bias` nothing provides every 100th block)
 
 The transformer pair is built to exercise every matcher strategy at scale:
   * names that match after canonicalisation (`model.layers.3.mlp.experts.7.up_proj.weight` vs
@@ -396,12 +398,20 @@ def main(argv):
     # W6: the key-count ladder.
     for count in KEY_LADDER_SMOKE if args.smoke else KEY_LADDER:
         name = "keys_%d.pth" % count
-        ok, marker = stamp_ok(out, name, dict(settings, keys=count))
+        ok, marker = stamp_ok(out, name, dict(settings, keys=count, eqx_twin=True))
         if not ok:
             write_sparse_torch_zip(os.path.join(out, name),
                                    [("blocks.%d.weight" % i, "float32", [4, 4]) for i in range(count)])
+            # Its Equinox twin: `.blocks[I].weight`, the same shapes, a bias nothing provides
+            # every 100th block (kept from the target).
+            leaves = []
+            for i in range(count):
+                leaves.append((".blocks[%d].weight" % i, "array", [4, 4], "float32", None))
+                if i % 100 == 0:
+                    leaves.append((".blocks[%d].bias" % i, "array", [4], "float32", None))
+            write_skeleton(out, "keys_%d_eqx" % count, leaves)
             done(marker)
-            print("make_workloads: " + name, flush=True)
+            print("make_workloads: %s and keys_%d_eqx.skeleton.json" % (name, count), flush=True)
     return 0
 
 

@@ -496,8 +496,11 @@ class Bench:
             ratio = command.median / inspect.median
             ok = ratio <= 3.0
             measured = "%.2f× inspect (%s vs %s)" % (ratio, ms(command.median), ms(inspect.median))
-            text.append("| %s: ≤ 3× the time of inspecting it | %s | %s |" % (name, measured, verdict(ok)))
-            self.summary.append(("W6 convert 100k %s" % name, "≤ 3× inspect", measured, ok))
+            # The durable write of the output alone, for scale: when it exceeds the target by
+            # itself, no conversion can meet it while saves stay durable.
+            floor_text = "; a durable copy of the output alone: %.2f×" % (floor.median / inspect.median)
+            text.append("| %s: ≤ 3× the time of inspecting it | %s | %s |" % (name, measured + floor_text, verdict(ok)))
+            self.summary.append(("W6 convert 100k %s" % name, "≤ 3× inspect", measured + floor_text, ok))
         text.append("")
         for name, command, floor in (("onto itself", onto_self, copy_self), ("onto a skeleton", onto_skeleton, copy_skeleton)):
             text.append("Onto %s: a durable copy of a file the output's size (`cp` + `sync`) takes %s, %.2f× inspect; "
@@ -511,32 +514,52 @@ class Bench:
         rows = []
         ladder = KEY_LADDER_SMOKE if self.args.smoke else KEY_LADDER
         out_keys = os.path.join(self.out, "w6_keys.pth")
+        out_twin = os.path.join(self.out, "w6_keys.eqx")
         for count in ladder:
-            f = self.path("keys_%d.pth" % count)
+            f, twin = self.path("keys_%d.pth" % count), self.path("keys_%d_eqx.skeleton.json" % count)
             ins = Command("inspect", [self.cli, "inspect", f], "baseline")
             conv = Command("convert onto itself", [self.cli, "convert", f, f, "-o", out_keys], "graft",
                            before=remover(out_keys))
-            measure([ins, conv], self.args.reps, self.args.cold, warmup=not self.args.smoke)
+            onto_twin = Command("convert onto its Equinox twin", [self.cli, "convert", f, twin, "--keep-unmapped",
+                                                                  "-o", out_twin], "graft", before=remover(out_twin))
+            measure([ins, conv, onto_twin], self.args.reps, self.args.cold, warmup=not self.args.smoke)
             if self.tensor_count(out_keys) != count:
                 self.failures.append("W6: keys_%d.pth converted onto itself lost tensors" % count)
+            if self.tensor_count(out_twin) != self.tensor_count(twin):
+                self.failures.append("W6: keys_%d.pth converted onto its Equinox twin lost leaves" % count)
             remover(out_keys)()
-            rows.append((count, ins, conv))
-        text += ["", "Key ladder: `keys_N.pth` (N float32 [4, 4] tensors) converted onto itself, against inspecting it; "
-                 "start-up RSS (`graft-cli --help`) %s. Memory per key is peak RSS above start-up over N." % mb(base_kib),
-                 "", "| keys | inspect (median) | convert (median) | convert ÷ inspect | inspect peak RSS | convert peak RSS "
-                 "| convert RSS per key | convert time per key |", "|---|---|---|---|---|---|---|---|"]
-        per_key = []
-        for count, ins, conv in rows:
-            kib = max(conv.rss)
+            remover(out_twin)()
+            rows.append((count, ins, conv, onto_twin))
+        text += ["", "Key ladder: `keys_N.pth` (N float32 [4, 4] tensors) converted onto itself and onto its Equinox twin "
+                 "`keys_N_eqx.skeleton.json` (`.blocks[I].weight`, plus a `.blocks[I].bias` nothing provides every 100th "
+                 "block, kept), against inspecting it; start-up RSS (`graft-cli --help`) %s. Memory per key is peak RSS "
+                 "above start-up over N." % mb(base_kib),
+                 "", "| keys | inspect (median) | onto itself (median) | ÷ inspect | onto the twin (median) | ÷ inspect "
+                 "| inspect peak RSS | onto itself peak RSS | RSS per key | onto the twin peak RSS | RSS per key |",
+                 "|---|---|---|---|---|---|---|---|---|---|---|"]
+        per_key, per_key_twin = [], []
+        for count, ins, conv, onto_twin in rows:
+            kib, kib_twin = max(conv.rss), max(onto_twin.rss)
             per_key.append((kib - base_kib) * 1024 / count)
-            text.append("| %d | %s | %s | %.2f× | %s | %s | %.1f KB | %.1f µs |"
-                        % (count, ms(ins.median), ms(conv.median), conv.median / ins.median, mb(max(ins.rss)), mb(kib),
-                           per_key[-1] / 1e3, conv.median / count * 1e6))
-        growth = per_key[-1] / per_key[-2] if len(per_key) >= 2 and per_key[-2] > 0 else float("nan")
+            per_key_twin.append((kib_twin - base_kib) * 1024 / count)
+            text.append("| %d | %s | %s | %.2f× | %s | %.2f× | %s | %s | %.1f KB | %s | %.1f KB |"
+                        % (count, ms(ins.median), ms(conv.median), conv.median / ins.median, ms(onto_twin.median),
+                           onto_twin.median / ins.median, mb(max(ins.rss)), mb(kib), per_key[-1] / 1e3, mb(kib_twin),
+                           per_key_twin[-1] / 1e3))
+        growth = max(per_key[-1] / per_key[-2] if len(per_key) >= 2 and per_key[-2] > 0 else float("nan"),
+                     per_key_twin[-1] / per_key_twin[-2] if len(per_key_twin) >= 2 and per_key_twin[-2] > 0 else float("nan"))
         ok = growth <= 1.5
-        text += ["", "Commands: `%s inspect FILE`, `%s convert FILE FILE -o %s`." % (self.cli, self.cli, out_keys), "",
-                 "Target memory flat in the number of keys (peak RSS per key at %d keys ≤ 1.5× that at %d): %.2f× — %s.\n"
-                 % (ladder[-1], ladder[-2], growth, verdict(ok))]
+        count, ins, conv, onto_twin = rows[-1]
+        twin_ratio = onto_twin.median / ins.median
+        twin_measured = "%.2f× inspect (%s vs %s)" % (twin_ratio, ms(onto_twin.median), ms(ins.median))
+        text += ["", "Commands: `%s inspect FILE`, `%s convert FILE FILE -o %s`, `%s convert FILE TWIN --keep-unmapped -o %s`."
+                 % (self.cli, self.cli, out_keys, self.cli, out_twin), "",
+                 "Target ≤ 3× inspect onto a skeleton, %d small tensors (the byte-light case: what each key costs): %s — %s.\n"
+                 % (count, twin_measured, verdict(twin_ratio <= 3.0)),
+                 "Target memory flat in the number of keys (peak RSS per key at %d keys ≤ 1.5× that at %d, the worse of the "
+                 "two conversions): %.2f× — %s.\n" % (ladder[-1], ladder[-2], growth, verdict(ok))]
+        self.summary.append(("W6 convert %dk small tensors onto a skeleton" % (count // 1000), "≤ 3× inspect", twin_measured,
+                             twin_ratio <= 3.0))
         self.summary.append(("W6 convert: memory flat in the number of keys", "RSS/key at %dk ≤ 1.5× at %dk"
                              % (ladder[-1] // 1000, ladder[-2] // 1000),
                              "%.2f× (%.1f KB vs %.1f KB per key)" % (growth, per_key[-1] / 1e3, per_key[-2] / 1e3), ok))
