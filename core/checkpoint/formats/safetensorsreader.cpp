@@ -16,6 +16,7 @@
 
 #include "checkpoint/formats/readers.h"
 #include "base/strictjson.h"
+#include "base/strictjsondom.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -25,6 +26,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -66,41 +68,48 @@ struct Shard {
     std::vector<std::pair<QString, QString>> metadata;
 };
 
-// A JSON number that is a whole number in [0, 2^63), or -1.
-qint64 nonNegativeInteger(const QJsonValue &value)
+// A JSON number that is a whole number in [0, 2^63), or -1 (QJsonValue::toInteger()'s rule:
+// 4 and 4.0 are, 4.5 is not).
+qint64 nonNegativeInteger(simdjson::dom::element value)
 {
-    return value.isDouble() ? value.toInteger(-1) : -1;
+    if (int64_t whole; value.get_int64().get(whole) == simdjson::SUCCESS)
+        return whole >= 0 ? whole : -1;
+    if (double number; value.is_double() && value.get_double().get(number) == simdjson::SUCCESS) {
+        if (number >= 0 && number < 9223372036854775808.0 && number == std::trunc(number))
+            return static_cast<qint64>(number);
+    }
+    return -1;
 }
 
-Result<ShardTensor> parseEntry(const QString &key, const QJsonValue &value)
+Result<ShardTensor> parseEntry(std::string_view name, simdjson::dom::element value)
 {
-    const QString where = QStringLiteral("tensor '%1': ").arg(key);
-    auto failure = [&](const QString &what) { return Error{QString(), where + what}; };
-    if (!value.isObject())
-        return failure(QStringLiteral("entry is not a JSON object"));
-    const QJsonObject object = value.toObject();
     ShardTensor tensor;
-    tensor.key = key;
-    tensor.sortKey = key.toUtf8();
+    tensor.key = jsonText(name);
+    // Built only for an error: a header can list 100k tensors.
+    auto failure = [&tensor](const QString &what) { return Error{QString(), QStringLiteral("tensor '%1': ").arg(tensor.key) + what}; };
+    simdjson::dom::object object;
+    if (value.get_object().get(object) != simdjson::SUCCESS)
+        return failure(QStringLiteral("entry is not a JSON object"));
+    tensor.sortKey = QByteArray(name.data(), static_cast<qsizetype>(name.size()));
 
-    const QString dtypeText = object.value(QLatin1String("dtype")).toString();
-    auto known = std::find_if(kDTypes.begin(), kDTypes.end(),
-                              [&](const DTypeName &entry) { return dtypeText == QLatin1String(entry.name); });
+    std::string_view dtypeText;
+    if (object.at_key("dtype").get_string().get(dtypeText) != simdjson::SUCCESS)
+        dtypeText = {};
+    auto known = std::find_if(kDTypes.begin(), kDTypes.end(), [&](const DTypeName &entry) { return dtypeText == entry.name; });
     if (known == kDTypes.end()) {
-        const bool rareFloat = dtypeText.startsWith(QLatin1String("F8_")) || dtypeText.startsWith(QLatin1String("F6_"))
-                               || dtypeText == QLatin1String("F4");
-        return failure(QStringLiteral("unsupported dtype '%1'%2").arg(dtypeText, rareFloat
+        const bool rareFloat = dtypeText.substr(0, 3) == "F8_" || dtypeText.substr(0, 3) == "F6_" || dtypeText == "F4";
+        return failure(QStringLiteral("unsupported dtype '%1'%2").arg(jsonText(dtypeText), rareFloat
             ? QStringLiteral(" (only F8_E4M3 and F8_E5M2 of the 8-bit and smaller floats)") : QString()));
     }
     tensor.dtype = known->dtype;
 
-    const QJsonValue shape = object.value(QLatin1String("shape"));
-    if (!shape.isArray())
+    simdjson::dom::array dims;
+    if (object.at_key("shape").get_array().get(dims) != simdjson::SUCCESS)
         return failure(QStringLiteral("'shape' is not an array"));
-    const QJsonArray dims = shape.toArray();
-    if (dims.size() > kMaxRank)
+    if (dims.size() > static_cast<size_t>(kMaxRank))
         return failure(QStringLiteral("%1 dimensions (at most %2)").arg(dims.size()).arg(kMaxRank));
-    for (const QJsonValue &dim : dims) {
+    tensor.shape.reserve(dims.size());
+    for (simdjson::dom::element dim : dims) {
         const qint64 size = nonNegativeInteger(dim);
         if (size < 0)
             return failure(QStringLiteral("'shape' holds something other than a non-negative integer"));
@@ -110,9 +119,10 @@ Result<ShardTensor> parseEntry(const QString &key, const QJsonValue &value)
     if (numel < 0)
         return failure(QStringLiteral("shape %1 is too large (its byte size overflows)").arg(shapeToString(tensor.shape)));
 
-    const QJsonArray offsets = object.value(QLatin1String("data_offsets")).toArray();
-    tensor.begin = offsets.size() == 2 ? nonNegativeInteger(offsets[0]) : -1;
-    tensor.end = offsets.size() == 2 ? nonNegativeInteger(offsets[1]) : -1;
+    simdjson::dom::array offsets;
+    const bool pair = object.at_key("data_offsets").get_array().get(offsets) == simdjson::SUCCESS && offsets.size() == 2;
+    tensor.begin = pair ? nonNegativeInteger(offsets.at(0).value_unsafe()) : -1;
+    tensor.end = pair ? nonNegativeInteger(offsets.at(1).value_unsafe()) : -1;
     if (tensor.begin < 0 || tensor.end < 0)
         return failure(QStringLiteral("'data_offsets' is not a pair of non-negative integers"));
     if (tensor.end < tensor.begin)
@@ -126,6 +136,8 @@ Result<ShardTensor> parseEntry(const QString &key, const QJsonValue &value)
 }
 
 // Parses and validates one .safetensors file. Errors carry no file name; callers add it.
+// The header is parsed by simdjson (strictjsondom.h): a 100k-tensor header is ~10 MB of JSON.
+// Entries are checked in the header's order; the first error found is reported.
 Result<Shard> parseShard(const MappedFile &file)
 {
     if (file.size() < 8)
@@ -142,29 +154,33 @@ Result<Shard> parseShard(const MappedFile &file)
 
     const QByteArray text = QByteArray::fromRawData(reinterpret_cast<const char *>(file.data() + 8),
                                                     static_cast<qsizetype>(headerSize));
-    Result<QJsonDocument> document = parseStrictJson(text);
+    Result<std::unique_ptr<JsonDom>> document = parseStrictJsonDom(text);
     if (!document)
         return Error{QString(), QStringLiteral("header: ") + document.error().message};
-    if (!document->isObject())
+    simdjson::dom::object root;
+    if ((*document)->root.get_object().get(root) != simdjson::SUCCESS)
         return Error{QString(), QStringLiteral("header is not a JSON object")};
 
     Shard shard;
     shard.dataStart = 8 + static_cast<qint64>(headerSize);
     shard.dataSize = file.size() - shard.dataStart;
-    const QJsonObject root = document->object();
-    for (auto it = root.begin(); it != root.end(); ++it) {
-        if (it.key() == QLatin1String("__metadata__")) {
-            if (!it.value().isObject())
+    shard.tensors.reserve(root.size());
+    for (simdjson::dom::key_value_pair field : root) {
+        if (field.key == "__metadata__") {
+            simdjson::dom::object metadata;
+            if (field.value.get_object().get(metadata) != simdjson::SUCCESS)
                 return Error{QString(), QStringLiteral("__metadata__ is not a JSON object")};
-            const QJsonObject metadata = it.value().toObject();
-            for (auto entry = metadata.begin(); entry != metadata.end(); ++entry) {
-                if (!entry.value().isString())
-                    return Error{QString(), QStringLiteral("__metadata__ value of '%1' is not a string").arg(entry.key())};
-                shard.metadata.emplace_back(entry.key(), entry.value().toString());
+            for (simdjson::dom::key_value_pair entry : metadata) {
+                std::string_view value;
+                if (entry.value.get_string().get(value) != simdjson::SUCCESS)
+                    return Error{QString(), QStringLiteral("__metadata__ value of '%1' is not a string").arg(jsonText(entry.key))};
+                shard.metadata.emplace_back(jsonText(entry.key), jsonText(value));
             }
+            // In key order, as QJsonObject listed them before (inspect shows them in this order).
+            std::sort(shard.metadata.begin(), shard.metadata.end());
             continue;
         }
-        Result<ShardTensor> tensor = parseEntry(it.key(), it.value());
+        Result<ShardTensor> tensor = parseEntry(field.key, field.value);
         if (!tensor)
             return tensor.error();
         shard.tensors.push_back(std::move(tensor).value());
@@ -172,6 +188,7 @@ Result<Shard> parseShard(const MappedFile &file)
 
     // Contiguity: sorted by offsets, each span starts where the previous one ended.
     std::vector<const ShardTensor *> byOffset;
+    byOffset.reserve(shard.tensors.size());
     for (const ShardTensor &tensor : shard.tensors)
         byOffset.push_back(&tensor);
     std::sort(byOffset.begin(), byOffset.end(), [](const ShardTensor *a, const ShardTensor *b) {
