@@ -500,7 +500,7 @@ class Bench:
             # itself, no conversion can meet it while saves stay durable.
             floor_text = "; a durable copy of the output alone: %.2f×" % (floor.median / inspect.median)
             text.append("| %s: ≤ 3× the time of inspecting it | %s | %s |" % (name, measured + floor_text, verdict(ok)))
-            self.summary.append(("W6 convert 100k %s" % name, "≤ 3× inspect", measured + floor_text, ok))
+            self.summary.append(("W6 convert transformer_100k %s" % name, "≤ 3× inspect", measured + floor_text, ok))
         text.append("")
         for name, command, floor in (("onto itself", onto_self, copy_self), ("onto a skeleton", onto_skeleton, copy_skeleton)):
             text.append("Onto %s: a durable copy of a file the output's size (`cp` + `sync`) takes %s, %.2f× inspect; "
@@ -558,7 +558,7 @@ class Bench:
                  % (count, twin_measured, verdict(twin_ratio <= 3.0)),
                  "Target memory flat in the number of keys (peak RSS per key at %d keys ≤ 1.5× that at %d, the worse of the "
                  "two conversions): %.2f× — %s.\n" % (ladder[-1], ladder[-2], growth, verdict(ok))]
-        self.summary.append(("W6 convert %dk small tensors onto a skeleton" % (count // 1000), "≤ 3× inspect", twin_measured,
+        self.summary.append(("W6 convert keys_%d (small tensors) onto its skeleton" % count, "≤ 3× inspect", twin_measured,
                              twin_ratio <= 3.0))
         self.summary.append(("W6 convert: memory flat in the number of keys", "RSS/key at %dk ≤ 1.5× at %dk"
                              % (ladder[-1] // 1000, ladder[-2] // 1000),
