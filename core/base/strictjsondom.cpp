@@ -3,6 +3,7 @@
 #include "base/strictjson.h"
 
 #include <algorithm>
+#include <cmath>
 #include <unordered_set>
 #include <vector>
 
@@ -76,6 +77,18 @@ QString findDuplicateKey(simdjson::dom::element element, const Place *place)
 }
 
 } // namespace
+
+std::optional<qint64> jsonWholeNumber(simdjson::dom::element value)
+{
+    if (int64_t whole; value.get_int64().get(whole) == simdjson::SUCCESS)
+        return whole;
+    if (double number; value.is_double() && value.get_double().get(number) == simdjson::SUCCESS) {
+        // 2^63 itself is not representable; every whole double below it is.
+        if (number >= -9223372036854775808.0 && number < 9223372036854775808.0 && number == std::trunc(number))
+            return static_cast<qint64>(number);
+    }
+    return std::nullopt;
+}
 
 Result<std::unique_ptr<JsonDom>> parseStrictJsonDom(const QByteArray &json)
 {

@@ -13,6 +13,7 @@
 #include <QString>
 
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include <simdjson.h>
@@ -32,6 +33,10 @@ Result<std::unique_ptr<JsonDom>> parseStrictJsonDom(const QByteArray &json);
 /// Reads the file at `path` (readJsonFileBytes(): at most `maxBytes`) and parses it with
 /// parseStrictJsonDom(). Errors name the file.
 Result<std::unique_ptr<JsonDom>> readStrictJsonDomFile(const QString &path, qint64 maxBytes);
+
+/// A JSON number that is a whole number representable as qint64, QJsonValue::toInteger()'s rule
+/// (4 and 4.0 are, 4.5 and 1e30 are not); nothing for anything else.
+std::optional<qint64> jsonWholeNumber(simdjson::dom::element value);
 
 /// A JSON string (UTF-8, validated by simdjson) as a QString.
 inline QString jsonText(std::string_view text)

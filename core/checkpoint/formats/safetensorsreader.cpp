@@ -26,7 +26,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -68,17 +67,11 @@ struct Shard {
     std::vector<std::pair<QString, QString>> metadata;
 };
 
-// A JSON number that is a whole number in [0, 2^63), or -1 (QJsonValue::toInteger()'s rule:
-// 4 and 4.0 are, 4.5 is not).
+// A JSON number that is a whole number in [0, 2^63), or -1.
 qint64 nonNegativeInteger(simdjson::dom::element value)
 {
-    if (int64_t whole; value.get_int64().get(whole) == simdjson::SUCCESS)
-        return whole >= 0 ? whole : -1;
-    if (double number; value.is_double() && value.get_double().get(number) == simdjson::SUCCESS) {
-        if (number >= 0 && number < 9223372036854775808.0 && number == std::trunc(number))
-            return static_cast<qint64>(number);
-    }
-    return -1;
+    const qint64 whole = jsonWholeNumber(value).value_or(-1);
+    return whole >= 0 ? whole : -1;
 }
 
 Result<ShardTensor> parseEntry(std::string_view name, simdjson::dom::element value)

@@ -19,7 +19,6 @@
 #include <QDir>
 #include <QFileInfo>
 
-#include <cmath>
 #include <future>
 #include <optional>
 
@@ -44,20 +43,6 @@ std::optional<std::string_view> stringField(simdjson::dom::object object, std::s
     if (object.at_key(name).get_string().get(text) != simdjson::SUCCESS)
         return std::nullopt;
     return text;
-}
-
-// A JSON number that is a whole number representable as qint64 (QJsonValue::toInteger()'s rule:
-// 4 and 4.0 are, 4.5 and 1e30 are not), or -1.
-qint64 wholeNumber(simdjson::dom::element value)
-{
-    if (int64_t whole; value.get_int64().get(whole) == simdjson::SUCCESS)
-        return whole;
-    if (double number; value.is_double() && value.get_double().get(number) == simdjson::SUCCESS) {
-        // 2^63 itself is not representable; every double below it that is whole is.
-        if (number >= -9223372036854775808.0 && number < 9223372036854775808.0 && number == std::trunc(number))
-            return static_cast<qint64>(number);
-    }
-    return -1;
 }
 
 Result<Leaf> parseLeaf(simdjson::dom::element value, qsizetype index)
@@ -93,7 +78,7 @@ Result<Leaf> parseLeaf(simdjson::dom::element value, qsizetype index)
         return Error{QString(), where() + QStringLiteral("'shape' is not an array of at most %1 dimensions").arg(kMaxRank)};
     leaf.shape.reserve(dims.size());
     for (simdjson::dom::element dim : dims) {
-        const qint64 size = wholeNumber(dim);
+        const qint64 size = jsonWholeNumber(dim).value_or(-1);
         if (size < 0)
             return Error{QString(), where() + QStringLiteral("'shape' holds something other than a non-negative integer")};
         leaf.shape.push_back(size);

@@ -141,6 +141,39 @@ private Q_SLOTS:
         QVERIFY2(dom.error().message.size() > QStringLiteral("not valid JSON: ").size(), qPrintable(dom.error().message));
     }
 
+    // QJsonValue::toInteger()'s rule, which skeleton dims and safetensors offsets kept.
+    void wholeNumbersAreThoseQtTakesAsIntegers_data()
+    {
+        QTest::addColumn<QByteArray>("number");
+        QTest::newRow("4") << QByteArray("4");
+        QTest::newRow("4.0") << QByteArray("4.0");
+        QTest::newRow("-3") << QByteArray("-3");
+        QTest::newRow("4e3") << QByteArray("4e3");
+        QTest::newRow("4.5") << QByteArray("4.5");
+        QTest::newRow("1e30") << QByteArray("1e30");
+        QTest::newRow("2^63 - 1") << QByteArray("9223372036854775807");
+        QTest::newRow("2^63") << QByteArray("9223372036854775808");
+        QTest::newRow("-2^63") << QByteArray("-9223372036854775808");
+        QTest::newRow("a string") << QByteArray("\"4\"");
+        QTest::newRow("true") << QByteArray("true");
+    }
+
+    void wholeNumbersAreThoseQtTakesAsIntegers()
+    {
+        QFETCH(QByteArray, number);
+        const QByteArray json = "[" + number + "]";
+        const Result<QJsonDocument> qt = parseStrictJson(json);
+        const Result<std::unique_ptr<JsonDom>> dom = parseStrictJsonDom(json);
+        QVERIFY(qt.ok() && dom.ok());
+        const simdjson::dom::array items = (*dom)->root.get_array().value();
+        const std::optional<qint64> whole = jsonWholeNumber(items.at(0).value());
+        const qint64 fromQt = qt->array().at(0).toInteger(-1);
+        const bool qtWhole = qt->array().at(0).isDouble() && (fromQt != -1 || number == "-1");
+        QCOMPARE(whole.has_value(), qtWhole);
+        if (whole)
+            QCOMPARE(*whole, fromQt);
+    }
+
     void aFileIsReadWithinItsLimit()
     {
         QTemporaryDir dir;
