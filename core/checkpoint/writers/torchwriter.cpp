@@ -3,6 +3,7 @@
 //   archive/data.pkl    pickle (protocol 2) of {key: torch._utils._rebuild_tensor_v2(
 //                         persistent_id(('storage', torch.<T>Storage, '<i>', 'cpu', numel)),
 //                         0, size, stride, False, collections.OrderedDict()), ...}
+//                       (globals and constant strings memoised, SETITEMS per 1000 pairs)
 //   archive/byteorder   "little"
 //   archive/data/<i>    leaf i's bytes, starting on a multiple of 64 in the file
 //   archive/version     "3\n"
@@ -20,6 +21,7 @@
 #include "checkpoint/writers/zipwriter.h"
 
 #include <limits>
+#include <map>
 #include <string>
 
 namespace graft::writers {
@@ -101,10 +103,25 @@ public:
             op(')'); // EMPTY_TUPLE
             return;
         }
-        op('('); // MARK
+        if (values.size() > 3)
+            op('('); // MARK
         for (qint64 value : values)
             integer(value);
-        op('t'); // TUPLE
+        constexpr char kSized[] = {'\x85', '\x86', '\x87'}; // TUPLE1, TUPLE2, TUPLE3
+        op(values.size() <= 3 ? kSized[values.size() - 1] : 't');
+    }
+    // The value on top of the stack is kept in memo slot `slot` (BINPUT / LONG_BINPUT), and
+    // pushed again from it (BINGET / LONG_BINGET), as torch.save does for repeated globals and
+    // strings: a 100k-tensor state dict names the same few of them 100k times each.
+    void put(quint32 slot)
+    {
+        m_bytes += slot < 0x100 ? 'q' : 'r';
+        appendLittleEndian(slot, slot < 0x100 ? 1 : 4);
+    }
+    void get(quint32 slot)
+    {
+        m_bytes += slot < 0x100 ? 'h' : 'j';
+        appendLittleEndian(slot, slot < 0x100 ? 1 : 4);
     }
     QByteArray bytes() const { return QByteArray(m_bytes.data(), static_cast<qsizetype>(m_bytes.size())); }
 
@@ -123,20 +140,39 @@ private:
 QByteArray statePickle(const std::vector<OutputLeaf> &leaves)
 {
     Pickle pickle;
-    pickle.reserve(static_cast<qsizetype>(leaves.size()) * 160 + 64); // ~130 bytes a leaf plus its key
+    pickle.reserve(static_cast<qsizetype>(leaves.size()) * 110 + 256); // ~80 bytes a leaf plus its key
+    // The globals and constant strings, each written once and fetched from the memo after that.
+    std::map<std::string, quint32> memo;
+    const auto remembered = [&pickle, &memo](const std::string &name, const auto &write) {
+        if (auto found = memo.find(name); found != memo.end()) {
+            pickle.get(found->second);
+            return;
+        }
+        write();
+        const quint32 slot = static_cast<quint32>(memo.size());
+        pickle.put(slot);
+        memo.emplace(name, slot);
+    };
+    const auto global = [&](const char *module, const char *name) {
+        remembered(std::string(module) + '.' + name, [&] { pickle.global(module, name); });
+    };
+    const auto constant = [&](const char *text) {
+        remembered(std::string("'") + text, [&] { pickle.string(QByteArray(text)); });
+    };
     pickle.op('}'); // EMPTY_DICT
-    if (!leaves.empty())
-        pickle.op('('); // MARK
     for (size_t i = 0; i < leaves.size(); ++i) {
         const OutputLeaf &leaf = leaves[i];
+        // SETITEMS in batches of 1000 pairs, as Python's pickler writes a dict.
+        if (i % 1000 == 0)
+            pickle.op('('); // MARK
         pickle.string(leaf.key.toUtf8());
-        pickle.global("torch._utils", "_rebuild_tensor_v2");
+        global("torch._utils", "_rebuild_tensor_v2");
         pickle.op('(');
         pickle.op('('); // the storage's persistent id
-        pickle.string("storage");
-        pickle.global("torch", storageType(leaf.spec.dtype));
+        constant("storage");
+        global("torch", storageType(leaf.spec.dtype));
         pickle.string(QByteArray::number(static_cast<qulonglong>(i)));
-        pickle.string("cpu");
+        constant("cpu");
         pickle.integer(checkedNumel(leaf.spec.shape, std::numeric_limits<qint64>::max()));
         pickle.op('t');
         pickle.op('Q'); // BINPERSID
@@ -144,15 +180,15 @@ QByteArray statePickle(const std::vector<OutputLeaf> &leaves)
         pickle.tuple(leaf.spec.shape);
         pickle.tuple(contiguousStrides(leaf.spec.shape));
         pickle.op('\x89'); // NEWFALSE: requires_grad
-        pickle.global("collections", "OrderedDict"); // backward hooks: OrderedDict()
+        global("collections", "OrderedDict"); // backward hooks: OrderedDict()
         pickle.op(')');
         pickle.op('R'); // REDUCE
         pickle.op('t');
         pickle.op('R');
+        if (i % 1000 == 999 || i + 1 == leaves.size())
+            pickle.op('u'); // SETITEMS
     }
-    if (!leaves.empty())
-        pickle.op('u'); // SETITEMS
-    pickle.op('.');     // STOP
+    pickle.op('.'); // STOP
     return pickle.bytes();
 }
 

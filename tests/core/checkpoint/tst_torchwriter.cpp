@@ -16,6 +16,7 @@ private Q_SLOTS:
     void torchLoadsEveryLeaf();
     void storagesAreAlignedForMapping();
     void largeDimensionsPickle();
+    void manyLeavesNameEachGlobalOnce();
     void refusesDtypesTorchLacks();
 };
 
@@ -87,6 +88,38 @@ void TestTorchWriter::largeDimensionsPickle()
     WriteOptions options;
     options.format = OutputFormat::Torch;
     QVERIFY(writeCheckpoint(output, leaves, options).ok());
+    const QJsonObject manifest = test::expectedManifest(leaves);
+    test::checkWithPython(QStringLiteral("read_torch.py"), output, manifest);
+    if (QTest::currentTestFailed())
+        return;
+    test::checkRoundTrip(output, manifest);
+}
+
+void TestTorchWriter::manyLeavesNameEachGlobalOnce()
+{
+    // 2500 leaves of three dtypes: the globals and the constant strings are written once and
+    // fetched from the memo after that (as torch.save does), the dict is filled 1000 pairs at a
+    // time, and torch.load (both ways) and Graft read every leaf back.
+    const DType dtypes[] = {DType::Float32, DType::BFloat16, DType::Int64};
+    std::vector<OutputLeaf> leaves;
+    for (int i = 0; i < 2500; ++i) {
+        const TensorSpec spec{dtypes[i % 3], i % 2 ? Shape{2, 3} : Shape{4}};
+        const qint64 bytes = checkedNumel(spec.shape, 1 << 20) * dtypeSize(spec.dtype);
+        leaves.push_back({QStringLiteral("layers.%1.weight").arg(i), spec, [bytes, i] {
+                              return Result<TensorBytes>(TensorBytes::owned(std::vector<uchar>(static_cast<size_t>(bytes), static_cast<uchar>(i % 7))));
+                          }});
+    }
+    QTemporaryDir dir;
+    const QString output = dir.filePath(QStringLiteral("many.pt"));
+    WriteOptions options;
+    options.format = OutputFormat::Torch;
+    QVERIFY(writeCheckpoint(output, leaves, options).ok());
+    QFile file(output);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QByteArray written = file.readAll(); // data.pkl is stored, not deflated
+    for (const char *once : {"_rebuild_tensor_v2", "FloatStorage", "BFloat16Storage", "LongStorage", "OrderedDict", "cpu"})
+        QVERIFY2(written.count(once) == 1, once);
+    QCOMPARE(written.count("layers.1234.weight"), 1);
     const QJsonObject manifest = test::expectedManifest(leaves);
     test::checkWithPython(QStringLiteral("read_torch.py"), output, manifest);
     if (QTest::currentTestFailed())
