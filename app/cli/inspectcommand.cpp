@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <unordered_map>
 
 namespace graft::cli {
 namespace {
@@ -116,12 +117,23 @@ void printInspectTable(const Checkpoint &checkpoint)
         }
     };
     line(u"KEY", u"SHAPE", u"DTYPE", u"SIZE");
-    std::map<DType, QString> dtypeNames; // one string per dtype, not one per line
+    // One string per dtype, per shape and per size, not one per line: a 100k-tensor model has
+    // a few dozen of each (formatting them per line was a third of printing the table).
+    std::map<DType, QString> dtypeNames;
+    std::map<Shape, QString> shapeTexts;
+    std::unordered_map<qint64, QString> sizeTexts;
     for (const TensorEntry &tensor : tensors) {
         auto name = dtypeNames.find(tensor.dtype);
         if (name == dtypeNames.end())
             name = dtypeNames.emplace(tensor.dtype, dtypeName(tensor.dtype)).first;
-        line(tensor.key, shapeToString(tensor.shape), name->second, humanBytes(tensor.nbytes()));
+        auto shape = shapeTexts.find(tensor.shape);
+        if (shape == shapeTexts.end())
+            shape = shapeTexts.emplace(tensor.shape, shapeToString(tensor.shape)).first;
+        const qint64 bytes = tensor.nbytes();
+        auto size = sizeTexts.find(bytes);
+        if (size == sizeTexts.end())
+            size = sizeTexts.emplace(bytes, humanBytes(bytes)).first;
+        line(tensor.key, shape->second, name->second, size->second);
     }
     qint64 parameters = 0;
     for (const TensorEntry &tensor : checkpoint.tensors())
