@@ -24,17 +24,20 @@ QString decodeString(const QByteArray &json, qsizetype begin, qsizetype end)
     return QJsonDocument::fromJson('[' + token + ']').array().at(0).toString();
 }
 
-// Scans valid JSON for an object with a repeated key. Returns the message, or an empty string.
+} // namespace
+
 // Keys are compared as their bytes (views into `json`; a key with escapes or non-ASCII bytes is
 // decoded the way QJsonDocument decodes it and compared re-encoded), in a small list per object and a hash set
 // once an object has many keys: a 100k-leaf skeleton has 100k small objects, and a QSet of
 // decoded QStrings for each was a fifth of opening it.
-QString findDuplicateKey(const QByteArray &json)
+QString findRepeatedKey(const QByteArray &json)
 {
     struct Frame {
         bool isObject = false;
         bool expectingKey = false;
-        std::string_view name; // key under which this container sits in its parent
+        std::string_view name; // key under which this container sits in its parent (an object)
+        qint64 position = -1;  // or its index in its parent (an array)
+        qint64 elements = 0;   // an array's elements so far, less one
         std::vector<std::string_view> keys;
         std::unordered_set<std::string_view> many; // from kLinear keys on
     };
@@ -43,6 +46,16 @@ QString findDuplicateKey(const QByteArray &json)
     std::deque<QByteArray> decoded; // re-encoded keys that had escapes (views point into them)
     std::string_view lastKey;
     auto text = [](std::string_view key) { return QString::fromUtf8(key.data(), static_cast<qsizetype>(key.size())); };
+    // Where stack[depth] sits: its key, or its enclosing container's place and its index there.
+    const auto place = [&](size_t depth) {
+        QString indexes;
+        for (; stack[depth].position >= 0; --depth) {
+            indexes.prepend(QStringLiteral("[%1]").arg(stack[depth].position));
+            if (depth == 0)
+                return indexes;
+        }
+        return text(stack[depth].name) + indexes;
+    };
     const qsizetype size = json.size();
     for (qsizetype i = 0; i < size; ++i) {
         const char c = json[i];
@@ -50,13 +63,17 @@ QString findDuplicateKey(const QByteArray &json)
             Frame frame;
             frame.isObject = c == '{';
             frame.expectingKey = frame.isObject;
-            frame.name = lastKey;
+            if (!stack.empty() && !stack.back().isObject)
+                frame.position = stack.back().elements;
+            else
+                frame.name = lastKey;
             stack.push_back(std::move(frame));
         } else if (c == '}' || c == ']') {
             if (!stack.empty())
                 stack.pop_back();
         } else if (c == ',' && !stack.empty()) {
             stack.back().expectingKey = stack.back().isObject;
+            ++stack.back().elements;
         } else if (c == ':' && !stack.empty()) {
             stack.back().expectingKey = false;
         } else if (c == '"') {
@@ -82,7 +99,7 @@ QString findDuplicateKey(const QByteArray &json)
             if (seen) {
                 if (stack.size() == 1)
                     return QStringLiteral("duplicate key '%1'").arg(text(key));
-                return QStringLiteral("duplicate key '%1' inside '%2'").arg(text(key), text(frame.name));
+                return QStringLiteral("duplicate key '%1' inside '%2'").arg(text(key), place(stack.size() - 1));
             }
             if (frame.keys.size() < kLinear) {
                 frame.keys.push_back(key);
@@ -97,8 +114,6 @@ QString findDuplicateKey(const QByteArray &json)
     return QString();
 }
 
-} // namespace
-
 Result<QJsonDocument> parseStrictJson(const QByteArray &json)
 {
     QJsonParseError parseError;
@@ -106,7 +121,7 @@ Result<QJsonDocument> parseStrictJson(const QByteArray &json)
     if (parseError.error != QJsonParseError::NoError)
         return Error{QString(), QStringLiteral("not valid JSON: %1 at byte %2")
                                     .arg(parseError.errorString()).arg(parseError.offset)};
-    const QString duplicate = findDuplicateKey(json);
+    const QString duplicate = findRepeatedKey(json);
     if (!duplicate.isEmpty())
         return Error{QString(), duplicate};
     return document;

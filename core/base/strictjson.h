@@ -18,6 +18,12 @@ namespace graft {
 /// Errors carry no file name; callers add it.
 Result<QJsonDocument> parseStrictJson(const QByteArray &json);
 
+/// In valid JSON, the first object (in the text's order) that holds a key twice, as a message:
+/// "duplicate key 'k'" at the top level, "duplicate key 'k' inside 'parent'" below it, an
+/// object in an array named by the array's place and its index ('leaves[3]'); empty if none.
+/// Both strict parsers (this one and strictjsondom.h) check with it.
+QString findRepeatedKey(const QByteArray &json);
+
 /// The bytes of the JSON file at `path`: at most `maxBytes` (checked before reading), not empty.
 /// Errors name the file.
 Result<QByteArray> readJsonFileBytes(const QString &path, qint64 maxBytes);
