@@ -94,9 +94,10 @@ MappingResult matchCheckpoints(const Checkpoint &source, const Checkpoint &targe
 {
     const Convention convention = options.convention.value_or(detectConvention(target));
     // A checkpoint matched onto itself (a re-save, a format change): one list of its keys.
+    const bool ontoItself = source.sharesIndexWith(target);
     const std::vector<KeySpec> sources = keySpecs(source);
-    const std::vector<KeySpec> targets = source.sharesIndexWith(target) ? std::vector<KeySpec>() : keySpecs(target);
-    MappingResult result = autoMatch(sources, source.sharesIndexWith(target) ? sources : targets, options, convention);
+    const std::vector<KeySpec> targets = ontoItself ? std::vector<KeySpec>() : keySpecs(target);
+    MappingResult result = autoMatch(sources, ontoItself ? sources : targets, options, convention);
     if (result.cancelled)
         return result;
     result.tiedSources = tiedTensors(source);

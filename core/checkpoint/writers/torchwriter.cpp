@@ -22,6 +22,7 @@
 
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
 
 namespace graft::writers {
@@ -141,24 +142,19 @@ QByteArray statePickle(const std::vector<OutputLeaf> &leaves)
 {
     Pickle pickle;
     pickle.reserve(static_cast<qsizetype>(leaves.size()) * 110 + 256); // ~80 bytes a leaf plus its key
-    // The globals and constant strings, each written once and fetched from the memo after that.
-    std::map<std::string, quint32> memo;
-    const auto remembered = [&pickle, &memo](const std::string &name, const auto &write) {
-        if (auto found = memo.find(name); found != memo.end()) {
-            pickle.get(found->second);
+    // The globals and constant strings: each written once, then fetched from the memo.
+    quint32 slots = 0;
+    const auto once = [&pickle, &slots](std::optional<quint32> &slot, const auto &write) {
+        if (slot) {
+            pickle.get(*slot);
             return;
         }
         write();
-        const quint32 slot = static_cast<quint32>(memo.size());
-        pickle.put(slot);
-        memo.emplace(name, slot);
+        slot = slots++;
+        pickle.put(*slot);
     };
-    const auto global = [&](const char *module, const char *name) {
-        remembered(std::string(module) + '.' + name, [&] { pickle.global(module, name); });
-    };
-    const auto constant = [&](const char *text) {
-        remembered(std::string("'") + text, [&] { pickle.string(QByteArray(text)); });
-    };
+    std::optional<quint32> rebuild, orderedDict, storageTag, cpu;
+    std::map<DType, std::optional<quint32>> storageClass;
     pickle.op('}'); // EMPTY_DICT
     for (size_t i = 0; i < leaves.size(); ++i) {
         const OutputLeaf &leaf = leaves[i];
@@ -166,13 +162,13 @@ QByteArray statePickle(const std::vector<OutputLeaf> &leaves)
         if (i % 1000 == 0)
             pickle.op('('); // MARK
         pickle.string(leaf.key.toUtf8());
-        global("torch._utils", "_rebuild_tensor_v2");
+        once(rebuild, [&] { pickle.global("torch._utils", "_rebuild_tensor_v2"); });
         pickle.op('(');
         pickle.op('('); // the storage's persistent id
-        constant("storage");
-        global("torch", storageType(leaf.spec.dtype));
+        once(storageTag, [&] { pickle.string("storage"); });
+        once(storageClass[leaf.spec.dtype], [&] { pickle.global("torch", storageType(leaf.spec.dtype)); });
         pickle.string(QByteArray::number(static_cast<qulonglong>(i)));
-        constant("cpu");
+        once(cpu, [&] { pickle.string("cpu"); });
         pickle.integer(checkedNumel(leaf.spec.shape, std::numeric_limits<qint64>::max()));
         pickle.op('t');
         pickle.op('Q'); // BINPERSID
@@ -180,7 +176,7 @@ QByteArray statePickle(const std::vector<OutputLeaf> &leaves)
         pickle.tuple(leaf.spec.shape);
         pickle.tuple(contiguousStrides(leaf.spec.shape));
         pickle.op('\x89'); // NEWFALSE: requires_grad
-        global("collections", "OrderedDict"); // backward hooks: OrderedDict()
+        once(orderedDict, [&] { pickle.global("collections", "OrderedDict"); }); // backward hooks: OrderedDict()
         pickle.op(')');
         pickle.op('R'); // REDUCE
         pickle.op('t');
